@@ -1,0 +1,392 @@
+//! The model catalogue: providers, models and their rates, plans and packs. Data, not code:
+//! one versioned JSON document (`catalogue/catalogue.json`, schema beside it) is embedded as the
+//! default and can be replaced at run time after validation.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::CatalogueError;
+use crate::event::Tokens;
+use crate::units::{Credits, Millicredits};
+
+/// The default catalogue document, embedded at build time.
+pub const DEFAULT_CATALOGUE_JSON: &str = include_str!("../catalogue/catalogue.json");
+
+/// The `schema` value every catalogue document carries.
+pub const CATALOGUE_SCHEMA: &str = "ai-credits/catalogue";
+/// The catalogue format version this build reads.
+pub const CATALOGUE_VERSION: u32 = 1;
+
+const DOCUMENT_BYTES_MAX: usize = 1 << 20;
+const PROVIDERS_MAX: usize = 64;
+const MODELS_MAX: usize = 256;
+const PLANS_MAX: usize = 32;
+const PACKS_MAX: usize = 64;
+const ID_BYTES_MAX: usize = 64;
+/// A rate above this (≈ $166,667 per 1M tokens) is surely a mistake, and keeping rates below
+/// it means `tokens × rate` can never overflow.
+const RATE_MAX: u64 = 100_000_000;
+
+/// How a model is priced relative to the others on credits (shown in the model picker).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CreditTier {
+    Lowest,
+    Lower,
+    Higher,
+}
+
+/// An AI provider whose key a business may connect.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provider {
+    pub id: String,
+    /// Display name, used in messages ("Your OpenAI account is out of credits…").
+    pub name: String,
+    /// The consumer product people know it by (ChatGPT, Claude…).
+    pub product: String,
+    /// Where to create an API key.
+    pub key_url: String,
+}
+
+/// Millicredits per token for each kind of token. A missing cached-input or cache-write rate
+/// means those tokens are charged at the input rate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Rates {
+    pub input: u64,
+    pub cached_input: Option<u64>,
+    pub cache_write: Option<u64>,
+    pub output: u64,
+}
+
+/// A price tier: above `above_prompt_tokens` prompt tokens (input + cached + cache write) the
+/// whole usage is charged at these rates; rates left out keep the model's base rate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct PriceTier {
+    pub above_prompt_tokens: u64,
+    pub input: Option<u64>,
+    pub cached_input: Option<u64>,
+    pub cache_write: Option<u64>,
+    pub output: Option<u64>,
+}
+
+/// One model of the catalogue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Model {
+    pub id: String,
+    pub name: String,
+    pub provider: String,
+    /// Whether the platform's credits pay for it; otherwise only an own key can.
+    pub on_credits: bool,
+    pub tier: Option<CreditTier>,
+    pub best_for: String,
+    pub context_tokens: u64,
+    pub rates: Rates,
+    /// Ascending thresholds; at most one applies to a usage (the highest one exceeded).
+    pub price_tiers: Vec<PriceTier>,
+}
+
+impl Model {
+    /// The exact cost of a usage in millicredits, before the single rounding step.
+    pub fn cost_millicredits(&self, tokens: &Tokens) -> Millicredits {
+        let prompt = tokens.prompt_tokens();
+        let tier = self.price_tiers.iter().rev().find(|t| prompt > t.above_prompt_tokens);
+        let input = tier.and_then(|t| t.input).unwrap_or(self.rates.input);
+        let cached = tier
+            .and_then(|t| t.cached_input)
+            .or(self.rates.cached_input)
+            .unwrap_or(input);
+        let cache_write = tier
+            .and_then(|t| t.cache_write)
+            .or(self.rates.cache_write)
+            .unwrap_or(input);
+        let output = tier.and_then(|t| t.output).unwrap_or(self.rates.output);
+        let term = |count: u64, rate: u64| u128::from(count) * u128::from(rate);
+        term(tokens.input, input)
+            + term(tokens.cached_input, cached)
+            + term(tokens.cache_write, cache_write)
+            + term(tokens.output, output)
+    }
+}
+
+/// A subscription plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    pub id: String,
+    pub name: String,
+    pub monthly_credits: Credits,
+    /// Whether the plan may connect its own provider keys.
+    pub own_keys: bool,
+    /// Whether the plan may buy credit packs.
+    pub packs: bool,
+}
+
+/// A credit pack that can be bought.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackOffer {
+    pub id: String,
+    pub credits: Credits,
+    /// Price in US cents.
+    pub price_cents: u64,
+    /// Months the credits stay usable after purchase.
+    pub valid_months: u32,
+}
+
+/// A validated catalogue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Catalogue {
+    pub schema: String,
+    pub version: u32,
+    pub source: String,
+    /// The platform's name, used in messages ("switch to EquipDash credits").
+    pub platform_name: String,
+    pub credits_per_usd: u64,
+    pub default_model: String,
+    pub providers: Vec<Provider>,
+    pub models: Vec<Model>,
+    pub plans: Vec<Plan>,
+    pub packs: Vec<PackOffer>,
+}
+
+impl Default for Catalogue {
+    fn default() -> Self {
+        Catalogue::from_json(DEFAULT_CATALOGUE_JSON).expect("the embedded catalogue is valid")
+    }
+}
+
+impl Catalogue {
+    /// Parses and validates a catalogue document.
+    pub fn from_json(text: &str) -> Result<Catalogue, CatalogueError> {
+        if text.len() > DOCUMENT_BYTES_MAX {
+            return Err(CatalogueError::TooLarge(format!(
+                "the document is {} bytes; the limit is {DOCUMENT_BYTES_MAX}",
+                text.len()
+            )));
+        }
+        let doc: doc::CatalogueDoc = serde_json::from_str(text).map_err(CatalogueError::from_serde)?;
+        doc.validate()
+    }
+
+    /// The catalogue as its JSON document.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    pub fn model(&self, id: &str) -> Option<&Model> {
+        self.models.iter().find(|m| m.id == id)
+    }
+
+    pub fn provider(&self, id: &str) -> Option<&Provider> {
+        self.providers.iter().find(|p| p.id == id)
+    }
+
+    pub fn plan(&self, id: &str) -> Option<&Plan> {
+        self.plans.iter().find(|p| p.id == id)
+    }
+
+    pub fn pack(&self, id: &str) -> Option<&PackOffer> {
+        self.packs.iter().find(|p| p.id == id)
+    }
+
+    /// The provider's display name, or the id itself for an unknown provider.
+    pub fn provider_name<'a>(&'a self, id: &'a str) -> &'a str {
+        self.provider(id).map_or(id, |p| p.name.as_str())
+    }
+
+    /// SPEC §3's message for a provider that refused a call for billing reasons.
+    pub fn provider_billing_message(&self, provider: &str) -> String {
+        let name = self.provider_name(provider);
+        format!(
+            "Your {name} account is out of credits or has a billing issue. Top up your {name} \
+             account, then try again. (You can switch to {platform} credits in Settings → AI \
+             Assistant if you'd rather not use your own key.)",
+            platform = self.platform_name
+        )
+    }
+}
+
+/// The document as written, before validation.
+mod doc {
+    use std::collections::HashSet;
+
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct CatalogueDoc {
+        schema: String,
+        version: u32,
+        source: String,
+        platform_name: String,
+        credits_per_usd: u64,
+        default_model: String,
+        providers: Vec<Provider>,
+        models: Vec<ModelDoc>,
+        plans: Vec<Plan>,
+        packs: Vec<PackOffer>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct ModelDoc {
+        id: String,
+        name: String,
+        provider: String,
+        on_credits: bool,
+        tier: Option<CreditTier>,
+        best_for: String,
+        context_tokens: u64,
+        rates: RatesDoc,
+        #[serde(default)]
+        price_tiers: Vec<PriceTierDoc>,
+    }
+
+    /// Rates are read as signed integers so a negative rate gets its own error code.
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RatesDoc {
+        input: i64,
+        cached_input: Option<i64>,
+        cache_write: Option<i64>,
+        output: i64,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct PriceTierDoc {
+        above_prompt_tokens: u64,
+        input: Option<i64>,
+        cached_input: Option<i64>,
+        cache_write: Option<i64>,
+        output: Option<i64>,
+    }
+
+    fn rate(model: &str, field: &str, value: i64) -> Result<u64, CatalogueError> {
+        let value = u64::try_from(value).map_err(|_| CatalogueError::NegativeRate {
+            model: model.to_owned(),
+            field: field.to_owned(),
+        })?;
+        if value > RATE_MAX {
+            return Err(CatalogueError::InvalidValue(format!(
+                "model `{model}`: {field} rate {value} is above the limit of {RATE_MAX} millicredits per token"
+            )));
+        }
+        Ok(value)
+    }
+
+    fn optional_rate(model: &str, field: &str, value: Option<i64>) -> Result<Option<u64>, CatalogueError> {
+        value.map(|v| rate(model, field, v)).transpose()
+    }
+
+    fn check_ids<'a>(
+        what: &str,
+        ids: impl Iterator<Item = &'a str>,
+        limit: usize,
+    ) -> Result<(), CatalogueError> {
+        let mut seen = HashSet::new();
+        for id in ids {
+            if id.is_empty() || id.len() > ID_BYTES_MAX {
+                return Err(CatalogueError::InvalidValue(format!(
+                    "a {what} id must be 1 to {ID_BYTES_MAX} bytes long (got `{id}`)"
+                )));
+            }
+            if !seen.insert(id) {
+                return Err(CatalogueError::DuplicateId { what: what.to_owned(), id: id.to_owned() });
+            }
+        }
+        if seen.len() > limit {
+            return Err(CatalogueError::TooLarge(format!("more than {limit} {what}s")));
+        }
+        Ok(())
+    }
+
+    impl CatalogueDoc {
+        pub(super) fn validate(self) -> Result<Catalogue, CatalogueError> {
+            if self.schema != CATALOGUE_SCHEMA || self.version != CATALOGUE_VERSION {
+                return Err(CatalogueError::UnsupportedVersion {
+                    schema: self.schema,
+                    version: self.version,
+                });
+            }
+            if self.credits_per_usd == 0 {
+                return Err(CatalogueError::InvalidValue("credits_per_usd must be above 0".into()));
+            }
+            check_ids("provider", self.providers.iter().map(|p| p.id.as_str()), PROVIDERS_MAX)?;
+            check_ids("model", self.models.iter().map(|m| m.id.as_str()), MODELS_MAX)?;
+            check_ids("plan", self.plans.iter().map(|p| p.id.as_str()), PLANS_MAX)?;
+            check_ids("pack", self.packs.iter().map(|p| p.id.as_str()), PACKS_MAX)?;
+            if self.plans.is_empty() {
+                return Err(CatalogueError::InvalidValue("the catalogue needs at least one plan".into()));
+            }
+            for pack in &self.packs {
+                if pack.credits == 0 || pack.valid_months == 0 {
+                    return Err(CatalogueError::InvalidValue(format!(
+                        "pack `{}` must have credits and a validity above 0",
+                        pack.id
+                    )));
+                }
+            }
+            let mut models = Vec::with_capacity(self.models.len());
+            for m in self.models {
+                if !self.providers.iter().any(|p| p.id == m.provider) {
+                    return Err(CatalogueError::UnknownProvider { model: m.id, provider: m.provider });
+                }
+                let rates = Rates {
+                    input: rate(&m.id, "input", m.rates.input)?,
+                    cached_input: optional_rate(&m.id, "cached_input", m.rates.cached_input)?,
+                    cache_write: optional_rate(&m.id, "cache_write", m.rates.cache_write)?,
+                    output: rate(&m.id, "output", m.rates.output)?,
+                };
+                let mut price_tiers = Vec::with_capacity(m.price_tiers.len());
+                for t in m.price_tiers {
+                    if price_tiers.last().is_some_and(|p: &PriceTier| p.above_prompt_tokens >= t.above_prompt_tokens) {
+                        return Err(CatalogueError::InvalidValue(format!(
+                            "model `{}`: price tiers must have strictly ascending thresholds",
+                            m.id
+                        )));
+                    }
+                    price_tiers.push(PriceTier {
+                        above_prompt_tokens: t.above_prompt_tokens,
+                        input: optional_rate(&m.id, "tier input", t.input)?,
+                        cached_input: optional_rate(&m.id, "tier cached_input", t.cached_input)?,
+                        cache_write: optional_rate(&m.id, "tier cache_write", t.cache_write)?,
+                        output: optional_rate(&m.id, "tier output", t.output)?,
+                    });
+                }
+                models.push(Model {
+                    id: m.id,
+                    name: m.name,
+                    provider: m.provider,
+                    on_credits: m.on_credits,
+                    tier: m.tier,
+                    best_for: m.best_for,
+                    context_tokens: m.context_tokens,
+                    rates,
+                    price_tiers,
+                });
+            }
+            match models.iter().find(|m| m.id == self.default_model) {
+                None => return Err(CatalogueError::UnknownDefaultModel(self.default_model)),
+                Some(m) if !m.on_credits => {
+                    return Err(CatalogueError::DefaultModelNotOnCredits(self.default_model));
+                }
+                Some(_) => {}
+            }
+            Ok(Catalogue {
+                schema: self.schema,
+                version: self.version,
+                source: self.source,
+                platform_name: self.platform_name,
+                credits_per_usd: self.credits_per_usd,
+                default_model: self.default_model,
+                providers: self.providers,
+                models,
+                plans: self.plans,
+                packs: self.packs,
+            })
+        }
+    }
+}

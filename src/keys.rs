@@ -1,0 +1,64 @@
+//! Own provider keys: their states and how a usage is routed (SPEC §3 rule 7).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The state of one provider's key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyState {
+    /// No key saved.
+    #[default]
+    None,
+    /// Saved and accepted by the provider: calls for it are billed to the own key.
+    Connected,
+    /// Rejected when saved, or later by the provider: calls go back to credits.
+    Invalid,
+}
+
+/// Who pays for a usage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BilledTo {
+    Credits,
+    OwnKey,
+}
+
+/// Key states by provider id; providers with no key are absent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct KeyRing(BTreeMap<String, KeyState>);
+
+impl KeyRing {
+    pub fn state(&self, provider: &str) -> KeyState {
+        self.0.get(provider).copied().unwrap_or_default()
+    }
+
+    pub fn is_connected(&self, provider: &str) -> bool {
+        self.state(provider) == KeyState::Connected
+    }
+
+    /// Sets a state; `None` removes the provider from the ring.
+    pub fn set(&mut self, provider: &str, state: KeyState) {
+        if state == KeyState::None {
+            self.0.remove(provider);
+        } else {
+            self.0.insert(provider.to_owned(), state);
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, KeyState)> {
+        self.0.iter().map(|(p, s)| (p.as_str(), *s))
+    }
+}
+
+impl FromIterator<(String, KeyState)> for KeyRing {
+    fn from_iter<I: IntoIterator<Item = (String, KeyState)>>(iter: I) -> Self {
+        let mut ring = KeyRing::default();
+        for (p, s) in iter {
+            ring.set(&p, s);
+        }
+        ring
+    }
+}

@@ -1,0 +1,26 @@
+//! ai-credits: the AI-credit ledger, model catalogue and deduction rules of SPEC.md, as one
+//! core that runs natively (the backend, the only authority on debits) and in WebAssembly (the
+//! browser's estimates and previews). The core has no wasm, JS or HTTP dependency; the
+//! WebAssembly facade in `wasm/` only converts.
+#![forbid(unsafe_code)]
+
+pub mod catalogue;
+pub mod cycle;
+pub mod error;
+pub mod event;
+pub mod keys;
+pub mod ledger;
+pub mod report;
+pub mod scenario;
+pub mod time;
+pub mod units;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use catalogue::{Catalogue, Model};
+pub use error::{CatalogueError, RejectCode, Rejection, ScenarioError};
+pub use event::{Event, EventBody, EventDraft, EventKind, Tokens};
+pub use keys::{BilledTo, KeyState};
+pub use ledger::{Account, Balance, Charge, Entry, Ledger, Outcome, Preview};
+pub use report::Report;

@@ -1,0 +1,244 @@
+//! The result document of SPEC §4: an account's state at an instant, as JSON.
+
+use std::collections::BTreeMap;
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+
+use crate::cycle::Cycle;
+use crate::error::{RejectCode, Rejection};
+use crate::keys::{BilledTo, KeyState};
+use crate::ledger::{Draw, Entry, Ledger, Monthly, Source};
+use crate::time::{Instant, format_instant};
+use crate::units::Credits;
+
+pub(crate) fn ser_instant<S: Serializer>(t: &Instant, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_instant(t))
+}
+
+/// A pack as the result shows it, at the query instant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PackReport {
+    pub id: String,
+    pub pack: String,
+    pub credits: Credits,
+    #[serde(serialize_with = "ser_instant")]
+    pub purchased_at: Instant,
+    #[serde(serialize_with = "ser_instant")]
+    pub expires_at: Instant,
+    pub remaining: Credits,
+    pub expired: Credits,
+    pub price_cents: u64,
+}
+
+/// A refused event, named by its id (or its kind when it has none).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RejectedItem {
+    pub id: String,
+    pub code: RejectCode,
+    pub message: String,
+}
+
+impl RejectedItem {
+    pub fn new(id: impl Into<String>, rejection: Rejection) -> Self {
+        RejectedItem { id: id.into(), code: rejection.code, message: rejection.message }
+    }
+}
+
+/// Usage totals for one feature, member or model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    pub entries: u64,
+    pub credits: Credits,
+    pub unpaid: Credits,
+    pub tokens: u64,
+    pub cost_usd_micros: u64,
+}
+
+impl Totals {
+    fn add(&mut self, e: &Entry) {
+        self.entries += 1;
+        self.credits = self.credits.saturating_add(e.credits);
+        self.unpaid = self.unpaid.saturating_add(e.unpaid);
+        self.tokens = self.tokens.saturating_add(e.tokens.map_or(0, |t| t.total()));
+        self.cost_usd_micros = self.cost_usd_micros.saturating_add(e.cost_usd_micros);
+    }
+}
+
+/// Usage of one cycle by feature, member and model.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Usage {
+    pub by_feature: BTreeMap<String, Totals>,
+    pub by_member: BTreeMap<String, Totals>,
+    pub by_model: BTreeMap<String, Totals>,
+}
+
+impl Usage {
+    fn add(&mut self, e: &Entry) {
+        if let Some(f) = &e.by.feature {
+            self.by_feature.entry(f.clone()).or_default().add(e);
+        }
+        if let Some(m) = &e.by.member {
+            self.by_member.entry(m.clone()).or_default().add(e);
+        }
+        if let Some(m) = &e.model {
+            self.by_model.entry(m.clone()).or_default().add(e);
+        }
+    }
+}
+
+/// Credit usage and own-key usage of one cycle, shown apart (SPEC §3 rule 11).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Breakdown {
+    pub credits: Usage,
+    pub own_key: Usage,
+}
+
+/// SPEC §4's result document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Report {
+    #[serde(serialize_with = "ser_instant")]
+    pub at: Instant,
+    pub plan: String,
+    pub cycle: Cycle,
+    pub monthly: Monthly,
+    pub packs: Vec<PackReport>,
+    pub purchased_remaining: Credits,
+    pub held: Credits,
+    pub available: Credits,
+    pub can_send: bool,
+    pub selected_model: String,
+    pub keys: BTreeMap<String, KeyState>,
+    pub entries: Vec<Entry>,
+    pub rejected: Vec<RejectedItem>,
+    pub duplicates: Vec<String>,
+    pub usage_by_feature: BTreeMap<String, Credits>,
+    pub usage_by_member: BTreeMap<String, Credits>,
+    pub breakdown: Breakdown,
+}
+
+impl Report {
+    pub fn to_json_pretty(&self) -> String {
+        // Serializing plain data to a String cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+impl Ledger {
+    /// The result document at `at` (not before the latest event); `rejected` and `duplicates`
+    /// are what the caller saw while applying events.
+    pub fn report(
+        &self,
+        at: Instant,
+        rejected: Vec<RejectedItem>,
+        duplicates: Vec<String>,
+    ) -> Result<Report, Rejection> {
+        let balance = self.balance(at)?;
+        let packs = self
+            .packs()
+            .iter()
+            .map(|p| PackReport {
+                id: p.id.to_string(),
+                pack: p.pack.clone(),
+                credits: p.credits,
+                purchased_at: p.purchased_at,
+                expires_at: p.expires_at,
+                remaining: p.remaining_at(&at),
+                expired: p.expired_at(&at),
+                price_cents: p.price_cents,
+            })
+            .collect();
+        let cycle = balance.cycle;
+        let entries = self.entries();
+        let first = entries.partition_point(|e| e.at < cycle.start);
+        let mut usage_by_feature = BTreeMap::<String, Credits>::new();
+        let mut usage_by_member = BTreeMap::<String, Credits>::new();
+        let mut breakdown = Breakdown::default();
+        for e in entries[first..].iter().filter(|e| cycle.contains(&e.at)) {
+            match e.billed_to {
+                BilledTo::OwnKey => breakdown.own_key.add(e),
+                BilledTo::Credits => {
+                    breakdown.credits.add(e);
+                    if e.credits > 0 {
+                        if let Some(f) = &e.by.feature {
+                            let total = usage_by_feature.entry(f.clone()).or_default();
+                            *total = total.saturating_add(e.credits);
+                        }
+                        if let Some(m) = &e.by.member {
+                            let total = usage_by_member.entry(m.clone()).or_default();
+                            *total = total.saturating_add(e.credits);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Report {
+            at,
+            plan: balance.plan,
+            cycle,
+            monthly: balance.monthly,
+            packs,
+            purchased_remaining: balance.purchased_remaining,
+            held: balance.held,
+            available: balance.available,
+            can_send: balance.can_send,
+            selected_model: balance.selected_model,
+            keys: self.keys().iter().map(|(p, s)| (p.to_owned(), s)).collect(),
+            entries: entries.to_vec(),
+            rejected,
+            duplicates,
+            usage_by_feature,
+            usage_by_member,
+            breakdown,
+        })
+    }
+}
+
+impl Serialize for Draw {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        match &self.source {
+            Source::Monthly => m.serialize_entry("source", "monthly")?,
+            Source::Pack(id) => {
+                m.serialize_entry("source", "pack")?;
+                m.serialize_entry("pack", id.as_ref())?;
+            }
+        }
+        m.serialize_entry("credits", &self.credits)?;
+        m.end()
+    }
+}
+
+impl Serialize for Entry {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("id", &self.id)?;
+        m.serialize_entry("at", &format_instant(&self.at))?;
+        m.serialize_entry("kind", &self.kind)?;
+        if let Some(model) = &self.model {
+            m.serialize_entry("model", model)?;
+        }
+        m.serialize_entry("billed_to", &self.billed_to)?;
+        m.serialize_entry("credits", &self.credits)?;
+        m.serialize_entry("unpaid", &self.unpaid)?;
+        m.serialize_entry("draws", &self.draws)?;
+        if let Some(hold) = &self.hold {
+            m.serialize_entry("hold", hold)?;
+        }
+        if let Some(f) = &self.by.feature {
+            m.serialize_entry("feature", f)?;
+        }
+        if let Some(member) = &self.by.member {
+            m.serialize_entry("member", member)?;
+        }
+        if let Some(t) = &self.tokens {
+            m.serialize_entry("input_tokens", &t.input)?;
+            m.serialize_entry("cached_input_tokens", &t.cached_input)?;
+            m.serialize_entry("cache_write_tokens", &t.cache_write)?;
+            m.serialize_entry("output_tokens", &t.output)?;
+        }
+        m.serialize_entry("would_be_credits", &self.would_be_credits)?;
+        m.serialize_entry("cost_usd_micros", &self.cost_usd_micros)?;
+        m.end()
+    }
+}

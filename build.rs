@@ -19,7 +19,8 @@ fn main() {
         .unwrap_or_default();
     names.sort();
     let root = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
-    let mut out = String::from("/// (name, scenario JSON, expected JSON) for every conformance scenario.\n");
+    let mut out =
+        String::from("/// (name, scenario JSON, expected JSON) for every conformance scenario.\n");
     out.push_str("pub const SCENARIOS: &[(&str, &str, &str)] = &[\n");
     for name in &names {
         let _ = writeln!(
@@ -30,6 +31,7 @@ fn main() {
         );
     }
     out.push_str("];\n");
-    let path = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("scenarios.rs");
+    let path =
+        Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("scenarios.rs");
     std::fs::write(path, out).expect("OUT_DIR is writable");
 }

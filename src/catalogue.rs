@@ -89,7 +89,11 @@ impl Model {
     /// The exact cost of a usage in millicredits, before the single rounding step.
     pub fn cost_millicredits(&self, tokens: &Tokens) -> Millicredits {
         let prompt = tokens.prompt_tokens();
-        let tier = self.price_tiers.iter().rev().find(|t| prompt > t.above_prompt_tokens);
+        let tier = self
+            .price_tiers
+            .iter()
+            .rev()
+            .find(|t| prompt > t.above_prompt_tokens);
         let input = tier.and_then(|t| t.input).unwrap_or(self.rates.input);
         let cached = tier
             .and_then(|t| t.cached_input)
@@ -164,7 +168,8 @@ impl Catalogue {
                 text.len()
             )));
         }
-        let doc: doc::CatalogueDoc = serde_json::from_str(text).map_err(CatalogueError::from_serde)?;
+        let doc: doc::CatalogueDoc =
+            serde_json::from_str(text).map_err(CatalogueError::from_serde)?;
         doc.validate()
     }
 
@@ -277,7 +282,11 @@ mod doc {
         Ok(value)
     }
 
-    fn optional_rate(model: &str, field: &str, value: Option<i64>) -> Result<Option<u64>, CatalogueError> {
+    fn optional_rate(
+        model: &str,
+        field: &str,
+        value: Option<i64>,
+    ) -> Result<Option<u64>, CatalogueError> {
         value.map(|v| rate(model, field, v)).transpose()
     }
 
@@ -294,11 +303,16 @@ mod doc {
                 )));
             }
             if !seen.insert(id) {
-                return Err(CatalogueError::DuplicateId { what: what.to_owned(), id: id.to_owned() });
+                return Err(CatalogueError::DuplicateId {
+                    what: what.to_owned(),
+                    id: id.to_owned(),
+                });
             }
         }
         if seen.len() > limit {
-            return Err(CatalogueError::TooLarge(format!("more than {limit} {what}s")));
+            return Err(CatalogueError::TooLarge(format!(
+                "more than {limit} {what}s"
+            )));
         }
         Ok(())
     }
@@ -312,14 +326,26 @@ mod doc {
                 });
             }
             if self.credits_per_usd == 0 {
-                return Err(CatalogueError::InvalidValue("credits_per_usd must be above 0".into()));
+                return Err(CatalogueError::InvalidValue(
+                    "credits_per_usd must be above 0".into(),
+                ));
             }
-            check_ids("provider", self.providers.iter().map(|p| p.id.as_str()), PROVIDERS_MAX)?;
-            check_ids("model", self.models.iter().map(|m| m.id.as_str()), MODELS_MAX)?;
+            check_ids(
+                "provider",
+                self.providers.iter().map(|p| p.id.as_str()),
+                PROVIDERS_MAX,
+            )?;
+            check_ids(
+                "model",
+                self.models.iter().map(|m| m.id.as_str()),
+                MODELS_MAX,
+            )?;
             check_ids("plan", self.plans.iter().map(|p| p.id.as_str()), PLANS_MAX)?;
             check_ids("pack", self.packs.iter().map(|p| p.id.as_str()), PACKS_MAX)?;
             if self.plans.is_empty() {
-                return Err(CatalogueError::InvalidValue("the catalogue needs at least one plan".into()));
+                return Err(CatalogueError::InvalidValue(
+                    "the catalogue needs at least one plan".into(),
+                ));
             }
             for pack in &self.packs {
                 if pack.credits == 0 || pack.valid_months == 0 {
@@ -332,7 +358,10 @@ mod doc {
             let mut models = Vec::with_capacity(self.models.len());
             for m in self.models {
                 if !self.providers.iter().any(|p| p.id == m.provider) {
-                    return Err(CatalogueError::UnknownProvider { model: m.id, provider: m.provider });
+                    return Err(CatalogueError::UnknownProvider {
+                        model: m.id,
+                        provider: m.provider,
+                    });
                 }
                 let rates = Rates {
                     input: rate(&m.id, "input", m.rates.input)?,
@@ -342,7 +371,10 @@ mod doc {
                 };
                 let mut price_tiers = Vec::with_capacity(m.price_tiers.len());
                 for t in m.price_tiers {
-                    if price_tiers.last().is_some_and(|p: &PriceTier| p.above_prompt_tokens >= t.above_prompt_tokens) {
+                    if price_tiers
+                        .last()
+                        .is_some_and(|p: &PriceTier| p.above_prompt_tokens >= t.above_prompt_tokens)
+                    {
                         return Err(CatalogueError::InvalidValue(format!(
                             "model `{}`: price tiers must have strictly ascending thresholds",
                             m.id

@@ -59,7 +59,10 @@ mod tests {
         // Proves an anchor of Jan 31 gives Feb 28 then Mar 31, not Mar 28.
         let anchor = t("2026-01-31T09:00:00Z");
         let feb = Cycle::containing(&anchor, &t("2026-03-01T00:00:00Z")).unwrap();
-        assert_eq!((feb.start, feb.end), (t("2026-02-28T09:00:00Z"), t("2026-03-31T09:00:00Z")));
+        assert_eq!(
+            (feb.start, feb.end),
+            (t("2026-02-28T09:00:00Z"), t("2026-03-31T09:00:00Z"))
+        );
         assert_eq!(feb.index, 1);
     }
 
@@ -79,6 +82,9 @@ mod tests {
         let anchor = t("2026-03-31T09:00:00Z");
         let c = Cycle::containing(&anchor, &t("2026-03-01T00:00:00Z")).unwrap();
         assert_eq!(c.index, -1);
-        assert_eq!((c.start, c.end), (t("2026-02-28T09:00:00Z"), t("2026-03-31T09:00:00Z")));
+        assert_eq!(
+            (c.start, c.end),
+            (t("2026-02-28T09:00:00Z"), t("2026-03-31T09:00:00Z"))
+        );
     }
 }

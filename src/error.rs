@@ -88,7 +88,10 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn new(code: RejectCode, message: impl Into<String>) -> Self {
-        Rejection { code, message: message.into() }
+        Rejection {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -106,7 +109,9 @@ pub enum CatalogueError {
     #[error("the catalogue has an unknown field: {0}")]
     UnknownField(String),
     /// The `schema` or `version` is not the one this build reads.
-    #[error("unsupported catalogue `{schema}` version {version}; this build reads `ai-credits/catalogue` version 1")]
+    #[error(
+        "unsupported catalogue `{schema}` version {version}; this build reads `ai-credits/catalogue` version 1"
+    )]
     UnsupportedVersion { schema: String, version: u32 },
     /// Two providers, models, plans or packs share an id.
     #[error("duplicate {what} id `{id}`")]

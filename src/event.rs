@@ -129,7 +129,9 @@ pub struct Tokens {
 impl Tokens {
     /// Tokens sent to the model: input + cached input + cache writes.
     pub fn prompt_tokens(&self) -> u64 {
-        self.input.saturating_add(self.cached_input).saturating_add(self.cache_write)
+        self.input
+            .saturating_add(self.cached_input)
+            .saturating_add(self.cache_write)
     }
 
     pub fn total(&self) -> u64 {
@@ -148,21 +150,51 @@ pub struct Attribution {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EventBody {
     /// An AI call that happened, to be charged.
-    Usage { model: String, tokens: Tokens, by: Attribution },
+    Usage {
+        model: String,
+        tokens: Tokens,
+        by: Attribution,
+    },
     /// A charge of whole credits, not tied to a model.
-    Debit { credits: Credits, by: Attribution },
+    Debit {
+        credits: Credits,
+        by: Attribution,
+    },
     /// Credits set aside for a message in flight.
-    Hold { credits: Credits, expires_at: Instant, by: Attribution },
+    Hold {
+        credits: Credits,
+        expires_at: Instant,
+        by: Attribution,
+    },
     /// The actual usage of a held message; frees the hold.
-    Commit { hold: String, model: String, tokens: Tokens, by: Attribution },
+    Commit {
+        hold: String,
+        model: String,
+        tokens: Tokens,
+        by: Attribution,
+    },
     /// Frees a hold without charging.
-    Release { hold: String },
-    PurchasePack { pack: String },
-    ConnectKey { provider: String },
-    KeyInvalid { provider: String },
-    RemoveKey { provider: String },
-    SelectModel { model: String },
-    ChangePlan { plan: String },
+    Release {
+        hold: String,
+    },
+    PurchasePack {
+        pack: String,
+    },
+    ConnectKey {
+        provider: String,
+    },
+    KeyInvalid {
+        provider: String,
+    },
+    RemoveKey {
+        provider: String,
+    },
+    SelectModel {
+        model: String,
+    },
+    ChangePlan {
+        plan: String,
+    },
 }
 
 impl EventBody {
@@ -195,7 +227,12 @@ pub struct Event {
 
 impl Event {
     pub fn new(at: Instant, id: Option<&str>, body: EventBody) -> Event {
-        Event { at, id: id.map(str::to_owned), body, extra: Map::new() }
+        Event {
+            at,
+            id: id.map(str::to_owned),
+            body,
+            extra: Map::new(),
+        }
     }
 
     /// The same content, in the idempotency sense: every field but `at`.
@@ -226,7 +263,11 @@ impl Event {
             }
         };
         match &self.body {
-            EventBody::Usage { model, tokens: t, by: b } => {
+            EventBody::Usage {
+                model,
+                tokens: t,
+                by: b,
+            } => {
                 o.insert("model".into(), model.clone().into());
                 tokens(&mut o, t);
                 by(&mut o, b);
@@ -235,12 +276,21 @@ impl Event {
                 o.insert("credits".into(), (*credits).into());
                 by(&mut o, b);
             }
-            EventBody::Hold { credits, expires_at, by: b } => {
+            EventBody::Hold {
+                credits,
+                expires_at,
+                by: b,
+            } => {
                 o.insert("credits".into(), (*credits).into());
                 o.insert("expires_at".into(), format_instant(expires_at).into());
                 by(&mut o, b);
             }
-            EventBody::Commit { hold, model, tokens: t, by: b } => {
+            EventBody::Commit {
+                hold,
+                model,
+                tokens: t,
+                by: b,
+            } => {
                 o.insert("hold".into(), hold.clone().into());
                 o.insert("model".into(), model.clone().into());
                 tokens(&mut o, t);
@@ -284,7 +334,10 @@ pub struct EventDraft {
 impl From<Event> for EventDraft {
     fn from(e: Event) -> Self {
         EventDraft {
-            name: e.id.clone().unwrap_or_else(|| e.body.kind().as_str().to_owned()),
+            name: e
+                .id
+                .clone()
+                .unwrap_or_else(|| e.body.kind().as_str().to_owned()),
             at: Ok(e.at),
             kind: Ok(e.body.kind()),
             id: e.id,
@@ -302,8 +355,9 @@ impl EventDraft {
         let field = |key: &str| o.get(key).filter(|v| !v.is_null());
         let at = match field("at") {
             None => Err("the event has no `at` time".to_owned()),
-            Some(Value::String(s)) => parse_instant(s)
-                .ok_or_else(|| format!("`at` is not an RFC 3339 time: {s:?}")),
+            Some(Value::String(s)) => {
+                parse_instant(s).ok_or_else(|| format!("`at` is not an RFC 3339 time: {s:?}"))
+            }
             Some(other) => Err(format!("`at` must be an RFC 3339 string, not {other}")),
         };
         let kind_text = field("kind").and_then(Value::as_str);
@@ -325,7 +379,9 @@ impl EventDraft {
                 let extra = o
                     .iter()
                     .filter(|(key, v)| {
-                        !v.is_null() && !matches!(key.as_str(), "at" | "kind" | "id") && !known.contains(&key.as_str())
+                        !v.is_null()
+                            && !matches!(key.as_str(), "at" | "kind" | "id")
+                            && !known.contains(&key.as_str())
                     })
                     .map(|(key, v)| (key.clone(), v.clone()))
                     .collect();
@@ -333,11 +389,21 @@ impl EventDraft {
             }
             Err(ref e) => (Err(e.clone()), Map::new()),
         };
-        EventDraft { name, at, kind, id, body, extra }
+        EventDraft {
+            name,
+            at,
+            kind,
+            id,
+            body,
+            extra,
+        }
     }
 }
 
-fn read_body<'a>(kind: EventKind, field: &impl Fn(&str) -> Option<&'a Value>) -> Result<EventBody, String> {
+fn read_body<'a>(
+    kind: EventKind,
+    field: &impl Fn(&str) -> Option<&'a Value>,
+) -> Result<EventBody, String> {
     let text = |key: &str| -> Result<String, String> {
         match field(key) {
             None => Err(format!("a {} event needs `{key}`", kind.as_str())),
@@ -348,7 +414,10 @@ fn read_body<'a>(kind: EventKind, field: &impl Fn(&str) -> Option<&'a Value>) ->
         field(key).map(|v| text_value(key, v)).transpose()
     };
     let by = || -> Result<Attribution, String> {
-        Ok(Attribution { feature: optional_text("feature")?, member: optional_text("member")? })
+        Ok(Attribution {
+            feature: optional_text("feature")?,
+            member: optional_text("member")?,
+        })
     };
     let tokens = || -> Result<Tokens, String> {
         Ok(Tokens {
@@ -360,8 +429,15 @@ fn read_body<'a>(kind: EventKind, field: &impl Fn(&str) -> Option<&'a Value>) ->
     };
     let credits = || credit_count(field("credits"));
     Ok(match kind {
-        EventKind::Usage => EventBody::Usage { model: text("model")?, tokens: tokens()?, by: by()? },
-        EventKind::Debit => EventBody::Debit { credits: credits()?, by: by()? },
+        EventKind::Usage => EventBody::Usage {
+            model: text("model")?,
+            tokens: tokens()?,
+            by: by()?,
+        },
+        EventKind::Debit => EventBody::Debit {
+            credits: credits()?,
+            by: by()?,
+        },
         EventKind::Hold => {
             let credits = credits()?;
             let expires_at = match field("expires_at") {
@@ -370,7 +446,11 @@ fn read_body<'a>(kind: EventKind, field: &impl Fn(&str) -> Option<&'a Value>) ->
                 Some(_) => return Err("`expires_at` must be an RFC 3339 string".into()),
                 None => return Err("a hold needs `expires_at`".into()),
             };
-            EventBody::Hold { credits, expires_at, by: by()? }
+            EventBody::Hold {
+                credits,
+                expires_at,
+                by: by()?,
+            }
         }
         EventKind::Commit => EventBody::Commit {
             hold: text("hold")?,
@@ -378,13 +458,27 @@ fn read_body<'a>(kind: EventKind, field: &impl Fn(&str) -> Option<&'a Value>) ->
             tokens: tokens()?,
             by: by()?,
         },
-        EventKind::Release => EventBody::Release { hold: text("hold")? },
-        EventKind::PurchasePack => EventBody::PurchasePack { pack: text("pack")? },
-        EventKind::ConnectKey => EventBody::ConnectKey { provider: text("provider")? },
-        EventKind::KeyInvalid => EventBody::KeyInvalid { provider: text("provider")? },
-        EventKind::RemoveKey => EventBody::RemoveKey { provider: text("provider")? },
-        EventKind::SelectModel => EventBody::SelectModel { model: text("model")? },
-        EventKind::ChangePlan => EventBody::ChangePlan { plan: text("plan")? },
+        EventKind::Release => EventBody::Release {
+            hold: text("hold")?,
+        },
+        EventKind::PurchasePack => EventBody::PurchasePack {
+            pack: text("pack")?,
+        },
+        EventKind::ConnectKey => EventBody::ConnectKey {
+            provider: text("provider")?,
+        },
+        EventKind::KeyInvalid => EventBody::KeyInvalid {
+            provider: text("provider")?,
+        },
+        EventKind::RemoveKey => EventBody::RemoveKey {
+            provider: text("provider")?,
+        },
+        EventKind::SelectModel => EventBody::SelectModel {
+            model: text("model")?,
+        },
+        EventKind::ChangePlan => EventBody::ChangePlan {
+            plan: text("plan")?,
+        },
     })
 }
 
@@ -400,18 +494,32 @@ fn text_value(key: &str, v: &Value) -> Result<String, String> {
 /// from 0 to 100,000,000.
 fn token_count(key: &str, v: Option<&Value>) -> Result<u64, String> {
     let Some(v) = v else { return Ok(0) };
-    match v.as_number().filter(|n| n.is_u64()).and_then(|n| n.as_u64()) {
+    match v
+        .as_number()
+        .filter(|n| n.is_u64())
+        .and_then(|n| n.as_u64())
+    {
         Some(n) if n <= TOKENS_PER_FIELD_MAX => Ok(n),
-        _ => Err(format!("`{key}` must be a whole number from 0 to {TOKENS_PER_FIELD_MAX}, not {v}")),
+        _ => Err(format!(
+            "`{key}` must be a whole number from 0 to {TOKENS_PER_FIELD_MAX}, not {v}"
+        )),
     }
 }
 
 /// A debit's or hold's credits: an integer from 1 to 1,000,000,000,000.
 fn credit_count(v: Option<&Value>) -> Result<Credits, String> {
-    let Some(v) = v else { return Err("`credits` is required".into()) };
-    match v.as_number().filter(|n| n.is_u64()).and_then(|n| n.as_u64()) {
+    let Some(v) = v else {
+        return Err("`credits` is required".into());
+    };
+    match v
+        .as_number()
+        .filter(|n| n.is_u64())
+        .and_then(|n| n.as_u64())
+    {
         Some(n) if (1..=CREDITS_PER_EVENT_MAX).contains(&n) => Ok(n),
-        _ => Err(format!("`credits` must be a whole number from 1 to {CREDITS_PER_EVENT_MAX}, not {v}")),
+        _ => Err(format!(
+            "`credits` must be a whole number from 1 to {CREDITS_PER_EVENT_MAX}, not {v}"
+        )),
     }
 }
 
@@ -432,25 +540,43 @@ mod tests {
     #[test]
     fn token_fields_must_be_plain_integers() {
         // Proves fractions, exponents, negatives, booleans, strings and too-large counts are refused.
-        for bad in [json!(1.5), json!(-1), json!(true), json!("12"), json!(100_000_001u64)] {
+        for bad in [
+            json!(1.5),
+            json!(-1),
+            json!(true),
+            json!("12"),
+            json!(100_000_001u64),
+        ] {
             assert!(token_count("input_tokens", Some(&bad)).is_err(), "{bad}");
         }
         let exponent: Value = serde_json::from_str("1e3").unwrap();
         assert!(token_count("input_tokens", Some(&exponent)).is_err());
         assert_eq!(token_count("input_tokens", None), Ok(0));
-        assert_eq!(token_count("input_tokens", Some(&json!(100_000_000))), Ok(100_000_000));
+        assert_eq!(
+            token_count("input_tokens", Some(&json!(100_000_000))),
+            Ok(100_000_000)
+        );
     }
 
     #[test]
     fn null_fields_are_absent_and_round_trip() {
         // Proves null equals absent for content, and to_json reads back to the same event.
-        let a = EventDraft::from_json(&json!({"at": "2026-01-01T00:00:00Z", "kind": "usage", "id": "u",
-            "model": "gpt-5", "input_tokens": 5, "output_tokens": null, "feature": null, "note": null}));
-        let b = EventDraft::from_json(&json!({"at": "2026-01-02T00:00:00Z", "kind": "usage", "id": "u",
-            "model": "gpt-5", "input_tokens": 5}));
+        let a = EventDraft::from_json(
+            &json!({"at": "2026-01-01T00:00:00Z", "kind": "usage", "id": "u",
+            "model": "gpt-5", "input_tokens": 5, "output_tokens": null, "feature": null, "note": null}),
+        );
+        let b = EventDraft::from_json(
+            &json!({"at": "2026-01-02T00:00:00Z", "kind": "usage", "id": "u",
+            "model": "gpt-5", "input_tokens": 5}),
+        );
         assert_eq!(a.body, b.body);
         assert_eq!(a.extra, b.extra);
-        let event = Event { at: a.at.unwrap(), id: a.id, body: a.body.unwrap(), extra: a.extra };
+        let event = Event {
+            at: a.at.unwrap(),
+            id: a.id,
+            body: a.body.unwrap(),
+            extra: a.extra,
+        };
         let again = EventDraft::from_json(&event.to_json());
         assert_eq!(again.body.unwrap(), event.body);
     }

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalogue::{Catalogue, Model};
+
 /// The state of one provider's key.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -61,4 +63,27 @@ impl FromIterator<(String, KeyState)> for KeyRing {
         }
         ring
     }
+}
+
+/// Who pays for a call to `model` with these keys: the own key when its provider's key is
+/// connected, else credits when the model is on credits; `None` when it is unavailable.
+pub fn billed_to(model: &Model, keys: &KeyRing) -> Option<BilledTo> {
+    if keys.is_connected(&model.provider) {
+        Some(BilledTo::OwnKey)
+    } else if model.on_credits {
+        Some(BilledTo::Credits)
+    } else {
+        None
+    }
+}
+
+/// The models a person can pick with these keys (SPEC §3 rule 8).
+pub fn available_models<'a>(
+    catalogue: &'a Catalogue,
+    keys: &'a KeyRing,
+) -> impl Iterator<Item = &'a Model> {
+    catalogue
+        .models
+        .iter()
+        .filter(move |m| billed_to(m, keys).is_some())
 }

@@ -14,7 +14,7 @@ use crate::catalogue::{Catalogue, Model};
 use crate::cycle::Cycle;
 use crate::error::{RejectCode, Rejection};
 use crate::event::{Attribution, Event, EventBody, EventDraft, Tokens};
-use crate::keys::{BilledTo, KeyRing, KeyState};
+use crate::keys::{self, BilledTo, KeyRing, KeyState};
 use crate::time::{Instant, add_months, format_instant};
 use crate::units::{Credits, credits_from_millicredits, usd_micros_from_millicredits};
 
@@ -47,12 +47,20 @@ impl PackHolding {
 
     /// Credits still usable at `t`.
     pub fn remaining_at(&self, t: &Instant) -> Credits {
-        if self.is_valid_at(t) { self.remaining } else { 0 }
+        if self.is_valid_at(t) {
+            self.remaining
+        } else {
+            0
+        }
     }
 
     /// Credits lost to expiry, as of `t`.
     pub fn expired_at(&self, t: &Instant) -> Credits {
-        if *t >= self.expires_at { self.remaining } else { 0 }
+        if *t >= self.expires_at {
+            self.remaining
+        } else {
+            0
+        }
     }
 }
 
@@ -159,8 +167,24 @@ pub enum Charge {
     Debit { credits: Credits },
 }
 
+impl Charge {
+    /// Reads `{"kind": "usage", "model", token fields…}` or `{"kind": "debit", "credits"}`
+    /// with the same rules as events.
+    pub fn from_json(value: &serde_json::Value) -> Result<Charge, Rejection> {
+        match EventDraft::from_json(value).body {
+            Ok(EventBody::Usage { model, tokens, .. }) => Ok(Charge::Usage { model, tokens }),
+            Ok(EventBody::Debit { credits, .. }) => Ok(Charge::Debit { credits }),
+            Ok(other) => Err(Rejection::invalid(format!(
+                "a preview is of a usage or a debit, not a {}",
+                other.kind().as_str()
+            ))),
+            Err(problem) => Err(Rejection::invalid(problem)),
+        }
+    }
+}
+
 /// What a charge would do if it were applied now, without applying it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Preview {
     pub billed_to: BilledTo,
     /// Whether the gate lets it through (own key, or credits available).
@@ -205,11 +229,14 @@ impl View<'_> {
     }
 
     fn purchased_remaining(&self) -> Credits {
-        self.live_packs().map(|(_, p)| p.remaining).fold(0, Credits::saturating_add)
+        self.live_packs()
+            .map(|(_, p)| p.remaining)
+            .fold(0, Credits::saturating_add)
     }
 
     fn remaining(&self) -> Credits {
-        self.monthly_remaining().saturating_add(self.purchased_remaining())
+        self.monthly_remaining()
+            .saturating_add(self.purchased_remaining())
     }
 
     fn available(&self) -> Credits {
@@ -338,7 +365,9 @@ impl Ledger {
     }
 
     fn plan_allowance(&self) -> Credits {
-        self.catalogue.plan(&self.plan).map_or(0, |p| p.monthly_credits)
+        self.catalogue
+            .plan(&self.plan)
+            .map_or(0, |p| p.monthly_credits)
     }
 
     /// Applies a well-formed event.
@@ -350,20 +379,7 @@ impl Ledger {
     /// idempotency, values, the hold, the model/plan/pack/provider, availability. A rejected
     /// event changes nothing but the latest time seen (when it passed the time check).
     pub fn apply_draft(&mut self, draft: EventDraft) -> Result<Outcome, Rejection> {
-        let at = draft.at.map_err(Rejection::invalid)?;
-        if let Some(now) = self.now
-            && at < now
-        {
-            return Err(Rejection::invalid(format!(
-                "the event is dated {}, before the latest event at {}; events must arrive in time order",
-                format_instant(&at),
-                format_instant(&now)
-            )));
-        }
-        let cycle = Cycle::containing(&self.account.cycle_anchor, &at)
-            .ok_or_else(|| Rejection::invalid("the event's time is out of range"))?;
-        self.advance_to(at, cycle);
-
+        let at = self.advance(draft.at.map_err(Rejection::invalid)?)?;
         let kind = draft.kind.map_err(Rejection::invalid)?;
         let id = if kind.is_idempotent() {
             let Some(id) = draft.id else {
@@ -393,7 +409,12 @@ impl Ledger {
             draft.id
         };
         let body = draft.body.map_err(Rejection::invalid)?;
-        let event = Event { at, id, body, extra: draft.extra };
+        let event = Event {
+            at,
+            id,
+            body,
+            extra: draft.extra,
+        };
         let entry = self.execute(&event)?;
         let entry_index = entry.map(|e| {
             self.entries.push(e);
@@ -402,10 +423,32 @@ impl Ledger {
         if let Some(id) = &event.id
             && kind.is_idempotent()
         {
-            self.ids.insert(id.clone(), (self.events.len(), entry_index));
+            self.ids
+                .insert(id.clone(), (self.events.len(), entry_index));
         }
         self.events.push(event);
-        Ok(Outcome { duplicate: false, entry: entry_index.map(|i| self.entries[i].clone()) })
+        Ok(Outcome {
+            duplicate: false,
+            entry: entry_index.map(|i| self.entries[i].clone()),
+        })
+    }
+
+    /// The time check of every event: `at` must not be before the latest time seen. When it
+    /// passes, the clock moves to `at` (also for an event refused later for another reason).
+    pub fn advance(&mut self, at: Instant) -> Result<Instant, Rejection> {
+        if let Some(now) = self.now
+            && at < now
+        {
+            return Err(Rejection::invalid(format!(
+                "the event is dated {}, before the latest event at {}; events must arrive in time order",
+                format_instant(&at),
+                format_instant(&now)
+            )));
+        }
+        let cycle = Cycle::containing(&self.account.cycle_anchor, &at)
+            .ok_or_else(|| Rejection::invalid("the event's time is out of range"))?;
+        self.advance_to(at, cycle);
+        Ok(at)
     }
 
     /// Moves the clock to `at`: a new cycle resets the allowance, lapsed holds stop holding,
@@ -444,15 +487,31 @@ impl Ledger {
                 if billed_to == BilledTo::Credits && self.view(at).available() == 0 {
                     return Err(credits_exhausted());
                 }
-                Ok(Some(self.charge(event, EntryKind::Usage, model, *tokens, by.clone(), None)))
+                Ok(Some(self.charge(
+                    event,
+                    EntryKind::Usage,
+                    model,
+                    *tokens,
+                    by.clone(),
+                    None,
+                )))
             }
             EventBody::Debit { credits, by } => {
                 if self.view(at).available() == 0 {
                     return Err(credits_exhausted());
                 }
-                Ok(Some(self.charge_credits(event, EntryKind::Debit, *credits, by.clone())))
+                Ok(Some(self.charge_credits(
+                    event,
+                    EntryKind::Debit,
+                    *credits,
+                    by.clone(),
+                )))
             }
-            EventBody::Hold { credits, expires_at, by } => {
+            EventBody::Hold {
+                credits,
+                expires_at,
+                by,
+            } => {
                 if *expires_at <= at {
                     return Err(Rejection::invalid("a hold must expire after it is placed"));
                 }
@@ -478,7 +537,12 @@ impl Ledger {
                 self.held += credits;
                 Ok(None)
             }
-            EventBody::Commit { hold, model, tokens, by } => {
+            EventBody::Commit {
+                hold,
+                model,
+                tokens,
+                by,
+            } => {
                 let index = self.open_hold(hold)?;
                 let model = model_for_call(&catalogue, model)?;
                 self.route(model)?;
@@ -488,7 +552,14 @@ impl Ledger {
                     feature: record.by.feature.clone().or_else(|| by.feature.clone()),
                     member: record.by.member.clone().or_else(|| by.member.clone()),
                 };
-                Ok(Some(self.charge(event, EntryKind::Commit, model, *tokens, by, Some(hold.clone()))))
+                Ok(Some(self.charge(
+                    event,
+                    EntryKind::Commit,
+                    model,
+                    *tokens,
+                    by,
+                    Some(hold.clone()),
+                )))
             }
             EventBody::Release { hold } => {
                 let index = self.open_hold(hold)?;
@@ -499,7 +570,9 @@ impl Ledger {
                 let offer = catalogue.pack(pack).ok_or_else(|| {
                     Rejection::new(
                         RejectCode::UnknownPack,
-                        format!("there is no credit pack `{pack}`; choose one of the packs on offer"),
+                        format!(
+                            "there is no credit pack `{pack}`; choose one of the packs on offer"
+                        ),
                     )
                 })?;
                 let expires_at = add_months(&at, i64::from(offer.valid_months))
@@ -557,20 +630,16 @@ impl Ledger {
             Some(_) => Ok(()),
             None => Err(Rejection::new(
                 RejectCode::UnknownProvider,
-                format!("there is no AI provider `{id}`; choose one of the providers in the catalogue"),
+                format!(
+                    "there is no AI provider `{id}`; choose one of the providers in the catalogue"
+                ),
             )),
         }
     }
 
     /// Who pays for a call to `model` now (SPEC §3 rule 7).
     pub fn billed_to(&self, model: &Model) -> Option<BilledTo> {
-        if self.keys.is_connected(&model.provider) {
-            Some(BilledTo::OwnKey)
-        } else if model.on_credits {
-            Some(BilledTo::Credits)
-        } else {
-            None
-        }
+        keys::billed_to(model, &self.keys)
     }
 
     fn route(&self, model: &Model) -> Result<BilledTo, Rejection> {
@@ -589,7 +658,7 @@ impl Ledger {
     /// Models that can be picked now: every model on credits, and own-key-only models whose
     /// provider key is connected (SPEC §3 rule 8).
     pub fn available_models(&self) -> impl Iterator<Item = &Model> {
-        self.catalogue.models.iter().filter(|m| self.billed_to(m).is_some())
+        keys::available_models(&self.catalogue, &self.keys)
     }
 
     fn reset_selection_after_key_loss(&mut self, provider: &str) {
@@ -656,12 +725,21 @@ impl Ledger {
             by,
             hold,
             would_be_credits,
-            cost_usd_micros: usd_micros_from_millicredits(millicredits, self.catalogue.credits_per_usd),
+            cost_usd_micros: usd_micros_from_millicredits(
+                millicredits,
+                self.catalogue.credits_per_usd,
+            ),
         }
     }
 
     /// Records a debit of whole credits (already gated).
-    fn charge_credits(&mut self, event: &Event, kind: EntryKind, credits: Credits, by: Attribution) -> Entry {
+    fn charge_credits(
+        &mut self,
+        event: &Event,
+        kind: EntryKind,
+        credits: Credits,
+        by: Attribution,
+    ) -> Entry {
         let (draws, drawn) = self.draw(event.at, credits);
         Entry {
             id: event.id.clone().unwrap_or_default(),
@@ -694,16 +772,26 @@ impl Ledger {
             match pack {
                 None => {
                     self.monthly_used += credits;
-                    draws.push(Draw { source: Source::Monthly, credits });
+                    draws.push(Draw {
+                        source: Source::Monthly,
+                        credits,
+                    });
                 }
                 Some(i) => {
                     let pack = &mut self.packs[i];
                     pack.remaining -= credits;
-                    draws.push(Draw { source: Source::Pack(Arc::clone(&pack.id)), credits });
+                    draws.push(Draw {
+                        source: Source::Pack(Arc::clone(&pack.id)),
+                        credits,
+                    });
                 }
             }
         }
-        while self.packs.get(self.live_from).is_some_and(|p| p.remaining == 0) {
+        while self
+            .packs
+            .get(self.live_from)
+            .is_some_and(|p| p.remaining == 0)
+        {
             self.live_from += 1;
         }
         (draws, take)
@@ -726,7 +814,13 @@ impl Ledger {
                 .map(|&(_, i)| self.holds[i].credits)
                 .fold(0, Credits::saturating_add)
         };
-        View { ledger: self, at, cycle, monthly_used, held }
+        View {
+            ledger: self,
+            at,
+            cycle,
+            monthly_used,
+            held,
+        }
     }
 
     fn check_query_time(&self, at: &Instant) -> Result<(), Rejection> {
@@ -744,7 +838,11 @@ impl Ledger {
     pub fn balance(&self, at: Instant) -> Result<Balance, Rejection> {
         self.check_query_time(&at)?;
         let view = self.view(at);
-        let can_send = match self.catalogue.model(&self.selected_model).and_then(|m| self.billed_to(m)) {
+        let can_send = match self
+            .catalogue
+            .model(&self.selected_model)
+            .and_then(|m| self.billed_to(m))
+        {
             Some(BilledTo::OwnKey) => true,
             Some(BilledTo::Credits) => view.available() > 0,
             None => false,
@@ -794,11 +892,17 @@ impl Ledger {
             Vec::new()
         };
         let drawn: Credits = plan.iter().map(|(_, c)| c).sum();
-        let from_monthly: Credits = plan.iter().filter(|(p, _)| p.is_none()).map(|(_, c)| c).sum();
+        let from_monthly: Credits = plan
+            .iter()
+            .filter(|(p, _)| p.is_none())
+            .map(|(_, c)| c)
+            .sum();
         let draws = plan
             .into_iter()
             .map(|(pack, credits)| Draw {
-                source: pack.map_or(Source::Monthly, |i| Source::Pack(Arc::clone(&self.packs[i].id))),
+                source: pack.map_or(Source::Monthly, |i| {
+                    Source::Pack(Arc::clone(&self.packs[i].id))
+                }),
                 credits,
             })
             .collect();
@@ -808,7 +912,10 @@ impl Ledger {
             rejection,
             credits,
             would_be_credits,
-            cost_usd_micros: usd_micros_from_millicredits(millicredits, self.catalogue.credits_per_usd),
+            cost_usd_micros: usd_micros_from_millicredits(
+                millicredits,
+                self.catalogue.credits_per_usd,
+            ),
             unpaid: credits - drawn,
             draws,
             monthly_remaining_after: view.monthly_remaining() - from_monthly,

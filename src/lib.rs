@@ -12,11 +12,14 @@ pub mod keys;
 pub mod ledger;
 pub mod report;
 pub mod scenario;
+pub mod snapshot;
 pub mod time;
 pub mod units;
 
+/// The WebAssembly facade (public so the WASM test suites can call it as Rust).
 #[cfg(target_arch = "wasm32")]
-mod wasm;
+#[doc(hidden)]
+pub mod wasm;
 
 pub use catalogue::{Catalogue, Model};
 pub use error::{CatalogueError, RejectCode, Rejection, ScenarioError};

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 
 use crate::cycle::Cycle;
 use crate::error::{RejectCode, Rejection};
@@ -41,7 +41,11 @@ pub struct RejectedItem {
 
 impl RejectedItem {
     pub fn new(id: impl Into<String>, rejection: Rejection) -> Self {
-        RejectedItem { id: id.into(), code: rejection.code, message: rejection.message }
+        RejectedItem {
+            id: id.into(),
+            code: rejection.code,
+            message: rejection.message,
+        }
     }
 }
 
@@ -60,7 +64,9 @@ impl Totals {
         self.entries += 1;
         self.credits = self.credits.saturating_add(e.credits);
         self.unpaid = self.unpaid.saturating_add(e.unpaid);
-        self.tokens = self.tokens.saturating_add(e.tokens.map_or(0, |t| t.total()));
+        self.tokens = self
+            .tokens
+            .saturating_add(e.tokens.map_or(0, |t| t.total()));
         self.cost_usd_micros = self.cost_usd_micros.saturating_add(e.cost_usd_micros);
     }
 }

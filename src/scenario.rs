@@ -8,8 +8,9 @@ use serde_json::Value;
 use crate::catalogue::Catalogue;
 use crate::error::ScenarioError;
 use crate::event::EventDraft;
-use crate::ledger::{Account, Ledger};
+use crate::ledger::Ledger;
 use crate::report::{RejectedItem, Report};
+use crate::snapshot::read_account;
 use crate::time::parse_instant;
 
 /// Most events one scenario may hold.
@@ -17,7 +18,8 @@ pub const SCENARIO_EVENTS_MAX: usize = 1_000_000;
 
 /// Runs a scenario given as JSON text.
 pub fn run_json(text: &str) -> Result<Report, ScenarioError> {
-    let doc: Value = serde_json::from_str(text).map_err(|e| ScenarioError::InvalidJson(e.to_string()))?;
+    let doc: Value =
+        serde_json::from_str(text).map_err(|e| ScenarioError::InvalidJson(e.to_string()))?;
     run(&doc, Arc::new(Catalogue::default()))
 }
 
@@ -26,24 +28,39 @@ pub fn run(doc: &Value, catalogue: Arc<Catalogue>) -> Result<Report, ScenarioErr
     let doc = doc
         .as_object()
         .ok_or_else(|| ScenarioError::NotAScenario("the document must be a JSON object".into()))?;
-    let account = read_account(doc.get("account"))?;
+    let account =
+        read_account(doc.get("account")).map_err(|r| ScenarioError::NotAScenario(r.message))?;
     let events = match doc.get("events") {
         None | Some(Value::Null) => &[][..],
         Some(Value::Array(list)) if list.len() <= SCENARIO_EVENTS_MAX => list.as_slice(),
         Some(Value::Array(_)) => {
-            return Err(ScenarioError::NotAScenario(format!("more than {SCENARIO_EVENTS_MAX} events")));
+            return Err(ScenarioError::NotAScenario(format!(
+                "more than {SCENARIO_EVENTS_MAX} events"
+            )));
         }
-        Some(_) => return Err(ScenarioError::NotAScenario("`events` must be a list".into())),
+        Some(_) => {
+            return Err(ScenarioError::NotAScenario(
+                "`events` must be a list".into(),
+            ));
+        }
     };
     let query_at = match doc.get("query_at") {
-        Some(Value::String(s)) => {
-            parse_instant(s).ok_or_else(|| ScenarioError::BadQueryAt(format!("{s:?} is not an RFC 3339 time")))?
+        Some(Value::String(s)) => parse_instant(s)
+            .ok_or_else(|| ScenarioError::BadQueryAt(format!("{s:?} is not an RFC 3339 time")))?,
+        Some(other) => {
+            return Err(ScenarioError::BadQueryAt(format!(
+                "expected a time string, got {other}"
+            )));
         }
-        Some(other) => return Err(ScenarioError::BadQueryAt(format!("expected a time string, got {other}"))),
-        None => return Err(ScenarioError::BadQueryAt("the scenario has no query_at".into())),
+        None => {
+            return Err(ScenarioError::BadQueryAt(
+                "the scenario has no query_at".into(),
+            ));
+        }
     };
     let plan = account.plan.clone();
-    let mut ledger = Ledger::new(catalogue, account).map_err(|_| ScenarioError::UnknownPlan(plan))?;
+    let mut ledger =
+        Ledger::new(catalogue, account).map_err(|_| ScenarioError::UnknownPlan(plan))?;
     let mut rejected = Vec::new();
     let mut duplicates = Vec::new();
     for value in events {
@@ -58,21 +75,4 @@ pub fn run(doc: &Value, catalogue: Arc<Catalogue>) -> Result<Report, ScenarioErr
     ledger
         .report(query_at, rejected, duplicates)
         .map_err(|r| ScenarioError::BadQueryAt(r.message))
-}
-
-fn read_account(value: Option<&Value>) -> Result<Account, ScenarioError> {
-    let account = value
-        .and_then(Value::as_object)
-        .ok_or_else(|| ScenarioError::NotAScenario("the scenario needs an `account` object".into()))?;
-    let plan = account
-        .get("plan")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ScenarioError::NotAScenario("the account needs a `plan` id".into()))?;
-    let anchor = account
-        .get("cycle_anchor")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ScenarioError::NotAScenario("the account needs a `cycle_anchor` time".into()))?;
-    let cycle_anchor = parse_instant(anchor)
-        .ok_or_else(|| ScenarioError::NotAScenario(format!("cycle_anchor {anchor:?} is not an RFC 3339 time")))?;
-    Ok(Account { plan: plan.to_owned(), cycle_anchor })
 }

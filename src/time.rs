@@ -62,18 +62,39 @@ mod tests {
     #[test]
     fn month_end_clamps_and_keeps_time() {
         // Proves Jan 31 + 1 month clamps to Feb 28 (Feb 29 in a leap year) at the same time of day.
-        assert_eq!(add_months(&t("2026-01-31T09:00:00Z"), 1), Some(t("2026-02-28T09:00:00Z")));
-        assert_eq!(add_months(&t("2028-01-31T09:00:00Z"), 1), Some(t("2028-02-29T09:00:00Z")));
-        assert_eq!(add_months(&t("2028-02-29T00:00:00Z"), 12), Some(t("2029-02-28T00:00:00Z")));
-        assert_eq!(add_months(&t("2026-01-31T09:00:00Z"), -2), Some(t("2025-11-30T09:00:00Z")));
+        assert_eq!(
+            add_months(&t("2026-01-31T09:00:00Z"), 1),
+            Some(t("2026-02-28T09:00:00Z"))
+        );
+        assert_eq!(
+            add_months(&t("2028-01-31T09:00:00Z"), 1),
+            Some(t("2028-02-29T09:00:00Z"))
+        );
+        assert_eq!(
+            add_months(&t("2028-02-29T00:00:00Z"), 12),
+            Some(t("2029-02-28T00:00:00Z"))
+        );
+        assert_eq!(
+            add_months(&t("2026-01-31T09:00:00Z"), -2),
+            Some(t("2025-11-30T09:00:00Z"))
+        );
     }
 
     #[test]
     fn parses_offsets_and_formats_utc() {
         // Proves offsets convert to UTC and fractions print only when not zero.
-        assert_eq!(format_instant(&t("2026-02-02T12:00:00+02:00")), "2026-02-02T10:00:00Z");
-        assert_eq!(format_instant(&t("2026-02-02T10:00:00.500Z")), "2026-02-02T10:00:00.500Z");
-        assert_eq!(format_instant(&t("2026-02-02T10:00:00.000Z")), "2026-02-02T10:00:00Z");
+        assert_eq!(
+            format_instant(&t("2026-02-02T12:00:00+02:00")),
+            "2026-02-02T10:00:00Z"
+        );
+        assert_eq!(
+            format_instant(&t("2026-02-02T10:00:00.500Z")),
+            "2026-02-02T10:00:00.500Z"
+        );
+        assert_eq!(
+            format_instant(&t("2026-02-02T10:00:00.000Z")),
+            "2026-02-02T10:00:00Z"
+        );
         assert!(parse_instant("2026-02-30T10:00:00Z").is_none());
         assert!(parse_instant("yesterday").is_none());
         assert!(parse_instant("2026-02-02T10:00:00Z ").is_none());

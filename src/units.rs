@@ -31,7 +31,10 @@ pub fn credits_from_millicredits(total: Millicredits) -> Credits {
 /// Would-be AI cost in micro-dollars (millionths of a US dollar), rounded up like credits.
 pub fn usd_micros_from_millicredits(total: Millicredits, credits_per_usd: u64) -> u64 {
     // millicredits / (credits_per_usd * 1000) dollars = millicredits * 1000 / credits_per_usd µ$.
-    saturate(div_ceil(total.saturating_mul(1000), u128::from(credits_per_usd.max(1))))
+    saturate(div_ceil(
+        total.saturating_mul(1000),
+        u128::from(credits_per_usd.max(1)),
+    ))
 }
 
 fn saturate(value: u128) -> u64 {
@@ -55,7 +58,10 @@ mod tests {
     #[test]
     fn usd_micros_follow_the_conversion() {
         // Proves 600,000 credits are one dollar: 600,000,000 millicredits = 1,000,000 µ$.
-        assert_eq!(usd_micros_from_millicredits(600_000_000, 600_000), 1_000_000);
+        assert_eq!(
+            usd_micros_from_millicredits(600_000_000, 600_000),
+            1_000_000
+        );
         assert_eq!(usd_micros_from_millicredits(1, 600_000), 1);
     }
 }

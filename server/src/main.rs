@@ -13,23 +13,34 @@ fn usage() -> ExitCode {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["scenario", path] => run_scenario(path),
         _ => usage(),
     }
 }
 
 fn run_scenario(path: &str) -> ExitCode {
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     let read = if path == "-" {
-        std::io::stdin().read_to_string(&mut text).map(|_| ())
+        std::io::stdin().read_to_end(&mut bytes).map(|_| ())
     } else {
-        std::fs::read_to_string(path).map(|t| text = t)
+        std::fs::read(path).map(|b| bytes = b)
     };
     if let Err(e) = read {
         eprintln!("ai-credits: cannot read {path}: {e}");
         return ExitCode::from(66);
     }
+    let Ok(text) = String::from_utf8(bytes) else {
+        eprintln!(
+            "ai-credits: {path}: not a scenario: the document is not UTF-8 text (scenario_invalid_json)"
+        );
+        return ExitCode::from(2);
+    };
     match ai_credits::scenario::run_json(&text) {
         Ok(report) => {
             println!("{}", report.to_json_pretty());

@@ -27,7 +27,11 @@ pub fn compare(actual: &Value, expected: &Value) -> Result<(), String> {
             problems.push(format!("`{key}`:\n    expected {want}\n    actual   {got}"));
         }
     }
-    if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
 }
 
 fn item_matches(got: &Value, want: &Value) -> bool {
@@ -50,12 +54,17 @@ pub fn run_all(run: impl Fn(&str) -> Result<String, String>) -> Result<usize, St
             }
         };
         let outcome = run(scenario).and_then(|text| {
-            let actual: Value = serde_json::from_str(&text).map_err(|e| format!("result is not JSON: {e}"))?;
+            let actual: Value =
+                serde_json::from_str(&text).map_err(|e| format!("result is not JSON: {e}"))?;
             compare(&actual, &expected)
         });
         if let Err(e) = outcome {
             failures.push(format!("{name}:\n  {e}"));
         }
     }
-    if failures.is_empty() { Ok(SCENARIOS.len()) } else { Err(failures.join("\n\n")) }
+    if failures.is_empty() {
+        Ok(SCENARIOS.len())
+    } else {
+        Err(failures.join("\n\n"))
+    }
 }

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what building and testing need, skipping what is already there: the wasm target,
+# the wasm-bindgen CLI at exactly the version in Cargo.lock, Debian's Chromium and
+# ChromeDriver, and the npm tools (wasm-opt from the binaryen package, TypeScript).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+want=$(awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have" != "$want" ]; then
+  say "installing wasm-bindgen-cli $want (about 2.5 minutes)"
+  # --locked fails on this registry mirror (a locked dependency is missing); try it second.
+  cargo install wasm-bindgen-cli --version "$want" || cargo install wasm-bindgen-cli --version "$want" --locked
+fi
+
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  say "installing Debian's chromium and chromium-driver"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm tools"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+say "ready: $(rustc --version | cut -d' ' -f1-2), wasm-bindgen $want, $(chromium --version 2>/dev/null | head -1), node $(node --version)"

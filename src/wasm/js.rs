@@ -1,0 +1,72 @@
+//! Every conversion between JS values and core values, and every error object, in one place.
+
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::time::{Instant, parse_instant};
+
+/// A JS `Error` whose `code` property is the stable snake_case code.
+pub fn error(code: &str, message: &str) -> JsValue {
+    let e = js_sys::Error::new(message);
+    e.set_name("AiCreditsError");
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = js_sys::Reflect::set(&e, &JsValue::from_str("code"), &JsValue::from_str(code));
+    e.into()
+}
+
+impl From<crate::Rejection> for JsValue {
+    fn from(r: crate::Rejection) -> JsValue {
+        error(r.code.as_str(), &r.message)
+    }
+}
+
+/// Core value → plain JS object (maps as objects, integers as numbers).
+pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| {
+            error(
+                "value_not_representable",
+                &format!("cannot hand this value to JS: {e}"),
+            )
+        })
+}
+
+/// JS value → JSON value, for the core's own strict readers. A string is read as JSON text, so
+/// `1e3` or `1.0` in a document are seen exactly as the native build sees them; anything else
+/// goes through `JSON.stringify`, which refuses cycles and BigInts with a catchable error (a
+/// direct walk of the object could recurse without bound), and serde_json's depth limit.
+pub fn json_from_js(value: JsValue) -> Result<serde_json::Value, JsValue> {
+    let text = match value.as_string() {
+        Some(text) => text,
+        None => js_sys::JSON::stringify(&value)
+            .ok()
+            .and_then(|s| s.as_string())
+            .ok_or_else(|| {
+                error(
+                    "invalid_argument",
+                    "expected a JSON value (an object, a list or JSON text)",
+                )
+            })?,
+    };
+    serde_json::from_str(&text).map_err(|e| error("invalid_json", &format!("not valid JSON: {e}")))
+}
+
+/// An optional RFC 3339 time from JS; absent means "now" on this machine's clock.
+pub fn instant_or_now(value: Option<String>) -> Result<Instant, JsValue> {
+    match value {
+        Some(text) => parse_instant(&text).ok_or_else(|| {
+            error(
+                "invalid_event",
+                &format!("{text:?} is not an RFC 3339 time"),
+            )
+        }),
+        None => Ok(clock_now()),
+    }
+}
+
+/// This machine's clock (`Date.now()`), to the millisecond.
+pub fn clock_now() -> Instant {
+    let millis = js_sys::Date::now() as i64;
+    chrono::DateTime::from_timestamp_millis(millis).unwrap_or_default()
+}

@@ -1,0 +1,11 @@
+//! The WebAssembly facade: converts between JS values and the core, nothing else. One file per
+//! JS class; conversions and error objects live in `js.rs`; the TypeScript declarations of
+//! every domain type live in `types.rs`.
+
+mod catalogue;
+mod js;
+mod ledger;
+mod scenario;
+
+pub use scenario::{run_scenario, run_scenario_json};
+mod types;

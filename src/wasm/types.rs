@@ -1,0 +1,115 @@
+//! The TypeScript declarations of every domain type, written once and used by every signature
+//! (`unchecked_param_type` / `unchecked_return_type`), so the generated `.d.ts` has no `any`.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const DOMAIN_TYPES: &str = r#"
+/** An instant, RFC 3339 (output is always UTC with `Z`). */
+export type Instant = string;
+/** Stable codes of refused events (SPEC §3 rule 12). */
+export type RejectCode =
+  | "credits_exhausted" | "model_unavailable" | "unknown_model" | "unknown_provider"
+  | "unknown_pack" | "unknown_plan" | "idempotency_conflict" | "hold_not_found"
+  | "hold_closed" | "insufficient_credits" | "invalid_event";
+/** Every `code` an error thrown by this package can carry. */
+export type ErrorCode =
+  | RejectCode
+  | "catalogue_invalid_json" | "catalogue_unknown_field" | "catalogue_unsupported_version"
+  | "catalogue_duplicate_id" | "catalogue_negative_rate" | "catalogue_unknown_provider"
+  | "catalogue_unknown_default_model" | "catalogue_default_model_not_on_credits"
+  | "catalogue_invalid_value" | "catalogue_too_large"
+  | "scenario_invalid_json" | "scenario_invalid" | "scenario_bad_query_at"
+  | "invalid_json" | "invalid_argument" | "value_not_representable";
+/** The errors this package throws: real `Error`s with a stable `code`. */
+export interface AiCreditsError extends Error { name: "AiCreditsError"; code: ErrorCode; }
+
+export type KeyState = "none" | "connected" | "invalid";
+/** Key states by provider id; providers without a key may be left out. */
+export type KeyStates = { [provider: string]: KeyState };
+export type BilledTo = "credits" | "own_key";
+export type CreditTier = "lowest" | "lower" | "higher";
+
+export interface Provider { id: string; name: string; product: string; key_url: string; }
+export interface Rates { input: number; cached_input: number | null; cache_write: number | null; output: number; }
+export interface PriceTier {
+  above_prompt_tokens: number;
+  input: number | null; cached_input: number | null; cache_write: number | null; output: number | null;
+}
+export interface Model {
+  id: string; name: string; provider: string; on_credits: boolean; tier: CreditTier | null;
+  best_for: string; context_tokens: number;
+  /** Millicredits per token. */
+  rates: Rates;
+  price_tiers: PriceTier[];
+}
+export interface Plan { id: string; name: string; monthly_credits: number; own_keys: boolean; packs: boolean; }
+export interface PackOffer { id: string; credits: number; price_cents: number; valid_months: number; }
+
+export interface AccountInit { plan: string; cycle_anchor: Instant; }
+export interface TokenCounts {
+  input_tokens?: number | null; cached_input_tokens?: number | null;
+  cache_write_tokens?: number | null; output_tokens?: number | null;
+}
+export interface Attribution { feature?: string | null; member?: string | null; }
+export type LedgerEvent =
+  | ({ at: Instant; kind: "usage"; id: string; model: string } & TokenCounts & Attribution)
+  | ({ at: Instant; kind: "debit"; id: string; credits: number } & Attribution)
+  | ({ at: Instant; kind: "hold"; id: string; credits: number; expires_at: Instant } & Attribution)
+  | ({ at: Instant; kind: "commit"; id: string; hold: string; model: string } & TokenCounts & Attribution)
+  | { at: Instant; kind: "release"; id: string; hold: string }
+  | { at: Instant; kind: "purchase_pack"; id: string; pack: string }
+  | { at: Instant; kind: "connect_key" | "key_invalid" | "remove_key"; provider: string; id?: string }
+  | { at: Instant; kind: "select_model"; model: string; id?: string }
+  | { at: Instant; kind: "change_plan"; plan: string; id?: string };
+export interface Scenario { description?: string; account: AccountInit; events?: LedgerEvent[]; query_at: Instant; }
+
+export type Draw =
+  | { source: "monthly"; credits: number }
+  | { source: "pack"; pack: string; credits: number };
+export interface Entry {
+  id: string; at: Instant; kind: "usage" | "debit" | "commit"; model?: string;
+  billed_to: BilledTo; credits: number; unpaid: number; draws: Draw[];
+  hold?: string; feature?: string; member?: string;
+  input_tokens?: number; cached_input_tokens?: number; cache_write_tokens?: number; output_tokens?: number;
+  /** What it would cost on credits, also when billed to an own key. */
+  would_be_credits: number;
+  /** The would-be AI cost in millionths of a US dollar. */
+  cost_usd_micros: number;
+}
+export interface Cycle { start: Instant; end: Instant; }
+export interface Monthly { allowance: number; used: number; remaining: number; }
+export interface Balance {
+  at: Instant; plan: string; cycle: Cycle; monthly: Monthly; purchased_remaining: number;
+  held: number; available: number; can_send: boolean; selected_model: string;
+}
+export interface PackReport {
+  id: string; pack: string; credits: number; purchased_at: Instant; expires_at: Instant;
+  remaining: number; expired: number; price_cents: number;
+}
+export interface Totals { entries: number; credits: number; unpaid: number; tokens: number; cost_usd_micros: number; }
+export interface UsageBreakdown {
+  by_feature: { [feature: string]: Totals };
+  by_member: { [member: string]: Totals };
+  by_model: { [model: string]: Totals };
+}
+export interface Rejected { id: string; code: RejectCode; message: string; }
+export interface ScenarioResult extends Balance {
+  packs: PackReport[]; keys: KeyStates; entries: Entry[]; rejected: Rejected[]; duplicates: string[];
+  usage_by_feature: { [feature: string]: number }; usage_by_member: { [member: string]: number };
+  breakdown: { credits: UsageBreakdown; own_key: UsageBreakdown };
+}
+export interface ApplyOutcome { duplicate: boolean; entry?: Entry; }
+export type ChargeRequest =
+  | ({ kind: "usage"; model: string } & TokenCounts)
+  | { kind: "debit"; credits: number };
+export interface Preview {
+  billed_to: BilledTo; allowed: boolean; rejection: { code: RejectCode; message: string } | null;
+  credits: number; would_be_credits: number; cost_usd_micros: number; unpaid: number; draws: Draw[];
+  monthly_remaining_after: number; purchased_remaining_after: number; available_after: number;
+}
+export interface LedgerSnapshot {
+  format: "ai-credits/ledger-snapshot"; version: 1; catalogue_version: number;
+  account: AccountInit; now: Instant | null; events: LedgerEvent[];
+}
+"#;

@@ -1,0 +1,18 @@
+//! Every conformance scenario through the WASM facade, in headless Chromium (wasm-bindgen-test).
+#![cfg(target_arch = "wasm32")]
+
+mod support;
+
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+use wasm_bindgen_test::wasm_bindgen_test;
+
+#[wasm_bindgen_test]
+fn every_scenario_matches_its_expected_result_in_wasm_in_chromium() {
+    // Proves the WASM build gives SPEC §4's result for every scenario, run by Chromium.
+    let run = |text: &str| ai_credits::wasm::run_scenario_json(text).map_err(|e| format!("{e:?}"));
+    match support::run_all(run) {
+        Ok(n) => assert!(n >= 40, "only {n} scenarios"),
+        Err(report) => panic!("scenarios differ from their expected results:\n\n{report}"),
+    }
+}

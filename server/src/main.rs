@@ -1,27 +1,128 @@
 //! The `ai-credits` command.
 //!
-//! `ai-credits scenario PATH` runs a SPEC §4 scenario (PATH `-` reads stdin) and prints the
-//! result JSON; a document that is not a scenario prints an error on stderr and exits 2.
+//! - `ai-credits scenario PATH` runs a SPEC §4 scenario (PATH `-` reads stdin) and prints the
+//!   result JSON; a document that is not a scenario prints an error on stderr and exits 2.
+//! - `ai-credits serve [--addr 127.0.0.1:8080] [--db PATH] [--allow-client-time]` runs the
+//!   backend. Storage: `--db` (a file path, or a `postgres://` URL), else `DATABASE_URL` when it
+//!   is a PostgreSQL URL, else `ai-credits.db` in the working directory. Once listening it
+//!   prints `ai-credits listening on http://ADDR` on stdout; logs go to stderr (`RUST_LOG`).
 
-use std::io::Read;
+use std::io::{Read, Write};
+use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use ai_credits_server::payment::EmbeddedProcessor;
+use ai_credits_server::store::Location;
+use ai_credits_server::{Config, Server};
 
 fn usage() -> ExitCode {
-    eprintln!("usage: ai-credits scenario PATH   (PATH - reads the scenario from stdin)");
+    eprintln!(
+        "usage: ai-credits scenario PATH   (PATH - reads the scenario from stdin)\n       \
+         ai-credits serve [--addr 127.0.0.1:8080] [--db PATH|postgres://…] [--allow-client-time]"
+    );
     ExitCode::from(64)
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        ["scenario", path] => run_scenario(path),
+    match args.first().map(String::as_str) {
+        Some("scenario") if args.len() == 2 => run_scenario(&args[1]),
+        Some("serve") => match parse_serve(&args[1..]) {
+            Some(config) => serve(config),
+            None => usage(),
+        },
         _ => usage(),
     }
+}
+
+fn parse_serve(args: &[String]) -> Option<Config> {
+    let mut addr: SocketAddr = "127.0.0.1:8080".parse().ok()?;
+    let mut db = None;
+    let mut allow_client_time = false;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--addr" => addr = rest.next()?.parse().ok()?,
+            "--db" => db = Some(rest.next()?.clone()),
+            "--allow-client-time" => allow_client_time = true,
+            _ => return None,
+        }
+    }
+    let database_url = std::env::var("DATABASE_URL").ok();
+    Some(Config {
+        addr,
+        location: Location::choose(db.as_deref(), database_url.as_deref()),
+        allow_client_time,
+        admin_token: std::env::var("AI_CREDITS_ADMIN_TOKEN").ok(),
+    })
+}
+
+fn serve(config: Config) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ai-credits: cannot start the runtime: {e}");
+            return ExitCode::from(70);
+        }
+    };
+    runtime.block_on(async move {
+        let server = match Server::bind(&config, Arc::new(EmbeddedProcessor)).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("ai-credits: cannot start: {e}");
+                return ExitCode::from(70);
+            }
+        };
+        match server.local_addr() {
+            Ok(addr) => {
+                tracing::info!(%addr, allow_client_time = config.allow_client_time, "listening");
+                println!("ai-credits listening on http://{addr}");
+                let _ = std::io::stdout().flush();
+            }
+            Err(e) => {
+                eprintln!("ai-credits: {e}");
+                return ExitCode::from(70);
+            }
+        }
+        match server.run(shutdown_signal()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ai-credits: {e}");
+                ExitCode::from(70)
+            }
+        }
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
 }
 
 fn run_scenario(path: &str) -> ExitCode {

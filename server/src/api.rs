@@ -1,0 +1,429 @@
+//! The HTTP API (`/v1`). Handlers only read the request, check who may do it, and hand the
+//! event to the engine; every number comes from the core.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant as Stopwatch;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Map, Value, json};
+
+use ai_credits::time::{format_instant, parse_instant};
+use ai_credits::{Account, EventDraft, Ledger};
+
+use crate::auth::{self, Authenticator, Role};
+use crate::engine::{self, Ctx, Engine};
+use crate::error::ApiError;
+
+/// Largest request body accepted.
+pub const BODY_BYTES_MAX: usize = 64 * 1024;
+/// Most events one page of `/entries` scans.
+pub const ENTRIES_PAGE_MAX: i64 = 1000;
+/// Fields the core does not read yet but the API accepts on events (the core will learn to
+/// read a provider's own usage report).
+const TOLERATED_EXTRA_FIELDS: &[&str] = &["provider_usage"];
+
+/// Everything a handler needs.
+pub struct AppState {
+    pub ctx: Arc<Ctx>,
+    pub engine: Engine,
+    pub auth: Authenticator,
+    catalogue_json: Bytes,
+    catalogue_etag: String,
+}
+
+impl AppState {
+    pub fn new(ctx: Arc<Ctx>, engine: Engine, auth: Authenticator) -> AppState {
+        let catalogue_json = Bytes::from(ctx.catalogue.to_json());
+        let catalogue_etag = format!(
+            "\"{}\"",
+            &auth::hex(&auth::sha256(&String::from_utf8_lossy(&catalogue_json)))[..32]
+        );
+        AppState {
+            ctx,
+            engine,
+            auth,
+            catalogue_json,
+            catalogue_etag,
+        }
+    }
+}
+
+type Shared = State<Arc<AppState>>;
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/v1/accounts", post(create_account))
+        .route("/v1/accounts/{id}/tokens", post(create_token))
+        .route("/v1/accounts/{id}/events", post(post_event))
+        .route("/v1/accounts/{id}/state", get(get_state))
+        .route("/v1/accounts/{id}/entries", get(get_entries))
+        .route("/v1/catalogue", get(get_catalogue))
+        .route("/v1/openapi.json", get(get_openapi))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+/// One log line per request: method, route template, status, latency. Never headers (they
+/// carry bearer tokens) and never bodies.
+async fn log_request(request: Request, next: Next) -> Response {
+    let started = Stopwatch::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "(unmatched)".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    if status >= 500 {
+        tracing::warn!(%method, route, status, latency_us, "request");
+    } else {
+        tracing::info!(%method, route, status, latency_us, "request");
+    }
+    response
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint; see /v1/openapi.json",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method; see /v1/openapi.json",
+    )
+}
+
+/// Reads a JSON object body, mapping every failure to a coded 4xx.
+fn json_object(body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value>, ApiError> {
+    let bytes = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the request body is over {BODY_BYTES_MAX} bytes"),
+            )
+        } else {
+            ApiError::bad_request("invalid_body", "the request body could not be read")
+        }
+    })?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}"))
+    })?;
+    match value {
+        Value::Object(o) => Ok(o),
+        _ => Err(ApiError::bad_request(
+            "invalid_json",
+            "the body must be a JSON object",
+        )),
+    }
+}
+
+fn unknown_fields(body: &Map<String, Value>, known: &[&str]) -> Result<(), ApiError> {
+    let unknown: Vec<&str> = body
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !known.contains(k))
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "invalid_request",
+            format!("unknown field(s): {}", unknown.join(", ")),
+        ))
+    }
+}
+
+fn optional_text<'a>(body: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, ApiError> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => Ok(Some(s)),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_request",
+            format!("`{key}` must be a non-empty string of at most 256 bytes"),
+        )),
+    }
+}
+
+async fn create_account(
+    State(app): Shared,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    app.auth
+        .caller(&app.ctx.db, &headers)
+        .await?
+        .check_platform()?;
+    let body = json_object(body)?;
+    unknown_fields(&body, &["plan", "cycle_anchor"])?;
+    let plan = optional_text(&body, "plan")?
+        .ok_or_else(|| ApiError::bad_request("invalid_request", "`plan` is required"))?;
+    let cycle_anchor = match optional_text(&body, "cycle_anchor")? {
+        None => engine::clock(),
+        Some(text) => parse_instant(text).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_request",
+                format!("`cycle_anchor` is not an RFC 3339 time: {text:?}"),
+            )
+        })?,
+    };
+    // The core decides whether the account is valid (known plan, anchor in range).
+    Ledger::new(
+        Arc::clone(&app.ctx.catalogue),
+        Account {
+            plan: plan.to_owned(),
+            cycle_anchor,
+        },
+    )?;
+    let id = format!("acc_{}", auth::random_hex(12));
+    let anchor = format_instant(&cycle_anchor);
+    app.ctx
+        .db
+        .create_account(&id, plan, &anchor, &format_instant(&engine::clock()))
+        .await
+        .map_err(|e| ApiError::storage(&e))?;
+    tracing::info!(account = %id, plan, "account created");
+    let reply = json!({"id": id, "plan": plan, "cycle_anchor": anchor});
+    Ok((StatusCode::CREATED, Json(reply)).into_response())
+}
+
+async fn create_token(
+    State(app): Shared,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    app.auth
+        .caller(&app.ctx.db, &headers)
+        .await?
+        .check_platform()?;
+    let body = json_object(body)?;
+    unknown_fields(&body, &["member", "role"])?;
+    let member = optional_text(&body, "member")?
+        .ok_or_else(|| ApiError::bad_request("invalid_request", "`member` is required"))?;
+    let role = optional_text(&body, "role")?
+        .and_then(Role::parse)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_request",
+                "`role` must be one of admin, member, service",
+            )
+        })?;
+    if !app
+        .ctx
+        .db
+        .account_exists(&id)
+        .await
+        .map_err(|e| ApiError::storage(&e))?
+    {
+        return Err(ApiError::account_not_found());
+    }
+    let token = auth::new_token();
+    app.ctx
+        .db
+        .create_token(
+            &auth::hex(&auth::sha256(&token)),
+            &id,
+            member,
+            role.as_str(),
+            &format_instant(&engine::clock()),
+        )
+        .await
+        .map_err(|e| ApiError::storage(&e))?;
+    tracing::info!(account = %id, member, role = role.as_str(), "token issued");
+    let reply = json!({"token": token, "account": id, "member": member, "role": role.as_str()});
+    Ok((StatusCode::CREATED, Json(reply)).into_response())
+}
+
+async fn post_event(
+    State(app): Shared,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = app.auth.caller(&app.ctx.db, &headers).await?;
+    let role = caller.check_post(&id)?;
+    let event = json_object(body).map_err(|e| match e.code.as_str() {
+        // A body that is not an event object is an invalid event, in the core's words.
+        "invalid_json" => ApiError::bad_request("invalid_event", e.message),
+        _ => e,
+    })?;
+    let draft = EventDraft::from_json(&Value::Object(event.clone()));
+    let unknown: Vec<&String> = draft
+        .extra
+        .keys()
+        .filter(|k| !TOLERATED_EXTRA_FIELDS.contains(&k.as_str()))
+        .collect();
+    if !unknown.is_empty() {
+        let names: Vec<&str> = unknown.iter().map(|k| k.as_str()).collect();
+        return Err(ApiError::bad_request(
+            "invalid_event",
+            format!(
+                "a {} event does not read field(s) {}; remove them (a typo would otherwise be ignored)",
+                draft.kind.map_or("", |k| k.as_str()),
+                names.join(", ")
+            ),
+        ));
+    }
+    // An event without a known kind is refused by the core (`invalid_event`) for any role.
+    if let Ok(kind) = draft.kind
+        && !role.may_post(kind)
+    {
+        return Err(ApiError::forbidden(&format!(
+            "post {} events (role {})",
+            kind.as_str(),
+            role.as_str()
+        )));
+    }
+    let accepted = app
+        .engine
+        .submit(id, event, caller.member().to_owned())
+        .await?;
+    Ok(Json(
+        json!({"duplicate": accepted.duplicate, "entry": accepted.entry}),
+    ))
+}
+
+fn query_map(
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<HashMap<String, String>, ApiError> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|e| ApiError::bad_request("invalid_request", format!("bad query string: {e}")))
+}
+
+async fn get_state(
+    State(app): Shared,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    app.auth
+        .caller(&app.ctx.db, &headers)
+        .await?
+        .check_read(&id)?;
+    let query = query_map(query)?;
+    let at = query
+        .get("at")
+        .map(|text| {
+            parse_instant(text).ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_request",
+                    format!("`at` is not an RFC 3339 time: {text:?}"),
+                )
+            })
+        })
+        .transpose()?;
+    let (ledger, version) = engine::read_ledger(&app.ctx, &id).await?;
+    let at = at.unwrap_or_else(|| {
+        let clock = engine::clock();
+        ledger.now().map_or(clock, |now| now.max(clock))
+    });
+    let report = ledger.report(at, vec![], vec![])?;
+    let mut doc =
+        serde_json::to_value(&report).map_err(|e| ApiError::corrupt(&id, &e.to_string()))?;
+    if let Value::Object(o) = &mut doc {
+        o.insert("version".into(), version.into());
+    }
+    Ok(Json(doc))
+}
+
+async fn get_entries(
+    State(app): Shared,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    app.auth
+        .caller(&app.ctx.db, &headers)
+        .await?
+        .check_read(&id)?;
+    let query = query_map(query)?;
+    let number = |key: &str, default: i64, max: i64| -> Result<i64, ApiError> {
+        match query.get(key) {
+            None => Ok(default),
+            Some(text) => text
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (0..=max).contains(n))
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_request",
+                        format!("`{key}` must be a whole number from 0 to {max}"),
+                    )
+                }),
+        }
+    };
+    let after = number("after", 0, i64::MAX)?;
+    let limit = number("limit", ENTRIES_PAGE_MAX, ENTRIES_PAGE_MAX)?.max(1);
+    let page = engine::entries_after(&app.ctx, &id, after, limit).await?;
+    Ok(Json(json!({
+        "entries": page.entries,
+        "next_cursor": page.next_cursor,
+        "has_more": page.has_more,
+        "version": page.version,
+    })))
+}
+
+async fn get_catalogue(State(app): Shared, headers: HeaderMap) -> Response {
+    let etag = HeaderValue::from_str(&app.catalogue_etag)
+        .unwrap_or_else(|_| HeaderValue::from_static("\"catalogue\""));
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .map(|t| t.trim().trim_start_matches("W/"))
+                .any(|t| t == "*" || t == app.catalogue_etag)
+        });
+    if matches {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    (
+        StatusCode::OK,
+        [
+            (header::ETAG, etag),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            ),
+        ],
+        app.catalogue_json.clone(),
+    )
+        .into_response()
+}
+
+/// The OpenAPI 3 description of this API, written by hand beside this file.
+pub const OPENAPI_JSON: &str = include_str!("openapi.json");
+
+async fn get_openapi() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        OPENAPI_JSON,
+    )
+        .into_response()
+}

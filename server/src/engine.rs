@@ -1,0 +1,587 @@
+//! Deciding events: group commit over per-account serialisation.
+//!
+//! Events wait in a bounded queue; a writer takes every event waiting (up to
+//! [`BATCH_EVENTS_MAX`]) and decides them in **one** transaction: it locks every account the
+//! batch names, in sorted order (PostgreSQL `SELECT … FOR UPDATE`; on SQLite `BEGIN
+//! IMMEDIATE` holds the file's one write lock), rebuilds each ledger from its stored events (or
+//! takes it from the cache when the row's version says the cache is current), applies the
+//! events with the core in arrival order, writes the accepted events, the new `now` and
+//! version, commits, and only then answers. One fsync carries the whole batch.
+//!
+//! SQLite has one writer; PostgreSQL several, each owning a share of the accounts (by hash),
+//! so one account's events stay in one queue and its cached ledger stays warm. Several server
+//! processes may share one PostgreSQL database: the row locks serialise them, and the
+//! version check keeps each process's cache honest.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use sqlx::Executor;
+use sqlx::pool::PoolConnection;
+use tokio::sync::{mpsc, oneshot};
+
+use ai_credits::time::{format_instant, parse_instant};
+use ai_credits::{Account, Catalogue, Entry, EventDraft, EventKind, Ledger};
+
+use crate::error::ApiError;
+use crate::payment::{ChargeRequest, PaymentError, PaymentProcessor};
+use crate::store::{self, AccountRow, Backend, Db};
+
+/// Most events decided in one transaction.
+pub const BATCH_EVENTS_MAX: usize = 512;
+/// Most events waiting per writer; beyond it the server answers 503 `overloaded`.
+pub const QUEUE_EVENTS_MAX: usize = 8192;
+/// Writers on PostgreSQL (each a connection of its own).
+const PG_WRITERS: usize = 4;
+/// Most ledgers kept in memory.
+const CACHE_ACCOUNTS_MAX: usize = 4096;
+
+/// The server's clock, to the millisecond (sub-millisecond digits would only clutter output).
+pub fn clock() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+}
+
+/// Ledgers rebuilt from the database, keyed by account and the version they were rebuilt at.
+#[derive(Default)]
+pub struct LedgerCache {
+    map: Mutex<HashMap<String, (i64, Arc<Ledger>)>>,
+}
+
+impl LedgerCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (i64, Arc<Ledger>)>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The ledger of `id` at exactly `version`, to read.
+    pub fn get(&self, id: &str, version: i64) -> Option<Arc<Ledger>> {
+        match self.lock().get(id) {
+            Some((v, ledger)) if *v == version => Some(Arc::clone(ledger)),
+            _ => None,
+        }
+    }
+
+    /// The ledger of `id` at exactly `version`, to change (it leaves the cache until the
+    /// change is committed).
+    fn take(&self, id: &str, version: i64) -> Option<Ledger> {
+        let (v, ledger) = self.lock().remove(id)?;
+        (v == version).then(|| Arc::try_unwrap(ledger).unwrap_or_else(|shared| (*shared).clone()))
+    }
+
+    /// Keeps `ledger` as `id` at `version`, unless a newer one is already there.
+    pub fn put(&self, id: &str, version: i64, ledger: Arc<Ledger>) {
+        let mut map = self.lock();
+        if map.get(id).is_some_and(|(v, _)| *v >= version) {
+            return;
+        }
+        if map.len() >= CACHE_ACCOUNTS_MAX && !map.contains_key(id) {
+            // Bounded, not clever: forget one account (any); it is rebuilt when next used.
+            if let Some(victim) = map.keys().next().cloned() {
+                map.remove(&victim);
+            }
+        }
+        map.insert(id.to_owned(), (version, ledger));
+    }
+}
+
+/// What the engine needs from the server.
+pub struct Ctx {
+    pub db: Db,
+    pub cache: LedgerCache,
+    pub catalogue: Arc<Catalogue>,
+    pub processor: Arc<dyn PaymentProcessor>,
+    /// Honour a client's `at` (conformance replays, imports); otherwise `at` is the server's.
+    pub allow_client_time: bool,
+}
+
+/// What an accepted event did.
+#[derive(Clone, Debug)]
+pub struct Accepted {
+    pub duplicate: bool,
+    pub entry: Option<Entry>,
+}
+
+/// One event to decide.
+pub struct Job {
+    pub account_id: String,
+    /// The event as posted (a JSON object).
+    pub event: Map<String, Value>,
+    /// Who posted it (recorded with a purchase's charge).
+    pub member: String,
+    reply: oneshot::Sender<Result<Accepted, ApiError>>,
+}
+
+/// The queues of the writers.
+#[derive(Clone)]
+pub struct Engine {
+    queues: Arc<Vec<mpsc::Sender<Job>>>,
+}
+
+impl Engine {
+    /// Starts the writers on the current tokio runtime.
+    pub fn start(ctx: Arc<Ctx>) -> Engine {
+        let writers = match ctx.db.backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => PG_WRITERS,
+        };
+        let queues = (0..writers)
+            .map(|_| {
+                let (tx, rx) = mpsc::channel(QUEUE_EVENTS_MAX);
+                tokio::spawn(writer(Arc::clone(&ctx), rx));
+                tx
+            })
+            .collect();
+        Engine {
+            queues: Arc::new(queues),
+        }
+    }
+
+    /// Decides one event; answers after it is committed (or refused).
+    pub async fn submit(
+        &self,
+        account_id: String,
+        event: Map<String, Value>,
+        member: String,
+    ) -> Result<Accepted, ApiError> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        account_id.hash(&mut hasher);
+        let queue = &self.queues[(hasher.finish() % self.queues.len() as u64) as usize];
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            account_id,
+            event,
+            member,
+            reply,
+        };
+        queue.try_send(job).map_err(|_| {
+            ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "too many events are waiting; retry shortly with the same id",
+            )
+        })?;
+        answer.await.unwrap_or_else(|_| {
+            Err(ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                "the server stopped before deciding the event; retry with the same id",
+            ))
+        })
+    }
+}
+
+async fn writer(ctx: Arc<Ctx>, mut queue: mpsc::Receiver<Job>) {
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < BATCH_EVENTS_MAX {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        decide_batch(&ctx, batch).await;
+    }
+}
+
+/// An account locked by the batch's transaction.
+struct Locked {
+    ledger: Ledger,
+    version: i64,
+    event_count: i64,
+    changed: bool,
+}
+
+/// A row to insert when the batch commits.
+struct EventRow {
+    account_id: String,
+    seq: i64,
+    idem_id: Option<String>,
+    kind: &'static str,
+    body: String,
+    entry: Option<String>,
+}
+
+struct ChargeRow {
+    account_id: String,
+    idem_id: String,
+    pack: String,
+    amount_cents: i64,
+    member: String,
+    charged_at: String,
+    processor_charge_id: String,
+}
+
+#[derive(Default)]
+struct Writes {
+    events: Vec<EventRow>,
+    charges: Vec<ChargeRow>,
+}
+
+async fn decide_batch(ctx: &Ctx, batch: Vec<Job>) {
+    let (jobs, replies): (Vec<_>, Vec<_>) = batch
+        .into_iter()
+        .map(|j| ((j.account_id, j.event, j.member), j.reply))
+        .unzip();
+    let outcome = match ctx.db.pool.acquire().await {
+        Ok(mut conn) => {
+            let result = decide_in_transaction(ctx, &mut conn, jobs).await;
+            if result.is_err() {
+                // Best effort: a broken connection is dropped by the pool anyway.
+                let _ = conn.execute("ROLLBACK").await;
+            }
+            result
+        }
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok((answers, locked)) => {
+            for (id, l) in locked {
+                ctx.cache.put(&id, l.version, Arc::new(l.ledger));
+            }
+            for (reply, answer) in replies.into_iter().zip(answers) {
+                let _ = reply.send(answer);
+            }
+        }
+        Err(e) => {
+            // Nothing was committed; the ledgers taken from the cache are dropped with the
+            // transaction, and the next request rebuilds them from the database.
+            let error = ApiError::storage(&e);
+            for reply in replies {
+                let _ = reply.send(Err(error.clone()));
+            }
+        }
+    }
+}
+
+type Answers = Vec<Result<Accepted, ApiError>>;
+
+async fn decide_in_transaction(
+    ctx: &Ctx,
+    conn: &mut PoolConnection<sqlx::Any>,
+    jobs: Vec<(String, Map<String, Value>, String)>,
+) -> Result<(Answers, HashMap<String, Locked>), sqlx::Error> {
+    ctx.db.begin_write(conn).await?;
+    // Lock in sorted order: two processes locking overlapping batches cannot deadlock.
+    let mut ids: Vec<&str> = jobs.iter().map(|(id, _, _)| id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut locked: HashMap<String, Locked> = HashMap::new();
+    let mut broken: HashMap<String, ApiError> = HashMap::new();
+    for id in ids {
+        let Some(row) = store::account_row(conn, id, ctx.db.lock_suffix()).await? else {
+            continue;
+        };
+        let ledger = match ctx.cache.take(id, row.version) {
+            Some(ledger) => ledger,
+            None => match rebuild(conn, &ctx.catalogue, id, &row).await? {
+                Ok(ledger) => ledger,
+                Err(e) => {
+                    broken.insert(id.to_owned(), e);
+                    continue;
+                }
+            },
+        };
+        locked.insert(
+            id.to_owned(),
+            Locked {
+                ledger,
+                version: row.version,
+                event_count: row.event_count,
+                changed: false,
+            },
+        );
+    }
+    let mut writes = Writes::default();
+    let mut answers = Vec::with_capacity(jobs.len());
+    for (id, event, member) in jobs {
+        let answer = match (locked.get_mut(&id), broken.get(&id)) {
+            (Some(account), _) => decide(ctx, &id, account, event, &member, &mut writes).await,
+            (None, Some(e)) => Err(e.clone()),
+            (None, None) => Err(ApiError::account_not_found()),
+        };
+        answers.push(answer);
+    }
+    for e in &writes.events {
+        sqlx::query(
+            "INSERT INTO events (account_id, seq, idem_id, kind, body, entry) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&e.account_id)
+        .bind(e.seq)
+        .bind(e.idem_id.as_deref())
+        .bind(e.kind)
+        .bind(&e.body)
+        .bind(e.entry.as_deref())
+        .execute(&mut **conn)
+        .await?;
+    }
+    for c in &writes.charges {
+        sqlx::query(
+            "INSERT INTO charges (account_id, idem_id, pack, amount_cents, member, charged_at, processor_charge_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&c.account_id)
+        .bind(&c.idem_id)
+        .bind(&c.pack)
+        .bind(c.amount_cents)
+        .bind(&c.member)
+        .bind(&c.charged_at)
+        .bind(&c.processor_charge_id)
+        .execute(&mut **conn)
+        .await?;
+    }
+    for (id, account) in locked.iter().filter(|(_, a)| a.changed) {
+        sqlx::query(
+            "UPDATE accounts SET now_at = $1, version = $2, event_count = $3 WHERE id = $4",
+        )
+        .bind(account.ledger.now().map(|t| format_instant(&t)))
+        .bind(account.version)
+        .bind(account.event_count)
+        .bind(id)
+        .execute(&mut **conn)
+        .await?;
+    }
+    conn.execute("COMMIT").await?;
+    Ok((answers, locked))
+}
+
+/// Rebuilds a ledger from its stored events and `now`. The outer error is the database's;
+/// the inner one means the stored events no longer replay.
+pub async fn rebuild(
+    conn: &mut PoolConnection<sqlx::Any>,
+    catalogue: &Arc<Catalogue>,
+    id: &str,
+    row: &AccountRow,
+) -> Result<Result<Ledger, ApiError>, sqlx::Error> {
+    let bodies = store::event_bodies(conn, id).await?;
+    Ok(replay(catalogue, id, row, &bodies))
+}
+
+fn replay(
+    catalogue: &Arc<Catalogue>,
+    id: &str,
+    row: &AccountRow,
+    bodies: &[String],
+) -> Result<Ledger, ApiError> {
+    let corrupt = |cause: &str| ApiError::corrupt(id, cause);
+    let cycle_anchor = parse_instant(&row.cycle_anchor).ok_or_else(|| corrupt("cycle_anchor"))?;
+    let account = Account {
+        plan: row.plan.clone(),
+        cycle_anchor,
+    };
+    let mut ledger =
+        Ledger::new(Arc::clone(catalogue), account).map_err(|r| corrupt(&r.message))?;
+    let events = bodies
+        .iter()
+        .map(|b| serde_json::from_str::<Value>(b))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| corrupt(&e.to_string()))?;
+    ledger.replay(&events).map_err(|r| corrupt(&r.message))?;
+    if let Some(now) = &row.now_at {
+        let now = parse_instant(now).ok_or_else(|| corrupt("now_at"))?;
+        ledger.advance(now).map_err(|r| corrupt(&r.message))?;
+    }
+    Ok(ledger)
+}
+
+/// Decides one event against a locked account, recording what to write.
+async fn decide(
+    ctx: &Ctx,
+    account_id: &str,
+    account: &mut Locked,
+    mut event: Map<String, Value>,
+    member: &str,
+    writes: &mut Writes,
+) -> Result<Accepted, ApiError> {
+    let now_before = account.ledger.now();
+    if !ctx.allow_client_time {
+        // The server's clock, never before the latest time the account has seen.
+        let at = now_before.map_or(clock(), |now| now.max(clock()));
+        event.insert("at".into(), Value::String(format_instant(&at)));
+    }
+    let draft = EventDraft::from_json(&Value::Object(event));
+    let is_purchase = draft.kind == Ok(EventKind::PurchasePack);
+    let at = draft.at.clone().ok();
+    let before_purchase = is_purchase.then(|| account.ledger.clone());
+    let events_before = account.ledger.events().len();
+    let result = account.ledger.apply_draft(draft);
+    let outcome = match result {
+        Ok(outcome) if !outcome.duplicate => outcome,
+        other => {
+            // Refused or a duplicate: nothing to store but the latest time seen.
+            if account.ledger.now() != now_before {
+                account.version += 1;
+                account.changed = true;
+            }
+            return other
+                .map(|o| Accepted {
+                    duplicate: o.duplicate,
+                    entry: o.entry,
+                })
+                .map_err(ApiError::from);
+        }
+    };
+    debug_assert_eq!(account.ledger.events().len(), events_before + 1);
+    let Some(stored) = account.ledger.events().last().cloned() else {
+        return Err(ApiError::corrupt(
+            account_id,
+            "an accepted event was not kept",
+        ));
+    };
+    if let Some(before) = before_purchase {
+        let pack = account.ledger.packs().last().cloned();
+        let charged = match pack {
+            Some(pack) => {
+                let request = ChargeRequest {
+                    account_id: account_id.to_owned(),
+                    pack: pack.pack.clone(),
+                    amount_cents: pack.price_cents,
+                    idempotency_id: stored.id.clone().unwrap_or_default(),
+                    member: member.to_owned(),
+                };
+                ctx.processor
+                    .charge(&request)
+                    .await
+                    .map(|charge_id| (request, charge_id))
+            }
+            None => Err(PaymentError::Failed("the purchase made no pack".into())),
+        };
+        match charged {
+            Ok((request, charge_id)) => writes.charges.push(ChargeRow {
+                account_id: account_id.to_owned(),
+                idem_id: request.idempotency_id,
+                pack: request.pack,
+                amount_cents: i64::try_from(request.amount_cents).unwrap_or(i64::MAX),
+                member: request.member,
+                charged_at: format_instant(&stored.at),
+                processor_charge_id: charge_id,
+            }),
+            Err(e) => {
+                // No money, no credits: back to the ledger before the purchase, keeping only
+                // its time (it passed the time check).
+                account.ledger = before;
+                if let Some(at) = at {
+                    let _ = account.ledger.advance(at);
+                }
+                if account.ledger.now() != now_before {
+                    account.version += 1;
+                    account.changed = true;
+                }
+                return Err(payment_refused(e));
+            }
+        }
+    }
+    account.event_count += 1;
+    account.version += 1;
+    account.changed = true;
+    let kind = stored.body.kind();
+    writes.events.push(EventRow {
+        account_id: account_id.to_owned(),
+        seq: account.event_count,
+        idem_id: stored.id.clone().filter(|_| kind.is_idempotent()),
+        kind: kind.as_str(),
+        body: stored.to_json().to_string(),
+        entry: outcome
+            .entry
+            .as_ref()
+            .and_then(|e| serde_json::to_string(e).ok()),
+    });
+    Ok(Accepted {
+        duplicate: false,
+        entry: outcome.entry,
+    })
+}
+
+fn payment_refused(e: PaymentError) -> ApiError {
+    let message = match e {
+        PaymentError::Declined(why) => {
+            format!("the payment was declined ({why}); no credits were added; use another card")
+        }
+        PaymentError::Failed(why) => format!(
+            "the payment could not be taken ({why}); no credits were added; retry with the same id"
+        ),
+    };
+    ApiError::new(
+        axum::http::StatusCode::PAYMENT_REQUIRED,
+        "payment_declined",
+        message,
+    )
+}
+
+/// An account's ledger as committed, for reading, and its version.
+pub async fn read_ledger(ctx: &Ctx, id: &str) -> Result<(Arc<Ledger>, i64), ApiError> {
+    let storage = |e: sqlx::Error| ApiError::storage(&e);
+    let mut conn = ctx.db.pool.acquire().await.map_err(storage)?;
+    // Fast path: the row's version names a cached ledger.
+    let row = store::account_row(&mut conn, id, "")
+        .await
+        .map_err(storage)?
+        .ok_or_else(ApiError::account_not_found)?;
+    if let Some(ledger) = ctx.cache.get(id, row.version) {
+        return Ok((ledger, row.version));
+    }
+    // Rebuild from one snapshot of the row and its events.
+    ctx.db.begin_read(&mut conn).await.map_err(storage)?;
+    let loaded = async {
+        let row = store::account_row(&mut conn, id, "").await?;
+        let bodies = match &row {
+            Some(_) => store::event_bodies(&mut conn, id).await?,
+            None => Vec::new(),
+        };
+        Ok::<_, sqlx::Error>((row, bodies))
+    }
+    .await;
+    let _ = conn.execute("COMMIT").await;
+    let (row, bodies) = loaded.map_err(storage)?;
+    let row = row.ok_or_else(ApiError::account_not_found)?;
+    let ledger = Arc::new(replay(&ctx.catalogue, id, &row, &bodies)?);
+    ctx.cache.put(id, row.version, Arc::clone(&ledger));
+    Ok((ledger, row.version))
+}
+
+/// Entries of events after `after` (a sequence number), at most `limit` events scanned.
+pub struct EntriesPage {
+    pub entries: Vec<Value>,
+    pub next_cursor: i64,
+    pub has_more: bool,
+    pub version: i64,
+}
+
+pub async fn entries_after(
+    ctx: &Ctx,
+    id: &str,
+    after: i64,
+    limit: i64,
+) -> Result<EntriesPage, ApiError> {
+    let storage = |e: sqlx::Error| ApiError::storage(&e);
+    let mut conn = ctx.db.pool.acquire().await.map_err(storage)?;
+    ctx.db.begin_read(&mut conn).await.map_err(storage)?;
+    let loaded = async {
+        let row = store::account_row(&mut conn, id, "").await?;
+        let rows = match &row {
+            Some(_) => store::entries_after(&mut conn, id, after, limit + 1).await?,
+            None => Vec::new(),
+        };
+        Ok::<_, sqlx::Error>((row, rows))
+    }
+    .await;
+    let _ = conn.execute("COMMIT").await;
+    let (row, mut rows) = loaded.map_err(storage)?;
+    let row = row.ok_or_else(ApiError::account_not_found)?;
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let next_cursor = rows.last().map_or(after, |(seq, _)| *seq);
+    let entries = rows
+        .into_iter()
+        .filter_map(|(_, entry)| entry)
+        .map(|text| serde_json::from_str(&text).map_err(|e| ApiError::corrupt(id, &e.to_string())))
+        .collect::<Result<Vec<Value>, _>>()?;
+    Ok(EntriesPage {
+        entries,
+        next_cursor,
+        has_more,
+        version: row.version,
+    })
+}

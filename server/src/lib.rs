@@ -1,0 +1,85 @@
+//! The authoritative ai-credits backend: stores accounts and their accepted events (SQLite by
+//! default, PostgreSQL when `DATABASE_URL` says so), decides every event with the core inside
+//! one transaction per batch that locks the account, and serves the HTTP API of `api`.
+//!
+//! The server only stores and serves: every number comes from the `ai-credits` core, so the
+//! backend and the browser's WebAssembly build cannot disagree.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod auth;
+pub mod engine;
+pub mod error;
+pub mod payment;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use ai_credits::Catalogue;
+
+use crate::payment::PaymentProcessor;
+use crate::store::{Db, Location};
+
+/// How to run the server.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub location: Location,
+    /// Honour a client-supplied `at` (conformance replays, imports of past events).
+    pub allow_client_time: bool,
+    /// The platform operator's bearer token (`AI_CREDITS_ADMIN_TOKEN`); without it no
+    /// account can be created.
+    pub admin_token: Option<String>,
+}
+
+/// A server bound to its address, not yet serving.
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+}
+
+impl Server {
+    /// Opens the database (running migrations), starts the writers and binds the address.
+    pub async fn bind(
+        config: &Config,
+        processor: Arc<dyn PaymentProcessor>,
+    ) -> Result<Server, Box<dyn std::error::Error + Send + Sync>> {
+        let db = Db::open(&config.location).await?;
+        tracing::info!(storage = %config.location.describe(), "database ready");
+        let ctx = Arc::new(engine::Ctx {
+            db,
+            cache: engine::LedgerCache::default(),
+            catalogue: Arc::new(Catalogue::default()),
+            processor,
+            allow_client_time: config.allow_client_time,
+        });
+        let engine = engine::Engine::start(Arc::clone(&ctx));
+        let auth = auth::Authenticator::new(config.admin_token.as_deref());
+        if !auth.admin_enabled() {
+            tracing::warn!(
+                "AI_CREDITS_ADMIN_TOKEN is not set: accounts and tokens cannot be created"
+            );
+        }
+        let state = Arc::new(api::AppState::new(ctx, engine, auth));
+        let listener = tokio::net::TcpListener::bind(config.addr).await?;
+        Ok(Server {
+            listener,
+            app: api::router(state),
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.app)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}

@@ -1,0 +1,327 @@
+//! Storage: embedded SQLite (the zero-configuration default) or PostgreSQL, through sqlx's
+//! `Any` driver with SQL both databases read. Only this module and `engine` speak SQL.
+//!
+//! Durability: SQLite runs in WAL mode with `synchronous = FULL` (every commit is on disk
+//! before the server answers); PostgreSQL with its default `synchronous_commit = on`.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, Executor, Row};
+
+/// Which database the server stores accounts in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Most connections one server process opens to PostgreSQL (several processes may share one
+/// database, whose default limit is 100 connections).
+const PG_CONNECTIONS_MAX: u32 = 10;
+/// Connections to an SQLite file: one writer at a time, readers beside it (WAL).
+const SQLITE_CONNECTIONS_MAX: u32 = 8;
+/// How long a writer waits for another process's SQLite write lock before giving up.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
+
+/// The storage of one server process.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+/// Where to store: a PostgreSQL URL, or an SQLite file path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    Postgres(String),
+    SqliteFile(String),
+}
+
+impl Location {
+    /// `--db` wins; then `DATABASE_URL` when it is a PostgreSQL URL; else `ai-credits.db` in
+    /// the working directory.
+    pub fn choose(db_flag: Option<&str>, database_url: Option<&str>) -> Location {
+        let is_pg = |s: &str| s.starts_with("postgres://") || s.starts_with("postgresql://");
+        match (db_flag, database_url) {
+            (Some(flag), _) if is_pg(flag) => Location::Postgres(flag.to_owned()),
+            (Some(flag), _) => Location::SqliteFile(flag.to_owned()),
+            (None, Some(url)) if is_pg(url) => Location::Postgres(url.to_owned()),
+            _ => Location::SqliteFile("ai-credits.db".to_owned()),
+        }
+    }
+
+    /// Names the location for logs without the password of a PostgreSQL URL.
+    pub fn describe(&self) -> String {
+        match self {
+            Location::SqliteFile(path) => format!("sqlite file {path}"),
+            Location::Postgres(url) => {
+                let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+                let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+                format!("postgresql {host}")
+            }
+        }
+    }
+}
+
+impl Db {
+    /// Opens (creating an SQLite file if needed) and runs the migrations.
+    pub async fn open(location: &Location) -> Result<Db, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        let (url, backend, max) = match location {
+            Location::Postgres(url) => (url.clone(), Backend::Postgres, PG_CONNECTIONS_MAX),
+            Location::SqliteFile(path) => (
+                format!("sqlite://{}?mode=rwc", Path::new(path).display()),
+                Backend::Sqlite,
+                SQLITE_CONNECTIONS_MAX,
+            ),
+        };
+        let options: AnyConnectOptions = url.parse()?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute(
+                            format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str(),
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        let db = Db { pool, backend };
+        migrator().run(&db.pool).await?;
+        Ok(db)
+    }
+
+    /// `FOR UPDATE` on PostgreSQL; nothing on SQLite, where `BEGIN IMMEDIATE` already holds
+    /// the database's one write lock.
+    pub fn lock_suffix(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        }
+    }
+
+    /// Starts a write transaction on `conn`.
+    pub async fn begin_write(&self, conn: &mut PoolConnection<Any>) -> Result<(), sqlx::Error> {
+        let begin = match self.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        };
+        conn.execute(begin).await.map(|_| ())
+    }
+
+    /// Starts a read transaction that sees one snapshot for all its statements.
+    pub async fn begin_read(&self, conn: &mut PoolConnection<Any>) -> Result<(), sqlx::Error> {
+        let begin = match self.backend {
+            Backend::Sqlite => "BEGIN",
+            Backend::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        };
+        conn.execute(begin).await.map(|_| ())
+    }
+
+    pub async fn create_account(
+        &self,
+        id: &str,
+        plan: &str,
+        cycle_anchor: &str,
+        created_at: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO accounts (id, plan, cycle_anchor, now_at, version, event_count, created_at) \
+             VALUES ($1, $2, $3, NULL, 0, 0, $4)",
+        )
+        .bind(id)
+        .bind(plan)
+        .bind(cycle_anchor)
+        .bind(created_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn account_exists(&self, id: &str) -> Result<bool, sqlx::Error> {
+        let row = sqlx::query("SELECT 1 FROM accounts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    pub async fn create_token(
+        &self,
+        hash: &str,
+        account_id: &str,
+        member: &str,
+        role: &str,
+        created_at: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO tokens (hash, account_id, member, role, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(hash)
+        .bind(account_id)
+        .bind(member)
+        .bind(role)
+        .bind(created_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+    }
+
+    /// (account id, member, role) of a token hash.
+    pub async fn token(&self, hash: &str) -> Result<Option<(String, String, String)>, sqlx::Error> {
+        let row = sqlx::query("SELECT account_id, member, role FROM tokens WHERE hash = $1")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .transpose()
+    }
+
+    /// The charges recorded for an account, oldest first: (idempotency id, pack, cents).
+    pub async fn charges(
+        &self,
+        account_id: &str,
+    ) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT idem_id, pack, amount_cents FROM charges WHERE account_id = $1 ORDER BY charged_at, idem_id",
+        )
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
+    }
+}
+
+/// An account row as a writer or reader sees it.
+#[derive(Clone, Debug)]
+pub struct AccountRow {
+    pub plan: String,
+    pub cycle_anchor: String,
+    pub now_at: Option<String>,
+    pub version: i64,
+    pub event_count: i64,
+}
+
+/// Reads an account row on `conn` (locking it when `lock` is `FOR UPDATE`).
+pub async fn account_row(
+    conn: &mut PoolConnection<Any>,
+    id: &str,
+    lock: &str,
+) -> Result<Option<AccountRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT plan, cycle_anchor, now_at, version, event_count FROM accounts WHERE id = $1{lock}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut **conn)
+        .await?;
+    row.map(|r| {
+        Ok(AccountRow {
+            plan: r.try_get(0)?,
+            cycle_anchor: r.try_get(1)?,
+            now_at: r.try_get(2)?,
+            version: r.try_get(3)?,
+            event_count: r.try_get(4)?,
+        })
+    })
+    .transpose()
+}
+
+/// The accepted events of an account, in order, as stored JSON text.
+pub async fn event_bodies(
+    conn: &mut PoolConnection<Any>,
+    id: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query("SELECT body FROM events WHERE account_id = $1 ORDER BY seq")
+        .bind(id)
+        .fetch_all(&mut **conn)
+        .await?;
+    rows.iter().map(|r| r.try_get(0)).collect()
+}
+
+/// Events after `after` (their seq and entry JSON, if any), at most `limit`.
+pub async fn entries_after(
+    conn: &mut PoolConnection<Any>,
+    id: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<(i64, Option<String>)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT seq, entry FROM events WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+    )
+    .bind(id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(&mut **conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+/// The schema, embedded: the binary needs no migration files at run time.
+fn migrator() -> Migrator {
+    let migrations = vec![Migration::new(
+        1,
+        Cow::Borrowed("accounts events tokens charges"),
+        MigrationType::Simple,
+        Cow::Borrowed(include_str!(
+            "../migrations/0001_accounts_events_tokens_charges.sql"
+        )),
+        false,
+    )];
+    Migrator {
+        migrations: Cow::Owned(migrations),
+        ..Migrator::DEFAULT
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flag_beats_the_environment_and_sqlite_is_the_default() {
+        // Proves --db wins over DATABASE_URL, a non-PostgreSQL DATABASE_URL is ignored, and the default is ai-credits.db.
+        assert_eq!(
+            Location::choose(Some("x.db"), Some("postgres://h/db")),
+            Location::SqliteFile("x.db".into())
+        );
+        assert_eq!(
+            Location::choose(None, Some("postgres://h/db")),
+            Location::Postgres("postgres://h/db".into())
+        );
+        assert_eq!(
+            Location::choose(None, Some("mysql://h/db")),
+            Location::SqliteFile("ai-credits.db".into())
+        );
+        assert_eq!(
+            Location::choose(None, None),
+            Location::SqliteFile("ai-credits.db".into())
+        );
+    }
+
+    #[test]
+    fn a_described_postgres_url_has_no_password() {
+        // Proves logs name the database host, never its credentials.
+        let d = Location::Postgres("postgres://u:secret@127.0.0.1:5432/db".into()).describe();
+        assert!(!d.contains("secret"), "{d}");
+        assert!(d.contains("127.0.0.1:5432/db"), "{d}");
+    }
+}

@@ -1,0 +1,307 @@
+//! Shared by the server's integration tests: real server processes on loopback (the binary
+//! `ai-credits serve`), on SQLite files in a temporary directory or on the PostgreSQL named by
+//! `AI_CREDITS_TEST_PG` / `DATABASE_URL`, an HTTP client, and the comparison of results.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+/// The platform admin token every test server starts with.
+pub const ADMIN: &str = "test-admin-token-7c1f";
+
+/// Where a test server stores its accounts.
+#[derive(Clone, Debug)]
+pub enum Storage {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+/// The PostgreSQL URL for tests, or `None` with a loud message saying the test is skipped.
+pub fn postgres(test: &str) -> Option<Storage> {
+    let url = std::env::var("AI_CREDITS_TEST_PG")
+        .ok()
+        .or_else(|| std::env::var("DATABASE_URL").ok())
+        .filter(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"));
+    if url.is_none() {
+        eprintln!(
+            "\n!!!!!!!! SKIPPED {test}: no PostgreSQL (set DATABASE_URL or AI_CREDITS_TEST_PG, \
+             e.g. `eval \"$(bash scripts/postgres.sh)\"`) !!!!!!!!\n"
+        );
+    }
+    url.map(Storage::Postgres)
+}
+
+/// A fresh directory under the system's temporary directory.
+pub fn temp_dir(name: &str) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!(
+        "ai-credits-test-{name}-{}-{n}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+pub fn sqlite(name: &str) -> Storage {
+    Storage::Sqlite(temp_dir(name).join("ai-credits.db"))
+}
+
+/// A running `ai-credits serve` process; killed when dropped.
+pub struct ServerProcess {
+    pub child: Child,
+    pub base: String,
+    pub log: PathBuf,
+}
+
+impl ServerProcess {
+    pub fn start(storage: &Storage, allow_client_time: bool) -> ServerProcess {
+        let log = temp_dir("log").join("server.log");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ai-credits"));
+        cmd.args(["serve", "--addr", "127.0.0.1:0"]);
+        cmd.env_remove("DATABASE_URL");
+        match storage {
+            Storage::Sqlite(path) => cmd.arg("--db").arg(path),
+            Storage::Postgres(url) => cmd.arg("--db").arg(url),
+        };
+        if allow_client_time {
+            cmd.arg("--allow-client-time");
+        }
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let mut child = cmd
+            .env("AI_CREDITS_ADMIN_TOKEN", ADMIN)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log_file))
+            .spawn()
+            .expect("the server binary starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("reads the server's first line");
+        let Some(addr) = line.trim().strip_prefix("ai-credits listening on ") else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "the server did not start: {line:?}\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        };
+        ServerProcess {
+            child,
+            base: addr.to_owned(),
+            log,
+        }
+    }
+
+    /// `kill -9`: no chance to finish anything.
+    pub fn kill_9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill_9();
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(128)
+        .build()
+        .expect("client")
+}
+
+/// Status and JSON body of a response (`Null` for an empty body).
+pub async fn answer(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.unwrap_or_default();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| json!({"not_json": String::from_utf8_lossy(&bytes)}))
+    };
+    (status, body)
+}
+
+/// Creates an account with the platform token; returns its id.
+pub async fn create_account(http: &reqwest::Client, base: &str, account: &Value) -> String {
+    let (status, body) = answer(
+        http.post(format!("{base}/v1/accounts"))
+            .bearer_auth(ADMIN)
+            .json(account)
+            .send()
+            .await
+            .expect("create account"),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_str().expect("id").to_owned()
+}
+
+/// Issues a token of `role` for `account`.
+pub async fn token(http: &reqwest::Client, base: &str, account: &str, role: &str) -> String {
+    let (status, body) = answer(
+        http.post(format!("{base}/v1/accounts/{account}/tokens"))
+            .bearer_auth(ADMIN)
+            .json(&json!({"member": format!("{role}-member"), "role": role}))
+            .send()
+            .await
+            .expect("create token"),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    body["token"].as_str().expect("token").to_owned()
+}
+
+/// One token per role of an account.
+pub struct Tokens {
+    pub admin: String,
+    pub member: String,
+    pub service: String,
+}
+
+impl Tokens {
+    pub async fn issue(http: &reqwest::Client, base: &str, account: &str) -> Tokens {
+        Tokens {
+            admin: token(http, base, account, "admin").await,
+            member: token(http, base, account, "member").await,
+            service: token(http, base, account, "service").await,
+        }
+    }
+
+    /// The token whose role may post `kind` (service for kinds no role names: the core
+    /// refuses those itself).
+    pub fn for_kind(&self, kind: Option<&str>) -> &str {
+        match kind {
+            Some(
+                "purchase_pack" | "change_plan" | "connect_key" | "remove_key" | "select_model",
+            ) => &self.admin,
+            Some("hold") => &self.member,
+            _ => &self.service,
+        }
+    }
+}
+
+/// Posts one event; returns (status, body).
+pub async fn post_event(
+    http: &reqwest::Client,
+    base: &str,
+    account: &str,
+    token: &str,
+    event: &Value,
+) -> Result<(u16, Value), reqwest::Error> {
+    let response = http
+        .post(format!("{base}/v1/accounts/{account}/events"))
+        .bearer_auth(token)
+        .json(event)
+        .send()
+        .await?;
+    Ok(answer(response).await)
+}
+
+pub async fn get_state(
+    http: &reqwest::Client,
+    base: &str,
+    account: &str,
+    token: &str,
+    at: Option<&str>,
+) -> (u16, Value) {
+    let mut request = http
+        .get(format!("{base}/v1/accounts/{account}/state"))
+        .bearer_auth(token);
+    if let Some(at) = at {
+        request = request.query(&[("at", at)]);
+    }
+    answer(request.send().await.expect("state")).await
+}
+
+/// Compares a result with an expected result the way SPEC §4 says results are compared (a
+/// copy of tests/support/mod.rs `compare`): every field the expected file names must be equal;
+/// in `entries`, `packs` and `rejected`, items are compared on the fields the expected item names.
+pub fn compare(actual: &Value, expected: &Value) -> Result<(), String> {
+    let (Some(actual), Some(expected)) = (actual.as_object(), expected.as_object()) else {
+        return Err("both results must be JSON objects".into());
+    };
+    let mut problems = Vec::new();
+    for (key, want) in expected {
+        let got = actual.get(key).unwrap_or(&Value::Null);
+        let same = match (key.as_str(), got, want) {
+            ("entries" | "packs" | "rejected", Value::Array(got), Value::Array(want)) => {
+                got.len() == want.len() && got.iter().zip(want).all(|(g, w)| item_matches(g, w))
+            }
+            _ => got == want,
+        };
+        if !same {
+            problems.push(format!("`{key}`:\n    expected {want}\n    actual   {got}"));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
+}
+
+fn item_matches(got: &Value, want: &Value) -> bool {
+    match (got.as_object(), want.as_object()) {
+        (Some(g), Some(w)) => w.iter().all(|(k, v)| g.get(k) == Some(v)),
+        _ => got == want,
+    }
+}
+
+/// Every conformance scenario: (name, scenario, expected result), sorted by name.
+pub fn scenarios() -> Vec<(String, Value, Value)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/scenarios");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("tests/scenarios")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".json") && !n.ends_with(".expected.json"))
+        .map(|n| n.trim_end_matches(".json").to_owned())
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let read = |file: String| -> Value {
+                let text = std::fs::read_to_string(dir.join(&file)).expect("readable");
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"))
+            };
+            let scenario = read(format!("{name}.json"));
+            let expected = read(format!("{name}.expected.json"));
+            (name, scenario, expected)
+        })
+        .collect()
+}
+
+/// How SPEC §4's `rejected` names an event: its id (a non-empty string of at most 256
+/// bytes), else its kind, else `event`.
+pub fn event_name(event: &Value) -> String {
+    let id = event
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty() && s.len() <= 256);
+    let kind = event.get("kind").and_then(Value::as_str);
+    id.or(kind).unwrap_or("event").to_owned()
+}

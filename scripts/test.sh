@@ -14,6 +14,10 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p ai-credits --all-targets --target wasm32-unknown-unknown -- -D warnings
 
+step "PostgreSQL for the server tests (a throwaway cluster, stopped at exit)"
+eval "$(bash scripts/postgres.sh)"
+trap 'bash scripts/postgres.sh stop "$AI_CREDITS_PG_DIR"' EXIT
+
 step "native tests"
 cargo test --workspace
 

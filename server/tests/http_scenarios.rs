@@ -8,8 +8,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
-use ai_credits::{EventDraft, RejectCode};
-use ai_credits_server::error::status_of;
+use ai_credits::EventDraft;
 use support::{ServerProcess, Storage};
 
 /// Scenarios replayed at once (each has its own account).
@@ -42,9 +41,8 @@ async fn replay(
             400..=499 => {
                 let code = body["code"].as_str().unwrap_or("").to_owned();
                 let has_unknown_fields = !EventDraft::from_json(event).extra.is_empty();
-                let ledger_code = RejectCode::ALL.into_iter().find(|c| c.as_str() == code);
-                match ledger_code {
-                    Some(c) if !has_unknown_fields && status_of(c).as_u16() != status => {
+                match status_of(&code) {
+                    Some(want) if !has_unknown_fields && want != status => {
                         return Err(format!("{name}: {code} came with status {status}"));
                     }
                     Some(_) => {}
@@ -141,6 +139,18 @@ async fn replay_all(storage: Storage) {
         failures.join("\n\n"),
         tail(&server.log_text())
     );
+}
+
+/// The HTTP status the API promises for each ledger code.
+fn status_of(code: &str) -> Option<u16> {
+    Some(match code {
+        "idempotency_conflict" | "hold_closed" => 409,
+        "credits_exhausted" | "insufficient_credits" => 402,
+        "hold_not_found" => 404,
+        "invalid_event" | "unknown_model" | "unknown_provider" | "unknown_pack"
+        | "unknown_plan" | "model_unavailable" => 422,
+        _ => return None,
+    })
 }
 
 fn tail(text: &str) -> String {

@@ -4,6 +4,8 @@
 //! instead of failing at once: the ledger reports problems in SPEC §3's check order (time,
 //! kind, id, idempotency, values, …), so the reader must not decide which one wins.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -76,40 +78,6 @@ impl EventKind {
                 | EventKind::Release
                 | EventKind::PurchasePack
         )
-    }
-
-    /// The fields this kind reads, besides `at`, `kind` and `id`.
-    fn fields(self) -> &'static [&'static str] {
-        const USAGE: &[&str] = &[
-            "model",
-            "input_tokens",
-            "cached_input_tokens",
-            "cache_write_tokens",
-            "output_tokens",
-            "feature",
-            "member",
-        ];
-        const COMMIT: &[&str] = &[
-            "hold",
-            "model",
-            "input_tokens",
-            "cached_input_tokens",
-            "cache_write_tokens",
-            "output_tokens",
-            "feature",
-            "member",
-        ];
-        match self {
-            EventKind::Usage => USAGE,
-            EventKind::Debit => &["credits", "feature", "member"],
-            EventKind::Hold => &["credits", "expires_at", "feature", "member"],
-            EventKind::Commit => COMMIT,
-            EventKind::Release => &["hold"],
-            EventKind::PurchasePack => &["pack"],
-            EventKind::ConnectKey | EventKind::KeyInvalid | EventKind::RemoveKey => &["provider"],
-            EventKind::SelectModel => &["model"],
-            EventKind::ChangePlan => &["plan"],
-        }
     }
 }
 
@@ -319,12 +287,12 @@ impl Event {
 }
 
 /// An event as read, with each problem kept for the ledger to report in check order.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventDraft {
-    /// How `rejected` names the event: its id, else its kind, else `event`.
-    pub name: String,
     pub at: Result<Instant, String>,
     pub kind: Result<EventKind, String>,
+    /// The `kind` text when it names no known kind (kept to name the event).
+    pub unknown_kind: Option<String>,
     /// A usable id (a non-empty string of at most [`TEXT_BYTES_MAX`] bytes).
     pub id: Option<String>,
     pub body: Result<EventBody, String>,
@@ -334,12 +302,9 @@ pub struct EventDraft {
 impl From<Event> for EventDraft {
     fn from(e: Event) -> Self {
         EventDraft {
-            name: e
-                .id
-                .clone()
-                .unwrap_or_else(|| e.body.kind().as_str().to_owned()),
             at: Ok(e.at),
             kind: Ok(e.body.kind()),
+            unknown_kind: None,
             id: e.id,
             body: Ok(e.body),
             extra: e.extra,
@@ -347,100 +312,246 @@ impl From<Event> for EventDraft {
     }
 }
 
+/// The fields of one JSON event object, borrowed from a parsed value or owned from a stream.
+/// Reading takes a field out, so what is left at the end is the fields the kind does not know.
+struct Fields<'a> {
+    items: Vec<(Cow<'a, str>, Cow<'a, Value>)>,
+}
+
+impl<'a> Fields<'a> {
+    fn take(&mut self, key: &str) -> Option<Cow<'a, Value>> {
+        let i = self.items.iter().position(|(k, _)| k == key)?;
+        Some(self.items.swap_remove(i).1)
+    }
+}
+
 impl EventDraft {
+    /// How `rejected` names the event: its id, else its kind, else `event`.
+    pub fn name(&self) -> String {
+        match (&self.id, &self.kind, &self.unknown_kind) {
+            (Some(id), _, _) => id.clone(),
+            (None, Ok(kind), _) => kind.as_str().to_owned(),
+            (None, Err(_), Some(text)) => text.clone(),
+            (None, Err(_), None) => "event".to_owned(),
+        }
+    }
+
     /// Reads one JSON event. Never fails: problems are kept in the draft.
     pub fn from_json(value: &Value) -> EventDraft {
-        let empty = Map::new();
-        let o = value.as_object().unwrap_or(&empty);
-        let field = |key: &str| o.get(key).filter(|v| !v.is_null());
-        let at = match field("at") {
+        let items = value
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        EventDraft::from_fields(&mut Fields { items })
+    }
+
+    /// Reads a draft from `fields`, leaving them empty (the buffer can be used again).
+    fn from_fields(fields: &mut Fields<'_>) -> EventDraft {
+        let at = match fields.take("at").as_deref() {
             None => Err("the event has no `at` time".to_owned()),
             Some(Value::String(s)) => {
                 parse_instant(s).ok_or_else(|| format!("`at` is not an RFC 3339 time: {s:?}"))
             }
             Some(other) => Err(format!("`at` must be an RFC 3339 string, not {other}")),
         };
-        let kind_text = field("kind").and_then(Value::as_str);
+        let kind_value = fields.take("kind");
+        let kind_text = kind_value.as_deref().and_then(Value::as_str);
         let kind = match kind_text {
             None => Err("the event has no `kind`".to_owned()),
             Some(k) => EventKind::parse(k).ok_or_else(|| format!("unknown event kind {k:?}")),
         };
-        let id = field("id")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty() && s.len() <= TEXT_BYTES_MAX)
-            .map(str::to_owned);
-        let name = id
-            .clone()
-            .or_else(|| kind_text.map(str::to_owned))
-            .unwrap_or_else(|| "event".to_owned());
+        let unknown_kind = match (&kind, kind_text) {
+            (Err(_), Some(text)) => Some(text.to_owned()),
+            _ => None,
+        };
+        let id = match fields.take("id") {
+            Some(v) => owned_text(v).filter(|s| !s.is_empty() && s.len() <= TEXT_BYTES_MAX),
+            None => None,
+        };
         let (body, extra) = match kind {
             Ok(k) => {
-                let known = k.fields();
-                let extra = o
-                    .iter()
-                    .filter(|(key, v)| {
-                        !v.is_null()
-                            && !matches!(key.as_str(), "at" | "kind" | "id")
-                            && !known.contains(&key.as_str())
-                    })
-                    .map(|(key, v)| (key.clone(), v.clone()))
-                    .collect();
-                (read_body(k, &field), extra)
+                let body = read_body(k, fields);
+                // A malformed body never matches accepted content, so its extras do not matter.
+                let extra = match body {
+                    Ok(_) => fields
+                        .items
+                        .drain(..)
+                        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                        .collect(),
+                    Err(_) => Map::new(),
+                };
+                (body, extra)
             }
             Err(ref e) => (Err(e.clone()), Map::new()),
         };
+        fields.items.clear();
         EventDraft {
-            name,
             at,
             kind,
+            unknown_kind,
             id,
             body,
             extra,
         }
     }
+
+    /// Reads a JSON list of events straight from text, without building a JSON tree first
+    /// (a year of history is 100,000 events). An item that is not an object becomes a draft
+    /// that is refused as `invalid_event`.
+    pub fn list_from_json(text: &str) -> Result<Vec<EventDraft>, serde_json::Error> {
+        struct ListVisitor;
+        impl<'de> serde::de::Visitor<'de> for ListVisitor {
+            type Value = Vec<EventDraft>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of events")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Vec<EventDraft>, A::Error> {
+                let mut drafts = Vec::new();
+                // One field buffer for the whole list rather than one allocation per event.
+                let mut buffer = Fields {
+                    items: Vec::with_capacity(16),
+                };
+                while let Some(draft) = seq.next_element_seed(DraftSeed(&mut buffer))? {
+                    drafts.push(draft);
+                }
+                Ok(drafts)
+            }
+        }
+        let mut de = serde_json::Deserializer::from_str(text);
+        let drafts = serde::Deserializer::deserialize_seq(&mut de, ListVisitor)?;
+        de.end()?;
+        Ok(drafts)
+    }
 }
 
-fn read_body<'a>(
-    kind: EventKind,
-    field: &impl Fn(&str) -> Option<&'a Value>,
-) -> Result<EventBody, String> {
-    let text = |key: &str| -> Result<String, String> {
-        match field(key) {
-            None => Err(format!("a {} event needs `{key}`", kind.as_str())),
-            Some(v) => text_value(key, v),
+/// A string value, moved out of an owned value.
+fn owned_text(value: Cow<'_, Value>) -> Option<String> {
+    match value {
+        Cow::Owned(Value::String(s)) => Some(s),
+        Cow::Borrowed(Value::String(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+impl<'de> Deserialize<'de> for EventDraft {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde::de::DeserializeSeed::deserialize(
+            DraftSeed(&mut Fields { items: Vec::new() }),
+            deserializer,
+        )
+    }
+}
+
+/// Reads one event into a draft, using `fields` as its buffer.
+struct DraftSeed<'b, 'de>(&'b mut Fields<'de>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for DraftSeed<'_, 'de> {
+    type Value = EventDraft;
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<EventDraft, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for DraftSeed<'_, 'de> {
+    type Value = EventDraft;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an event object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<EventDraft, A::Error> {
+        let items = &mut self.0.items;
+        items.clear();
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            let value: Value = map.next_value()?;
+            // A repeated key keeps its last value, as in a parsed JSON object.
+            items.retain(|(k, _)| *k != key);
+            if !value.is_null() {
+                items.push((key, Cow::Owned(value)));
+            }
         }
-    };
-    let optional_text = |key: &str| -> Result<Option<String>, String> {
-        field(key).map(|v| text_value(key, v)).transpose()
-    };
-    let by = || -> Result<Attribution, String> {
-        Ok(Attribution {
-            feature: optional_text("feature")?,
-            member: optional_text("member")?,
-        })
-    };
-    let tokens = || -> Result<Tokens, String> {
-        Ok(Tokens {
-            input: token_count("input_tokens", field("input_tokens"))?,
-            cached_input: token_count("cached_input_tokens", field("cached_input_tokens"))?,
-            cache_write: token_count("cache_write_tokens", field("cache_write_tokens"))?,
-            output: token_count("output_tokens", field("output_tokens"))?,
-        })
-    };
-    let credits = || credit_count(field("credits"));
+        Ok(EventDraft::from_fields(self.0))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<EventDraft, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(not_an_object())
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<EventDraft, E> {
+        Ok(not_an_object())
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<EventDraft, E> {
+        Ok(not_an_object())
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<EventDraft, E> {
+        Ok(not_an_object())
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<EventDraft, E> {
+        Ok(not_an_object())
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<EventDraft, E> {
+        Ok(not_an_object())
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<EventDraft, E> {
+        Ok(not_an_object())
+    }
+}
+
+/// The draft of an event that is not a JSON object: refused at the time check.
+fn not_an_object() -> EventDraft {
+    EventDraft::from_fields(&mut Fields { items: Vec::new() })
+}
+
+/// An object key, borrowed from the input when it has no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> serde::de::Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+fn read_body(kind: EventKind, fields: &mut Fields<'_>) -> Result<EventBody, String> {
+    // Every field read is taken out of `fields`, so once the body is read what stays there is
+    // the fields the kind does not know.
+    let f = fields;
     Ok(match kind {
         EventKind::Usage => EventBody::Usage {
-            model: text("model")?,
-            tokens: tokens()?,
-            by: by()?,
+            model: required(f, kind, "model")?,
+            tokens: tokens(f)?,
+            by: by(f)?,
         },
         EventKind::Debit => EventBody::Debit {
-            credits: credits()?,
-            by: by()?,
+            credits: credit_count(f.take("credits").as_deref())?,
+            by: by(f)?,
         },
         EventKind::Hold => {
-            let credits = credits()?;
-            let expires_at = match field("expires_at") {
+            let credits = credit_count(f.take("credits").as_deref())?;
+            let expires_at = match f.take("expires_at").as_deref() {
                 Some(Value::String(s)) => parse_instant(s)
                     .ok_or_else(|| format!("`expires_at` is not an RFC 3339 time: {s:?}"))?,
                 Some(_) => return Err("`expires_at` must be an RFC 3339 string".into()),
@@ -449,44 +560,76 @@ fn read_body<'a>(
             EventBody::Hold {
                 credits,
                 expires_at,
-                by: by()?,
+                by: by(f)?,
             }
         }
         EventKind::Commit => EventBody::Commit {
-            hold: text("hold")?,
-            model: text("model")?,
-            tokens: tokens()?,
-            by: by()?,
+            hold: required(f, kind, "hold")?,
+            model: required(f, kind, "model")?,
+            tokens: tokens(f)?,
+            by: by(f)?,
         },
         EventKind::Release => EventBody::Release {
-            hold: text("hold")?,
+            hold: required(f, kind, "hold")?,
         },
         EventKind::PurchasePack => EventBody::PurchasePack {
-            pack: text("pack")?,
+            pack: required(f, kind, "pack")?,
         },
         EventKind::ConnectKey => EventBody::ConnectKey {
-            provider: text("provider")?,
+            provider: required(f, kind, "provider")?,
         },
         EventKind::KeyInvalid => EventBody::KeyInvalid {
-            provider: text("provider")?,
+            provider: required(f, kind, "provider")?,
         },
         EventKind::RemoveKey => EventBody::RemoveKey {
-            provider: text("provider")?,
+            provider: required(f, kind, "provider")?,
         },
         EventKind::SelectModel => EventBody::SelectModel {
-            model: text("model")?,
+            model: required(f, kind, "model")?,
         },
         EventKind::ChangePlan => EventBody::ChangePlan {
-            plan: text("plan")?,
+            plan: required(f, kind, "plan")?,
         },
     })
 }
 
-fn text_value(key: &str, v: &Value) -> Result<String, String> {
-    match v.as_str() {
-        Some(s) if s.len() <= TEXT_BYTES_MAX => Ok(s.to_owned()),
-        Some(_) => Err(format!("`{key}` is longer than {TEXT_BYTES_MAX} bytes")),
-        None => Err(format!("`{key}` must be a string, not {v}")),
+fn required(fields: &mut Fields<'_>, kind: EventKind, key: &str) -> Result<String, String> {
+    match fields.take(key) {
+        None => Err(format!("a {} event needs `{key}`", kind.as_str())),
+        Some(v) => text_value(key, v),
+    }
+}
+
+fn by(fields: &mut Fields<'_>) -> Result<Attribution, String> {
+    Ok(Attribution {
+        feature: fields
+            .take("feature")
+            .map(|v| text_value("feature", v))
+            .transpose()?,
+        member: fields
+            .take("member")
+            .map(|v| text_value("member", v))
+            .transpose()?,
+    })
+}
+
+fn tokens(fields: &mut Fields<'_>) -> Result<Tokens, String> {
+    let mut count = |key: &str| token_count(key, fields.take(key).as_deref());
+    Ok(Tokens {
+        input: count("input_tokens")?,
+        cached_input: count("cached_input_tokens")?,
+        cache_write: count("cache_write_tokens")?,
+        output: count("output_tokens")?,
+    })
+}
+
+fn text_value(key: &str, v: Cow<'_, Value>) -> Result<String, String> {
+    match v.as_ref() {
+        Value::String(s) if s.len() > TEXT_BYTES_MAX => {
+            Err(format!("`{key}` is longer than {TEXT_BYTES_MAX} bytes"))
+        }
+        Value::String(_) => Ok(owned_text(v).unwrap_or_default()),
+        other => Err(format!("`{key}` must be a string, not {other}")),
     }
 }
 
@@ -534,7 +677,7 @@ mod tests {
         let d = EventDraft::from_json(&json!({"at": "2026-01-01T00:00:00Z", "kind": "teleport"}));
         assert!(d.at.is_ok());
         assert!(d.kind.is_err());
-        assert_eq!(d.name, "teleport");
+        assert_eq!(d.name(), "teleport");
     }
 
     #[test]

@@ -245,9 +245,8 @@ impl View<'_> {
 
     /// Draws for `amount` credits (at most what is available): the monthly allowance first,
     /// then packs, oldest purchase first.
-    fn plan_draws(&self, amount: Credits) -> Vec<(Option<usize>, Credits)> {
+    fn plan_draws(&self, amount: Credits, draws: &mut Vec<(Option<usize>, Credits)>) {
         let mut left = amount;
-        let mut draws = Vec::with_capacity(2);
         let monthly = left.min(self.monthly_remaining());
         if monthly > 0 {
             draws.push((None, monthly));
@@ -262,7 +261,6 @@ impl View<'_> {
             left -= take;
         }
         debug_assert_eq!(left, 0, "draws never exceed what the sources hold");
-        draws
     }
 }
 
@@ -279,8 +277,11 @@ pub struct Ledger {
     /// Allowance used in `cycle`.
     monthly_used: Credits,
     packs: Vec<PackHolding>,
-    /// Packs before this index are spent or expired (both happen oldest first).
+    /// Packs before this index are spent or expired (both happen oldest first), so at `now`
+    /// the live packs are exactly `packs[live_from..]`.
     live_from: usize,
+    /// Credits left in `packs[live_from..]`.
+    live_credits: Credits,
     holds: Vec<HoldRecord>,
     hold_ids: HashMap<String, usize>,
     /// Open holds that have not lapsed at `now`, by expiry.
@@ -294,6 +295,8 @@ pub struct Ledger {
     events: Vec<Event>,
     /// Idempotency: id → (index in `events`, index in `entries` if it made one).
     ids: HashMap<String, (usize, Option<usize>)>,
+    /// Scratch space for `draw`.
+    plan_buffer: Vec<(Option<usize>, Credits)>,
 }
 
 impl Ledger {
@@ -314,6 +317,7 @@ impl Ledger {
             monthly_used: 0,
             packs: Vec::new(),
             live_from: 0,
+            live_credits: 0,
             holds: Vec::new(),
             hold_ids: HashMap::new(),
             active_holds: BTreeSet::new(),
@@ -322,6 +326,7 @@ impl Ledger {
             entries: Vec::new(),
             events: Vec::new(),
             ids: HashMap::new(),
+            plan_buffer: Vec::new(),
         })
     }
 
@@ -379,6 +384,40 @@ impl Ledger {
     /// idempotency, values, the hold, the model/plan/pack/provider, availability. A rejected
     /// event changes nothing but the latest time seen (when it passed the time check).
     pub fn apply_draft(&mut self, draft: EventDraft) -> Result<Outcome, Rejection> {
+        let (duplicate, entry) = self.apply_inner(draft)?;
+        Ok(Outcome {
+            duplicate,
+            entry: entry.map(|i| self.entries[i].clone()),
+        })
+    }
+
+    /// Applies events that were all accepted before (a snapshot, a server's log); stops at the
+    /// first one refused now. Returns how many were applied.
+    pub fn replay_drafts(
+        &mut self,
+        drafts: impl IntoIterator<Item = EventDraft>,
+    ) -> Result<usize, Rejection> {
+        let drafts = drafts.into_iter();
+        // Growing these one push at a time copies a year of history several times over.
+        let expected = drafts.size_hint().0;
+        self.events.reserve(expected);
+        self.entries.reserve(expected);
+        self.ids.reserve(expected);
+        let mut count = 0;
+        for draft in drafts {
+            self.apply_inner(draft).map_err(|r| {
+                Rejection::new(
+                    r.code,
+                    format!("event {count} was refused on replay: {}", r.message),
+                )
+            })?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// `apply_draft` without copying the entry out: (duplicate, index of the entry made).
+    fn apply_inner(&mut self, draft: EventDraft) -> Result<(bool, Option<usize>), Rejection> {
         let at = self.advance(draft.at.map_err(Rejection::invalid)?)?;
         let kind = draft.kind.map_err(Rejection::invalid)?;
         let id = if kind.is_idempotent() {
@@ -391,10 +430,9 @@ impl Ledger {
             if let Some(&(event_index, entry_index)) = self.ids.get(&id) {
                 let original = &self.events[event_index];
                 return match &draft.body {
-                    Ok(body) if original.same_content(body, &draft.extra) => Ok(Outcome {
-                        duplicate: true,
-                        entry: entry_index.map(|i| self.entries[i].clone()),
-                    }),
+                    Ok(body) if original.same_content(body, &draft.extra) => {
+                        Ok((true, entry_index))
+                    }
                     _ => Err(Rejection::new(
                         RejectCode::IdempotencyConflict,
                         format!(
@@ -427,10 +465,7 @@ impl Ledger {
                 .insert(id.clone(), (self.events.len(), entry_index));
         }
         self.events.push(event);
-        Ok(Outcome {
-            duplicate: false,
-            entry: entry_index.map(|i| self.entries[i].clone()),
-        })
+        Ok((false, entry_index))
     }
 
     /// The time check of every event: `at` must not be before the latest time seen. When it
@@ -445,8 +480,12 @@ impl Ledger {
                 format_instant(&now)
             )));
         }
-        let cycle = Cycle::containing(&self.account.cycle_anchor, &at)
-            .ok_or_else(|| Rejection::invalid("the event's time is out of range"))?;
+        let cycle = if self.cycle.contains(&at) {
+            self.cycle
+        } else {
+            Cycle::containing(&self.account.cycle_anchor, &at)
+                .ok_or_else(|| Rejection::invalid("the event's time is out of range"))?
+        };
         self.advance_to(at, cycle);
         Ok(at)
     }
@@ -469,6 +508,7 @@ impl Ledger {
             if pack.remaining > 0 && at < pack.expires_at {
                 break;
             }
+            self.live_credits -= pack.remaining;
             self.live_from += 1;
         }
         self.now = Some(at);
@@ -577,6 +617,7 @@ impl Ledger {
                 })?;
                 let expires_at = add_months(&at, i64::from(offer.valid_months))
                     .ok_or_else(|| Rejection::invalid("the pack's expiry is out of range"))?;
+                self.live_credits += offer.credits;
                 self.packs.push(PackHolding {
                     id: Arc::from(event.id.as_deref().unwrap_or_default()),
                     pack: offer.id.clone(),
@@ -764,11 +805,14 @@ impl Ledger {
     /// Takes up to `amount` credits, never more than is available (credits set aside by
     /// active holds stay put). Returns the draws and what they add up to.
     fn draw(&mut self, at: Instant, amount: Credits) -> (Vec<Draw>, Credits) {
+        // The plan goes into a buffer kept between calls: no allocation per event.
+        let mut plan = std::mem::take(&mut self.plan_buffer);
+        plan.clear();
         let view = self.view(at);
         let take = amount.min(view.available());
-        let plan = view.plan_draws(take);
+        view.plan_draws(take, &mut plan);
         let mut draws = Vec::with_capacity(plan.len());
-        for (pack, credits) in plan {
+        for &(pack, credits) in &plan {
             match pack {
                 None => {
                     self.monthly_used += credits;
@@ -780,6 +824,7 @@ impl Ledger {
                 Some(i) => {
                     let pack = &mut self.packs[i];
                     pack.remaining -= credits;
+                    self.live_credits -= credits;
                     draws.push(Draw {
                         source: Source::Pack(Arc::clone(&pack.id)),
                         credits,
@@ -794,6 +839,7 @@ impl Ledger {
         {
             self.live_from += 1;
         }
+        self.plan_buffer = plan;
         (draws, take)
     }
 
@@ -886,11 +932,10 @@ impl Ledger {
         };
         let on_credits = billed_to == BilledTo::Credits;
         let credits = if on_credits { would_be_credits } else { 0 };
-        let plan = if on_credits && rejection.is_none() {
-            view.plan_draws(credits.min(available))
-        } else {
-            Vec::new()
-        };
+        let mut plan = Vec::new();
+        if on_credits && rejection.is_none() {
+            view.plan_draws(credits.min(available), &mut plan);
+        }
         let drawn: Credits = plan.iter().map(|(_, c)| c).sum();
         let from_monthly: Credits = plan
             .iter()

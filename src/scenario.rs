@@ -65,7 +65,7 @@ pub fn run(doc: &Value, catalogue: Arc<Catalogue>) -> Result<Report, ScenarioErr
     let mut duplicates = Vec::new();
     for value in events {
         let draft = EventDraft::from_json(value);
-        let name = draft.name.clone();
+        let name = draft.name();
         match ledger.apply_draft(draft) {
             Ok(outcome) if outcome.duplicate => duplicates.push(name),
             Ok(_) => {}

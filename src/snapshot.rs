@@ -59,20 +59,8 @@ impl Ledger {
     /// Applies events that were all accepted before (a snapshot, a server's log); the first
     /// one refused now stops the replay with its rejection, naming it.
     pub fn replay(&mut self, events: &[Value]) -> Result<(), Rejection> {
-        for (index, value) in events.iter().enumerate() {
-            let draft = EventDraft::from_json(value);
-            let name = draft.name.clone();
-            self.apply_draft(draft).map_err(|r| {
-                Rejection::new(
-                    r.code,
-                    format!(
-                        "event {index} (`{name}`) was refused on replay: {}",
-                        r.message
-                    ),
-                )
-            })?;
-        }
-        Ok(())
+        self.replay_drafts(events.iter().map(EventDraft::from_json))
+            .map(|_| ())
     }
 }
 

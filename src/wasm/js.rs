@@ -37,8 +37,14 @@ pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
 /// goes through `JSON.stringify`, which refuses cycles and BigInts with a catchable error (a
 /// direct walk of the object could recurse without bound), and serde_json's depth limit.
 pub fn json_from_js(value: JsValue) -> Result<serde_json::Value, JsValue> {
-    let text = match value.as_string() {
-        Some(text) => text,
+    let text = json_text_from_js(value)?;
+    serde_json::from_str(&text).map_err(|e| error("invalid_json", &format!("not valid JSON: {e}")))
+}
+
+/// JS value → JSON text: a string as it is, anything else through `JSON.stringify`.
+pub fn json_text_from_js(value: JsValue) -> Result<String, JsValue> {
+    match value.as_string() {
+        Some(text) => Ok(text),
         None => js_sys::JSON::stringify(&value)
             .ok()
             .and_then(|s| s.as_string())
@@ -47,9 +53,8 @@ pub fn json_from_js(value: JsValue) -> Result<serde_json::Value, JsValue> {
                     "invalid_argument",
                     "expected a JSON value (an object, a list or JSON text)",
                 )
-            })?,
-    };
-    serde_json::from_str(&text).map_err(|e| error("invalid_json", &format!("not valid JSON: {e}")))
+            }),
+    }
 }
 
 /// An optional RFC 3339 time from JS; absent means "now" on this machine's clock.

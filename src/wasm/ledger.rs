@@ -56,11 +56,13 @@ impl Ledger {
         catalogue: Option<Catalogue>,
     ) -> Result<Ledger, JsValue> {
         let mut ledger = Ledger::new(account, catalogue)?;
-        let events = js::json_from_js(events)?;
-        let list = events
-            .as_array()
-            .ok_or_else(|| js::error("invalid_argument", "events must be a list"))?;
-        ledger.0.replay(list)?;
+        let drafts = EventDraft::list_from_json(&js::json_text_from_js(events)?).map_err(|e| {
+            js::error(
+                "invalid_argument",
+                &format!("events must be a JSON list of events: {e}"),
+            )
+        })?;
+        ledger.0.replay_drafts(drafts)?;
         Ok(ledger)
     }
 

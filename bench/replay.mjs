@@ -1,0 +1,55 @@
+// The WASM half of the replay benchmark: the same year of history that bench/replay.rs wrote,
+// replayed by the npm package in Node, then balance and preview queries from JS. Prints the
+// native figures beside the WASM ones. Run: `bash bench/run.sh`.
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { performance } from 'node:perf_hooks';
+import { Ledger } from 'ai-credits';
+
+const root = new URL('../', import.meta.url);
+const history = JSON.parse(readFileSync(new URL('target/bench/history.json', root), 'utf8'));
+const native = JSON.parse(readFileSync(new URL('target/bench/native.json', root), 'utf8'));
+const eventsText = JSON.stringify(history.events);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const replayMs = [];
+let ledger;
+for (let round = 0; round < 5; round++) {
+  ledger?.free();
+  const t = performance.now();
+  ledger = Ledger.fromEvents(history.account, eventsText);
+  replayMs.push(performance.now() - t);
+}
+const now = ledger.now;
+const charge = { kind: 'usage', model: 'claude-sonnet-4-6', input_tokens: 1200, output_tokens: 300 };
+function perCallUs(fn, n = 20000) {
+  for (let i = 0; i < 1000; i++) fn();
+  const samples = [];
+  for (let batch = 0; batch < 20; batch++) {
+    const t = performance.now();
+    for (let i = 0; i < n / 20; i++) fn();
+    samples.push(((performance.now() - t) * 1000) / (n / 20));
+  }
+  return median(samples);
+}
+const previewUs = perCallUs(() => ledger.preview(charge, now));
+const balanceUs = perCallUs(() => ledger.balance(now));
+const available = ledger.balance(now).available;
+if (available !== native.final_available) throw new Error(`WASM and native disagree: ${available} vs ${native.final_available}`);
+
+const wasm = readFileSync(new URL('pkg/ai_credits_bg.wasm', root));
+const js = readFileSync(new URL('pkg/ai_credits.js', root));
+const fmt = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const rows = [
+  ['replay 100,000 events (50 packs), events/s', fmt(native.replay_json_events_per_s), fmt(history.events.length / (median(replayMs) / 1000)), '≥ 1,000,000 native, ≥ 300,000 WASM (from JSON)'],
+  ['  the same, events already read (native only)', fmt(native.replay_events_per_s), '—', ''],
+  ['preview of a usage on that ledger, µs', fmt(native.preview_us, 2), fmt(previewUs, 2), '≤ 20 µs from JS'],
+  ['balance on that ledger, µs', fmt(native.balance_us, 2), fmt(balanceUs, 2), ''],
+  ['package .wasm, KB raw / gzipped', '—', `${fmt(wasm.length / 1024, 1)} / ${fmt(gzipSync(wasm, { level: 9 }).length / 1024, 1)}`, '≤ 150 KB gzipped (whole package)'],
+  ['whole package (.wasm + .js), KB gzipped', '—', fmt((gzipSync(wasm, { level: 9 }).length + gzipSync(js, { level: 9 }).length) / 1024, 1), '≤ 150 KB'],
+];
+const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c].length), ['', 'native', 'WASM in Node', 'target'][c].length));
+const line = (r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
+console.log(line(['', 'native', 'WASM in Node', 'target']));
+for (const r of rows) console.log(line(r));
+console.log(`\nboth runtimes end with ${fmt(available)} credits available; node ${process.version}, ${new Date().toISOString()}`);

@@ -1,0 +1,655 @@
+//! The HTTP API's edges: who may call what (every role × every endpoint × own and other
+//! account), bad input of every sort (always a 4xx with a code, never a 500), payments that
+//! are declined or retried, delta sync, the catalogue's ETag, and logs without secrets.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::{Value, json};
+
+use ai_credits_server::payment::{
+    ChargeFuture, ChargeRequest, DecliningProcessor, EmbeddedProcessor, PaymentProcessor,
+};
+use ai_credits_server::store::{Db, Location};
+use ai_credits_server::{Config, Server};
+use support::{ADMIN, ServerProcess, Tokens, answer};
+
+const KINDS: [&str; 11] = [
+    "usage",
+    "debit",
+    "hold",
+    "commit",
+    "release",
+    "purchase_pack",
+    "connect_key",
+    "key_invalid",
+    "remove_key",
+    "select_model",
+    "change_plan",
+];
+
+/// Which roles may post each kind (the API's promise, written out independently of the code).
+fn allowed(role: &str, kind: &str) -> bool {
+    match role {
+        "admin" => matches!(
+            kind,
+            "purchase_pack"
+                | "change_plan"
+                | "connect_key"
+                | "key_invalid"
+                | "remove_key"
+                | "select_model"
+        ),
+        "member" => matches!(kind, "hold" | "release" | "select_model"),
+        "service" => matches!(
+            kind,
+            "usage" | "debit" | "commit" | "release" | "key_invalid"
+        ),
+        _ => false,
+    }
+}
+
+/// A valid event of `kind` with a fresh id.
+fn event(kind: &str, n: usize) -> Value {
+    let expires =
+        ai_credits::time::format_instant(&(chrono::Utc::now() + chrono::Duration::hours(1)));
+    match kind {
+        "usage" => {
+            json!({"kind": kind, "id": format!("u{n}"), "model": "gpt-5", "input_tokens": 100})
+        }
+        "debit" => json!({"kind": kind, "id": format!("d{n}"), "credits": 10}),
+        "hold" => {
+            json!({"kind": kind, "id": format!("h{n}"), "credits": 10, "expires_at": expires})
+        }
+        "commit" => {
+            json!({"kind": kind, "id": format!("c{n}"), "hold": "h-open", "model": "gpt-5", "input_tokens": 10})
+        }
+        "release" => json!({"kind": kind, "id": format!("r{n}"), "hold": "h-open"}),
+        "purchase_pack" => json!({"kind": kind, "id": format!("p{n}"), "pack": "1M"}),
+        "connect_key" | "key_invalid" | "remove_key" => json!({"kind": kind, "provider": "openai"}),
+        "select_model" => json!({"kind": kind, "model": "gpt-5"}),
+        "change_plan" => json!({"kind": kind, "plan": "pro"}),
+        _ => unreachable!(),
+    }
+}
+
+struct Who {
+    name: &'static str,
+    token: Option<String>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_on_every_endpoint_on_own_and_other_account() {
+    // Proves the authorization matrix: 401 without a valid token, 403 for a role that may not, 404 for another account's token, and no secret in the logs.
+    let server = ServerProcess::start(&support::sqlite("authz"), false);
+    let http = support::client();
+    let base = server.base.as_str();
+    let own = support::create_account(&http, base, &json!({"plan": "growth"})).await;
+    let other = support::create_account(&http, base, &json!({"plan": "growth"})).await;
+    let tokens = Tokens::issue(&http, base, &own).await;
+    let other_tokens = Tokens::issue(&http, base, &other).await;
+    let callers = [
+        Who {
+            name: "nobody",
+            token: None,
+        },
+        Who {
+            name: "bogus",
+            token: Some("aic_not-a-real-token".into()),
+        },
+        Who {
+            name: "platform",
+            token: Some(ADMIN.into()),
+        },
+        Who {
+            name: "admin",
+            token: Some(tokens.admin.clone()),
+        },
+        Who {
+            name: "member",
+            token: Some(tokens.member.clone()),
+        },
+        Who {
+            name: "service",
+            token: Some(tokens.service.clone()),
+        },
+    ];
+    let send = |method: reqwest::Method, path: String, who: &Who, body: Option<Value>| {
+        let mut request = http.request(method, format!("{base}{path}"));
+        if let Some(token) = &who.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        async move { answer(request.send().await.expect("request")).await }
+    };
+    // Open holds for commits and releases to name, on both accounts.
+    for (account, t) in [(&own, &tokens), (&other, &other_tokens)] {
+        let mut hold = event("hold", 0);
+        hold["id"] = json!("h-open");
+        let (status, body) = support::post_event(&http, base, account, &t.member, &hold)
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+    let mut n = 0;
+    let mut problems = Vec::new();
+    for who in &callers {
+        let anonymous = matches!(who.name, "nobody" | "bogus");
+        let is_role = matches!(who.name, "admin" | "member" | "service");
+        // Creating accounts and tokens: the platform only.
+        let (status, body) = send(
+            reqwest::Method::POST,
+            "/v1/accounts".into(),
+            who,
+            Some(json!({"plan": "growth"})),
+        )
+        .await;
+        let want = if anonymous {
+            401
+        } else if is_role {
+            403
+        } else {
+            201
+        };
+        if status != want {
+            problems.push(format!("{} create account: {status} {body}", who.name));
+        }
+        for (target, account) in [("own", &own), ("other", &other)] {
+            let (status, body) = send(
+                reqwest::Method::POST,
+                format!("/v1/accounts/{account}/tokens"),
+                who,
+                Some(json!({"member": "x", "role": "member"})),
+            )
+            .await;
+            if status != want {
+                problems.push(format!("{} tokens on {target}: {status} {body}", who.name));
+            }
+            // Reading: the platform and every role of the account; another account's token gets 404.
+            for path in ["state", "entries"] {
+                let (status, body) = send(
+                    reqwest::Method::GET,
+                    format!("/v1/accounts/{account}/{path}"),
+                    who,
+                    None,
+                )
+                .await;
+                let want = match (anonymous, is_role, target) {
+                    (true, _, _) => 401,
+                    (_, true, "other") => 404,
+                    _ => 200,
+                };
+                if status != want {
+                    problems.push(format!("{} {path} on {target}: {status} {body}", who.name));
+                }
+            }
+            // Posting: each kind by the roles that may.
+            for kind in KINDS {
+                n += 1;
+                let (status, body) = send(
+                    reqwest::Method::POST,
+                    format!("/v1/accounts/{account}/events"),
+                    who,
+                    Some(event(kind, n)),
+                )
+                .await;
+                let code = body["code"].as_str().unwrap_or("");
+                let ok = match (anonymous, who.name, target) {
+                    (true, _, _) => status == 401 && code == "unauthorized",
+                    (_, "platform", _) => status == 403 && code == "forbidden",
+                    (_, _, "other") => status == 404 && code == "not_found",
+                    (_, role, _) if allowed(role, kind) => {
+                        status == 200
+                            || (status != 403
+                                && !code.is_empty()
+                                && code != "not_found"
+                                && code != "unauthorized")
+                    }
+                    _ => status == 403 && code == "forbidden",
+                };
+                if !ok {
+                    problems.push(format!(
+                        "{} posts {kind} on {target}: {status} {body}",
+                        who.name
+                    ));
+                }
+            }
+        }
+        // Public documents.
+        for path in ["/v1/catalogue", "/v1/openapi.json"] {
+            let (status, _) = send(reqwest::Method::GET, path.into(), who, None).await;
+            if status != 200 {
+                problems.push(format!("{} {path}: {status}", who.name));
+            }
+        }
+    }
+    // The platform on an account that does not exist.
+    let (status, body) = send(
+        reqwest::Method::GET,
+        "/v1/accounts/acc_nope/state".into(),
+        &callers[2],
+        None,
+    )
+    .await;
+    if status != 404 || body["code"] != "not_found" {
+        problems.push(format!("missing account: {status} {body}"));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // No bearer token, of any kind, reaches the log.
+    let log = server.log_text();
+    assert!(log.contains("request"), "the server logs requests");
+    for secret in [
+        ADMIN,
+        &tokens.admin,
+        &tokens.member,
+        &tokens.service,
+        &other_tokens.service,
+    ] {
+        assert!(!log.contains(secret), "a token is in the log");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_a_coded_4xx_never_a_500() {
+    // Proves malformed JSON, unknown fields, negative, fractional and huge numbers, oversized bodies and bad queries get a 4xx with a code.
+    let server = ServerProcess::start(&support::sqlite("bad-input"), false);
+    let http = support::client();
+    let base = server.base.as_str();
+    let account = support::create_account(&http, base, &json!({"plan": "growth"})).await;
+    let t = Tokens::issue(&http, base, &account).await;
+    let raw = |path: &str, token: &str, body: Vec<u8>| {
+        http.post(format!("{base}{path}"))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let events = format!("/v1/accounts/{account}/events");
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        ("truncated JSON", b"{\"kind\": \"usage\"".to_vec(), 400, "invalid_event"),
+        ("not UTF-8", vec![0xff, 0xfe, 0x7b], 400, "invalid_event"),
+        ("an array", b"[1, 2]".to_vec(), 400, "invalid_event"),
+        ("empty body", Vec::new(), 400, "invalid_event"),
+        ("unknown field", br#"{"kind": "usage", "id": "x1", "model": "gpt-5", "input_tokens": 1, "tokens_in": 5}"#.to_vec(), 400, "invalid_event"),
+        ("negative tokens", br#"{"kind": "usage", "id": "x2", "model": "gpt-5", "input_tokens": -1}"#.to_vec(), 422, "invalid_event"),
+        ("fractional tokens", br#"{"kind": "usage", "id": "x3", "model": "gpt-5", "input_tokens": 1.5}"#.to_vec(), 422, "invalid_event"),
+        ("tokens as a string", br#"{"kind": "usage", "id": "x4", "model": "gpt-5", "input_tokens": "12"}"#.to_vec(), 422, "invalid_event"),
+        ("huge tokens", br#"{"kind": "usage", "id": "x5", "model": "gpt-5", "input_tokens": 18446744073709551616}"#.to_vec(), 422, "invalid_event"),
+        ("1e30 tokens", br#"{"kind": "usage", "id": "x6", "model": "gpt-5", "input_tokens": 1e30}"#.to_vec(), 422, "invalid_event"),
+        ("zero debit", br#"{"kind": "debit", "id": "x7", "credits": 0}"#.to_vec(), 422, "invalid_event"),
+        ("debit over the limit", br#"{"kind": "debit", "id": "x8", "credits": 1000000000001}"#.to_vec(), 422, "invalid_event"),
+        ("negative debit", br#"{"kind": "debit", "id": "x9", "credits": -5}"#.to_vec(), 422, "invalid_event"),
+        ("no id", br#"{"kind": "debit", "credits": 5}"#.to_vec(), 422, "invalid_event"),
+        ("unknown kind", br#"{"kind": "refund", "id": "x10"}"#.to_vec(), 422, "invalid_event"),
+        ("unknown model", br#"{"kind": "usage", "id": "x11", "model": "gpt-9"}"#.to_vec(), 422, "unknown_model"),
+        ("deep nesting", format!("{}{}", "[".repeat(10_000), "]".repeat(10_000)).into_bytes(), 400, "invalid_event"),
+        ("over 64 KiB", format!(r#"{{"kind": "usage", "id": "x12", "model": "gpt-5", "feature": "{}"}}"#, "a".repeat(70_000)).into_bytes(), 413, "body_too_large"),
+    ];
+    let mut problems = Vec::new();
+    for (what, body, want_status, want_code) in cases {
+        let (status, reply) = answer(raw(&events, &t.service, body).await.expect("request")).await;
+        if status != want_status || reply["code"] != want_code || !reply["message"].is_string() {
+            problems.push(format!("{what}: {status} {reply}"));
+        }
+    }
+    // provider_usage is kept for the core to read later; it is not refused.
+    let (status, reply) = answer(raw(&events, &t.service, br#"{"kind": "usage", "id": "ok1", "model": "gpt-5", "input_tokens": 1, "provider_usage": {"prompt_tokens": 1}}"#.to_vec()).await.unwrap()).await;
+    if status != 200 {
+        problems.push(format!("provider_usage: {status} {reply}"));
+    }
+    // Accounts and tokens.
+    let account_cases: Vec<(&str, String, &[u8], u16, &str)> = vec![
+        (
+            "unknown plan",
+            "/v1/accounts".into(),
+            br#"{"plan": "platinum"}"#,
+            422,
+            "unknown_plan",
+        ),
+        (
+            "bad anchor",
+            "/v1/accounts".into(),
+            br#"{"plan": "growth", "cycle_anchor": "yesterday"}"#,
+            400,
+            "invalid_request",
+        ),
+        (
+            "account field",
+            "/v1/accounts".into(),
+            br#"{"plan": "growth", "credits": 5}"#,
+            400,
+            "invalid_request",
+        ),
+        (
+            "plan as a number",
+            "/v1/accounts".into(),
+            br#"{"plan": 5}"#,
+            400,
+            "invalid_request",
+        ),
+        (
+            "account not JSON",
+            "/v1/accounts".into(),
+            b"plan=growth",
+            400,
+            "invalid_json",
+        ),
+        (
+            "bad role",
+            format!("/v1/accounts/{account}/tokens"),
+            br#"{"member": "a", "role": "owner"}"#,
+            400,
+            "invalid_request",
+        ),
+        (
+            "empty member",
+            format!("/v1/accounts/{account}/tokens"),
+            br#"{"member": "", "role": "member"}"#,
+            400,
+            "invalid_request",
+        ),
+    ];
+    for (what, path, body, want_status, want_code) in account_cases {
+        let (status, reply) =
+            answer(raw(&path, ADMIN, body.to_vec()).await.expect("request")).await;
+        if status != want_status || reply["code"] != want_code {
+            problems.push(format!("{what}: {status} {reply}"));
+        }
+    }
+    // Queries, unknown routes, wrong methods.
+    let get = |path: String| {
+        http.get(format!("{base}{path}"))
+            .bearer_auth(&t.member)
+            .send()
+    };
+    for (path, want_status, want_code) in [
+        (
+            format!("/v1/accounts/{account}/state?at=soon"),
+            400,
+            "invalid_request",
+        ),
+        (
+            format!("/v1/accounts/{account}/state?at=2001-01-01T00:00:00Z"),
+            422,
+            "invalid_event",
+        ),
+        (
+            format!("/v1/accounts/{account}/entries?after=-1"),
+            400,
+            "invalid_request",
+        ),
+        (
+            format!("/v1/accounts/{account}/entries?after=abc"),
+            400,
+            "invalid_request",
+        ),
+        (
+            format!("/v1/accounts/{account}/entries?limit=99999999999999999999"),
+            400,
+            "invalid_request",
+        ),
+        ("/v1/nothing-here".to_owned(), 404, "not_found"),
+    ] {
+        let (status, reply) = answer(get(path.clone()).await.expect("request")).await;
+        if status != want_status || reply["code"] != want_code {
+            problems.push(format!("GET {path}: {status} {reply}"));
+        }
+    }
+    let (status, reply) = answer(
+        http.delete(format!("{base}/v1/accounts/{account}/state"))
+            .bearer_auth(&t.member)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    if status != 405 || reply["code"] != "method_not_allowed" {
+        problems.push(format!("DELETE state: {status} {reply}"));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(!server.log_text().contains("panicked"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_clock_dates_events_and_entries_sync_by_cursor() {
+    // Proves a client's `at` is ignored without --allow-client-time, and /entries pages through every entry once with its cursor.
+    let server = ServerProcess::start(&support::sqlite("entries"), false);
+    let http = support::client();
+    let base = server.base.as_str();
+    let account = support::create_account(&http, base, &json!({"plan": "growth"})).await;
+    let t = Tokens::issue(&http, base, &account).await;
+    for i in 0..7 {
+        let e = json!({"kind": "usage", "id": format!("u{i}"), "model": "gpt-5", "input_tokens": 100, "at": "2020-01-01T00:00:00Z"});
+        let (status, body) = support::post_event(&http, base, &account, &t.service, &e)
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert!(body["entry"]["at"].as_str().unwrap() > "2026", "{body}");
+        // Events without entries move the cursor too.
+        let (status, _) = support::post_event(
+            &http,
+            base,
+            &account,
+            &t.admin,
+            &json!({"kind": "select_model", "model": "gpt-5"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(status, 200);
+    }
+    let mut after = 0;
+    let mut seen = Vec::new();
+    loop {
+        let (status, page) = answer(
+            http.get(format!("{base}/v1/accounts/{account}/entries"))
+                .query(&[("after", after.to_string()), ("limit", "3".into())])
+                .bearer_auth(&t.member)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{page}");
+        seen.extend(
+            page["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].as_str().unwrap().to_owned()),
+        );
+        after = page["next_cursor"].as_i64().unwrap();
+        if page["has_more"] == json!(false) {
+            assert_eq!(after, 14);
+            assert!(page["version"].as_i64().unwrap() >= 14);
+            break;
+        }
+    }
+    assert_eq!(seen, (0..7).map(|i| format!("u{i}")).collect::<Vec<_>>());
+    let (status, state) = support::get_state(&http, base, &account, &t.member, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(state["monthly"]["used"], json!(7 * 75));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalogue_has_an_etag_and_answers_304() {
+    // Proves GET /v1/catalogue carries an ETag and a matching If-None-Match gets 304 with no body.
+    let server = ServerProcess::start(&support::sqlite("catalogue"), false);
+    let http = support::client();
+    let first = http.get(server.url("/v1/catalogue")).send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    let doc: Value = first.json().await.unwrap();
+    assert!(doc["models"].as_array().is_some_and(|m| !m.is_empty()));
+    let again = http
+        .get(server.url("/v1/catalogue"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert!(again.bytes().await.unwrap().is_empty());
+    let other = http
+        .get(server.url("/v1/catalogue"))
+        .header("if-none-match", "\"stale\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200);
+    let openapi: Value = http
+        .get(server.url("/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(openapi["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/v1/accounts",
+        "/v1/accounts/{id}/tokens",
+        "/v1/accounts/{id}/events",
+        "/v1/accounts/{id}/state",
+        "/v1/accounts/{id}/entries",
+        "/v1/catalogue",
+    ] {
+        assert!(
+            openapi["paths"].get(path).is_some(),
+            "{path} is not described"
+        );
+    }
+}
+
+/// Counts charges, approving them all.
+#[derive(Default)]
+struct CountingProcessor {
+    calls: AtomicUsize,
+}
+
+impl PaymentProcessor for CountingProcessor {
+    fn charge<'a>(&'a self, request: &'a ChargeRequest) -> ChargeFuture<'a> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        EmbeddedProcessor.charge(request)
+    }
+}
+
+/// A server in this process with `processor`, on a fresh SQLite file.
+async fn in_process(processor: Arc<dyn PaymentProcessor>) -> (String, Location) {
+    let location = Location::SqliteFile(
+        support::temp_dir("payments")
+            .join("ai-credits.db")
+            .display()
+            .to_string(),
+    );
+    let config = Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        location: location.clone(),
+        allow_client_time: false,
+        admin_token: Some(ADMIN.into()),
+    };
+    let server = Server::bind(&config, processor).await.expect("binds");
+    let base = format!("http://{}", server.local_addr().unwrap());
+    tokio::spawn(server.run(std::future::pending()));
+    (base, location)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_payment_adds_no_credits() {
+    // Proves a purchase the processor declines is 402 payment_declined, adds no pack, records no charge, and its id stays usable.
+    let (base, location) = in_process(Arc::new(DecliningProcessor)).await;
+    let http = support::client();
+    let account = support::create_account(&http, &base, &json!({"plan": "growth"})).await;
+    let t = Tokens::issue(&http, &base, &account).await;
+    let buy = json!({"kind": "purchase_pack", "id": "p1", "pack": "5M"});
+    for _ in 0..2 {
+        let (status, body) = support::post_event(&http, &base, &account, &t.admin, &buy)
+            .await
+            .unwrap();
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (402, Some("payment_declined")),
+            "{body}"
+        );
+    }
+    let (_, state) = support::get_state(&http, &base, &account, &t.member, None).await;
+    assert_eq!(state["packs"], json!([]));
+    assert_eq!(state["purchased_remaining"], json!(0));
+    let db = Db::open(&location).await.unwrap();
+    assert!(db.charges(&account).await.unwrap().is_empty());
+    // The account still works after the declined purchases.
+    let (status, _) = support::post_event(
+        &http,
+        &base,
+        &account,
+        &t.service,
+        &json!({"kind": "debit", "id": "d1", "credits": 5}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_purchase_is_charged_and_credited_once() {
+    // Proves sequential and concurrent retries of one purchase id reach the processor once, add one pack and record one charge.
+    let processor = Arc::new(CountingProcessor::default());
+    let (base, location) = in_process(Arc::clone(&processor) as Arc<dyn PaymentProcessor>).await;
+    let http = support::client();
+    let account = support::create_account(&http, &base, &json!({"plan": "growth"})).await;
+    let t = Tokens::issue(&http, &base, &account).await;
+    let buy = json!({"kind": "purchase_pack", "id": "p1", "pack": "2M"});
+    let posts: Vec<_> = (0..16)
+        .map(|_| {
+            let (http, base, account, token, buy) = (
+                http.clone(),
+                base.clone(),
+                account.clone(),
+                t.admin.clone(),
+                buy.clone(),
+            );
+            tokio::spawn(async move {
+                support::post_event(&http, &base, &account, &token, &buy)
+                    .await
+                    .expect("request")
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for post in posts {
+        answers.push(post.await.expect("task"));
+    }
+    let fresh = answers
+        .iter()
+        .filter(|(s, b)| *s == 200 && b["duplicate"] == json!(false))
+        .count();
+    let duplicates = answers
+        .iter()
+        .filter(|(s, b)| *s == 200 && b["duplicate"] == json!(true))
+        .count();
+    assert_eq!((fresh, duplicates), (1, 15), "{answers:?}");
+    let (status, body) = support::post_event(
+        &http,
+        &base,
+        &account,
+        &t.admin,
+        &json!({"kind": "purchase_pack", "id": "p1", "pack": "5M"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("idempotency_conflict"))
+    );
+    assert_eq!(processor.calls.load(Ordering::SeqCst), 1);
+    let (_, state) = support::get_state(&http, &base, &account, &t.member, None).await;
+    assert_eq!(state["packs"].as_array().unwrap().len(), 1);
+    assert_eq!(state["purchased_remaining"], json!(2_000_000));
+    let db = Db::open(&location).await.unwrap();
+    assert_eq!(
+        db.charges(&account).await.unwrap(),
+        vec![("p1".to_owned(), "2M".to_owned(), 2500)]
+    );
+}

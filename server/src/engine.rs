@@ -19,8 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
-use sqlx::Executor;
-use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use ai_credits::time::{format_instant, parse_instant};
@@ -225,15 +224,9 @@ async fn decide_batch(ctx: &Ctx, batch: Vec<Job>) {
         .into_iter()
         .map(|j| ((j.account_id, j.event, j.member), j.reply))
         .unzip();
-    let outcome = match ctx.db.pool.acquire().await {
-        Ok(mut conn) => {
-            let result = decide_in_transaction(ctx, &mut conn, jobs).await;
-            if result.is_err() {
-                // Best effort: a broken connection is dropped by the pool anyway.
-                let _ = conn.execute("ROLLBACK").await;
-            }
-            result
-        }
+    // A transaction dropped on an error is rolled back by sqlx before its connection is reused.
+    let outcome = match ctx.db.begin_write().await {
+        Ok(tx) => decide_in_transaction(ctx, tx, jobs).await,
         Err(e) => Err(e),
     };
     match outcome {
@@ -260,10 +253,10 @@ type Answers = Vec<Result<Accepted, ApiError>>;
 
 async fn decide_in_transaction(
     ctx: &Ctx,
-    conn: &mut PoolConnection<sqlx::Any>,
+    mut tx: Transaction<'static, Any>,
     jobs: Vec<(String, Map<String, Value>, String)>,
 ) -> Result<(Answers, HashMap<String, Locked>), sqlx::Error> {
-    ctx.db.begin_write(conn).await?;
+    let conn: &mut AnyConnection = &mut tx;
     // Lock in sorted order: two processes locking overlapping batches cannot deadlock.
     let mut ids: Vec<&str> = jobs.iter().map(|(id, _, _)| id.as_str()).collect();
     ids.sort_unstable();
@@ -314,7 +307,7 @@ async fn decide_in_transaction(
         .bind(e.kind)
         .bind(&e.body)
         .bind(e.entry.as_deref())
-        .execute(&mut **conn)
+        .execute(&mut *conn)
         .await?;
     }
     for c in &writes.charges {
@@ -329,7 +322,7 @@ async fn decide_in_transaction(
         .bind(&c.member)
         .bind(&c.charged_at)
         .bind(&c.processor_charge_id)
-        .execute(&mut **conn)
+        .execute(&mut *conn)
         .await?;
     }
     for (id, account) in locked.iter().filter(|(_, a)| a.changed) {
@@ -340,17 +333,17 @@ async fn decide_in_transaction(
         .bind(account.version)
         .bind(account.event_count)
         .bind(id)
-        .execute(&mut **conn)
+        .execute(&mut *conn)
         .await?;
     }
-    conn.execute("COMMIT").await?;
+    tx.commit().await?;
     Ok((answers, locked))
 }
 
 /// Rebuilds a ledger from its stored events and `now`. The outer error is the database's;
 /// the inner one means the stored events no longer replay.
 pub async fn rebuild(
-    conn: &mut PoolConnection<sqlx::Any>,
+    conn: &mut AnyConnection,
     catalogue: &Arc<Catalogue>,
     id: &str,
     row: &AccountRow,
@@ -523,18 +516,14 @@ pub async fn read_ledger(ctx: &Ctx, id: &str) -> Result<(Arc<Ledger>, i64), ApiE
         return Ok((ledger, row.version));
     }
     // Rebuild from one snapshot of the row and its events.
-    ctx.db.begin_read(&mut conn).await.map_err(storage)?;
-    let loaded = async {
-        let row = store::account_row(&mut conn, id, "").await?;
-        let bodies = match &row {
-            Some(_) => store::event_bodies(&mut conn, id).await?,
-            None => Vec::new(),
-        };
-        Ok::<_, sqlx::Error>((row, bodies))
-    }
-    .await;
-    let _ = conn.execute("COMMIT").await;
-    let (row, bodies) = loaded.map_err(storage)?;
+    drop(conn);
+    let mut tx = ctx.db.begin_read().await.map_err(storage)?;
+    let row = store::account_row(&mut tx, id, "").await.map_err(storage)?;
+    let bodies = match &row {
+        Some(_) => store::event_bodies(&mut tx, id).await.map_err(storage)?,
+        None => Vec::new(),
+    };
+    tx.commit().await.map_err(storage)?;
     let row = row.ok_or_else(ApiError::account_not_found)?;
     let ledger = Arc::new(replay(&ctx.catalogue, id, &row, &bodies)?);
     ctx.cache.put(id, row.version, Arc::clone(&ledger));
@@ -556,19 +545,16 @@ pub async fn entries_after(
     limit: i64,
 ) -> Result<EntriesPage, ApiError> {
     let storage = |e: sqlx::Error| ApiError::storage(&e);
-    let mut conn = ctx.db.pool.acquire().await.map_err(storage)?;
-    ctx.db.begin_read(&mut conn).await.map_err(storage)?;
-    let loaded = async {
-        let row = store::account_row(&mut conn, id, "").await?;
-        let rows = match &row {
-            Some(_) => store::entries_after(&mut conn, id, after, limit + 1).await?,
-            None => Vec::new(),
-        };
-        Ok::<_, sqlx::Error>((row, rows))
-    }
-    .await;
-    let _ = conn.execute("COMMIT").await;
-    let (row, mut rows) = loaded.map_err(storage)?;
+    let mut tx = ctx.db.begin_read().await.map_err(storage)?;
+    let row = store::account_row(&mut tx, id, "").await.map_err(storage)?;
+    let rows = match &row {
+        Some(_) => store::entries_after(&mut tx, id, after, limit + 1)
+            .await
+            .map_err(storage)?,
+        None => Vec::new(),
+    };
+    tx.commit().await.map_err(storage)?;
+    let mut rows = rows;
     let row = row.ok_or_else(ApiError::account_not_found)?;
     let has_more = rows.len() as i64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));

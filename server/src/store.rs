@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyPool, Executor, Row};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 
 /// Which database the server stores accounts in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,22 +113,22 @@ impl Db {
         }
     }
 
-    /// Starts a write transaction on `conn`.
-    pub async fn begin_write(&self, conn: &mut PoolConnection<Any>) -> Result<(), sqlx::Error> {
+    /// Starts a write transaction (rolled back if dropped before `commit`).
+    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
         let begin = match self.backend {
             Backend::Sqlite => "BEGIN IMMEDIATE",
             Backend::Postgres => "BEGIN",
         };
-        conn.execute(begin).await.map(|_| ())
+        self.pool.begin_with(begin).await
     }
 
     /// Starts a read transaction that sees one snapshot for all its statements.
-    pub async fn begin_read(&self, conn: &mut PoolConnection<Any>) -> Result<(), sqlx::Error> {
+    pub async fn begin_read(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
         let begin = match self.backend {
             Backend::Sqlite => "BEGIN",
             Backend::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
         };
-        conn.execute(begin).await.map(|_| ())
+        self.pool.begin_with(begin).await
     }
 
     pub async fn create_account(
@@ -220,7 +219,7 @@ pub struct AccountRow {
 
 /// Reads an account row on `conn` (locking it when `lock` is `FOR UPDATE`).
 pub async fn account_row(
-    conn: &mut PoolConnection<Any>,
+    conn: &mut AnyConnection,
     id: &str,
     lock: &str,
 ) -> Result<Option<AccountRow>, sqlx::Error> {
@@ -229,7 +228,7 @@ pub async fn account_row(
     );
     let row = sqlx::query(&sql)
         .bind(id)
-        .fetch_optional(&mut **conn)
+        .fetch_optional(&mut *conn)
         .await?;
     row.map(|r| {
         Ok(AccountRow {
@@ -244,20 +243,17 @@ pub async fn account_row(
 }
 
 /// The accepted events of an account, in order, as stored JSON text.
-pub async fn event_bodies(
-    conn: &mut PoolConnection<Any>,
-    id: &str,
-) -> Result<Vec<String>, sqlx::Error> {
+pub async fn event_bodies(conn: &mut AnyConnection, id: &str) -> Result<Vec<String>, sqlx::Error> {
     let rows = sqlx::query("SELECT body FROM events WHERE account_id = $1 ORDER BY seq")
         .bind(id)
-        .fetch_all(&mut **conn)
+        .fetch_all(&mut *conn)
         .await?;
     rows.iter().map(|r| r.try_get(0)).collect()
 }
 
 /// Events after `after` (their seq and entry JSON, if any), at most `limit`.
 pub async fn entries_after(
-    conn: &mut PoolConnection<Any>,
+    conn: &mut AnyConnection,
     id: &str,
     after: i64,
     limit: i64,
@@ -268,7 +264,7 @@ pub async fn entries_after(
     .bind(id)
     .bind(after)
     .bind(limit)
-    .fetch_all(&mut **conn)
+    .fetch_all(&mut *conn)
     .await?;
     rows.iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))

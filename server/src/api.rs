@@ -265,7 +265,7 @@ async fn post_event(
         "invalid_json" => ApiError::bad_request("invalid_event", e.message),
         _ => e,
     })?;
-    let draft = EventDraft::from_json(&Value::Object(event.clone()));
+    let draft = EventDraft::from_json(&Value::Object(event));
     let unknown: Vec<&String> = draft
         .extra
         .keys()
@@ -277,13 +277,13 @@ async fn post_event(
             "invalid_event",
             format!(
                 "a {} event does not read field(s) {}; remove them (a typo would otherwise be ignored)",
-                draft.kind.map_or("", |k| k.as_str()),
+                draft.kind.as_ref().map_or("", |k| k.as_str()),
                 names.join(", ")
             ),
         ));
     }
     // An event without a known kind is refused by the core (`invalid_event`) for any role.
-    if let Ok(kind) = draft.kind
+    if let Ok(kind) = draft.kind.as_ref().copied()
         && !role.may_post(kind)
     {
         return Err(ApiError::forbidden(&format!(
@@ -294,7 +294,7 @@ async fn post_event(
     }
     let accepted = app
         .engine
-        .submit(id, event, caller.member().to_owned())
+        .submit(id, draft, caller.member().to_owned())
         .await?;
     Ok(Json(
         json!({"duplicate": accepted.duplicate, "entry": accepted.entry}),

@@ -18,7 +18,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sqlx::{Any, AnyConnection, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
@@ -27,7 +27,7 @@ use ai_credits::{Account, Catalogue, Entry, EventDraft, EventKind, Ledger};
 
 use crate::error::ApiError;
 use crate::payment::{ChargeRequest, PaymentError, PaymentProcessor};
-use crate::store::{self, AccountRow, Backend, Db};
+use crate::store::{self, AccountRow, AccountUpdate, Backend, Db, EventRow};
 
 /// Most events decided in one transaction.
 pub const BATCH_EVENTS_MAX: usize = 512;
@@ -106,8 +106,8 @@ pub struct Accepted {
 /// One event to decide.
 pub struct Job {
     pub account_id: String,
-    /// The event as posted (a JSON object).
-    pub event: Map<String, Value>,
+    /// The event as posted, read.
+    pub event: EventDraft,
     /// Who posted it (recorded with a purchase's charge).
     pub member: String,
     reply: oneshot::Sender<Result<Accepted, ApiError>>,
@@ -142,7 +142,7 @@ impl Engine {
     pub async fn submit(
         &self,
         account_id: String,
-        event: Map<String, Value>,
+        event: EventDraft,
         member: String,
     ) -> Result<Accepted, ApiError> {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -187,20 +187,11 @@ async fn writer(ctx: Arc<Ctx>, mut queue: mpsc::Receiver<Job>) {
 
 /// An account locked by the batch's transaction.
 struct Locked {
+    row: AccountRow,
     ledger: Ledger,
     version: i64,
     event_count: i64,
     changed: bool,
-}
-
-/// A row to insert when the batch commits.
-struct EventRow {
-    account_id: String,
-    seq: i64,
-    idem_id: Option<String>,
-    kind: &'static str,
-    body: String,
-    entry: Option<String>,
 }
 
 struct ChargeRow {
@@ -254,35 +245,33 @@ type Answers = Vec<Result<Accepted, ApiError>>;
 async fn decide_in_transaction(
     ctx: &Ctx,
     mut tx: Transaction<'static, Any>,
-    jobs: Vec<(String, Map<String, Value>, String)>,
+    jobs: Vec<(String, EventDraft, String)>,
 ) -> Result<(Answers, HashMap<String, Locked>), sqlx::Error> {
     let conn: &mut AnyConnection = &mut tx;
-    // Lock in sorted order: two processes locking overlapping batches cannot deadlock.
-    let mut ids: Vec<&str> = jobs.iter().map(|(id, _, _)| id.as_str()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let mut locked: HashMap<String, Locked> = HashMap::new();
+    // One statement locks every account of the batch, in id order: two processes locking
+    // overlapping batches cannot deadlock.
+    let ids: Vec<&str> = jobs.iter().map(|(id, _, _)| id.as_str()).collect();
+    let rows = store::lock_accounts(conn, &ids, ctx.db.lock_suffix()).await?;
+    let mut locked: HashMap<String, Locked> = HashMap::with_capacity(rows.len());
     let mut broken: HashMap<String, ApiError> = HashMap::new();
-    for id in ids {
-        let Some(row) = store::account_row(conn, id, ctx.db.lock_suffix()).await? else {
-            continue;
-        };
-        let ledger = match ctx.cache.take(id, row.version) {
+    for (id, row) in rows {
+        let ledger = match ctx.cache.take(&id, row.version) {
             Some(ledger) => ledger,
-            None => match rebuild(conn, &ctx.catalogue, id, &row).await? {
+            None => match rebuild(conn, &ctx.catalogue, &id, &row).await? {
                 Ok(ledger) => ledger,
                 Err(e) => {
-                    broken.insert(id.to_owned(), e);
+                    broken.insert(id, e);
                     continue;
                 }
             },
         };
         locked.insert(
-            id.to_owned(),
+            id,
             Locked {
-                ledger,
                 version: row.version,
                 event_count: row.event_count,
+                row,
+                ledger,
                 changed: false,
             },
         );
@@ -297,19 +286,7 @@ async fn decide_in_transaction(
         };
         answers.push(answer);
     }
-    for e in &writes.events {
-        sqlx::query(
-            "INSERT INTO events (account_id, seq, idem_id, kind, body, entry) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&e.account_id)
-        .bind(e.seq)
-        .bind(e.idem_id.as_deref())
-        .bind(e.kind)
-        .bind(&e.body)
-        .bind(e.entry.as_deref())
-        .execute(&mut *conn)
-        .await?;
-    }
+    store::insert_events(conn, &writes.events).await?;
     for c in &writes.charges {
         sqlx::query(
             "INSERT INTO charges (account_id, idem_id, pack, amount_cents, member, charged_at, processor_charge_id) \
@@ -325,17 +302,18 @@ async fn decide_in_transaction(
         .execute(&mut *conn)
         .await?;
     }
-    for (id, account) in locked.iter().filter(|(_, a)| a.changed) {
-        sqlx::query(
-            "UPDATE accounts SET now_at = $1, version = $2, event_count = $3 WHERE id = $4",
-        )
-        .bind(account.ledger.now().map(|t| format_instant(&t)))
-        .bind(account.version)
-        .bind(account.event_count)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    }
+    let updates: Vec<AccountUpdate<'_>> = locked
+        .iter()
+        .filter(|(_, a)| a.changed)
+        .map(|(id, a)| AccountUpdate {
+            id,
+            row: &a.row,
+            now_at: a.ledger.now().map(|t| format_instant(&t)),
+            version: a.version,
+            event_count: a.event_count,
+        })
+        .collect();
+    store::update_accounts(conn, &updates).await?;
     tx.commit().await?;
     Ok((answers, locked))
 }
@@ -366,12 +344,12 @@ fn replay(
     };
     let mut ledger =
         Ledger::new(Arc::clone(catalogue), account).map_err(|r| corrupt(&r.message))?;
-    let events = bodies
-        .iter()
-        .map(|b| serde_json::from_str::<Value>(b))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| corrupt(&e.to_string()))?;
-    ledger.replay(&events).map_err(|r| corrupt(&r.message))?;
+    // The stored bodies are JSON objects; read them as one list straight into drafts.
+    let list = format!("[{}]", bodies.join(","));
+    let drafts = EventDraft::list_from_json(&list).map_err(|e| corrupt(&e.to_string()))?;
+    ledger
+        .replay_drafts(drafts)
+        .map_err(|r| corrupt(&r.message))?;
     if let Some(now) = &row.now_at {
         let now = parse_instant(now).ok_or_else(|| corrupt("now_at"))?;
         ledger.advance(now).map_err(|r| corrupt(&r.message))?;
@@ -384,17 +362,15 @@ async fn decide(
     ctx: &Ctx,
     account_id: &str,
     account: &mut Locked,
-    mut event: Map<String, Value>,
+    mut draft: EventDraft,
     member: &str,
     writes: &mut Writes,
 ) -> Result<Accepted, ApiError> {
     let now_before = account.ledger.now();
     if !ctx.allow_client_time {
         // The server's clock, never before the latest time the account has seen.
-        let at = now_before.map_or(clock(), |now| now.max(clock()));
-        event.insert("at".into(), Value::String(format_instant(&at)));
+        draft.at = Ok(now_before.map_or(clock(), |now| now.max(clock())));
     }
-    let draft = EventDraft::from_json(&Value::Object(event));
     let is_purchase = draft.kind == Ok(EventKind::PurchasePack);
     let at = draft.at.clone().ok();
     let before_purchase = is_purchase.then(|| account.ledger.clone());
@@ -570,4 +546,43 @@ pub async fn entries_after(
         has_more,
         version: row.version,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ledger() -> Arc<Ledger> {
+        let account = Account {
+            plan: "growth".into(),
+            cycle_anchor: parse_instant("2026-01-01T00:00:00Z").expect("time"),
+        };
+        Arc::new(Ledger::new(Arc::new(Catalogue::default()), account).expect("ledger"))
+    }
+
+    #[test]
+    fn the_cache_answers_only_for_the_exact_version() {
+        // Proves a cached ledger is used only when its version is the database's, and never replaced by an older one.
+        let cache = LedgerCache::default();
+        cache.put("a", 3, ledger());
+        assert!(cache.get("a", 3).is_some());
+        assert!(cache.get("a", 4).is_none());
+        assert!(cache.get("a", 2).is_none());
+        cache.put("a", 2, ledger());
+        assert!(
+            cache.get("a", 3).is_some(),
+            "an older version replaced a newer one"
+        );
+        assert!(cache.take("a", 4).is_none());
+        assert!(
+            cache.get("a", 3).is_none(),
+            "a stale take forgets the entry"
+        );
+        cache.put("a", 5, ledger());
+        assert!(cache.take("a", 5).is_some());
+        assert!(
+            cache.get("a", 5).is_none(),
+            "a ledger being changed is not served"
+        );
+    }
 }

@@ -217,6 +217,132 @@ pub struct AccountRow {
     pub event_count: i64,
 }
 
+/// Rows per multi-row statement (PostgreSQL takes at most 65,535 parameters, SQLite 32,766).
+const ROWS_PER_STATEMENT_MAX: usize = 200;
+
+/// Reads (and with `lock` = `FOR UPDATE`, locks) the rows of `ids`, in id order so that two
+/// transactions locking overlapping sets cannot deadlock. Accounts that do not exist are absent.
+pub async fn lock_accounts(
+    conn: &mut AnyConnection,
+    ids: &[&str],
+    lock: &str,
+) -> Result<Vec<(String, AccountRow)>, sqlx::Error> {
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out = Vec::with_capacity(sorted.len());
+    for chunk in sorted.chunks(ROWS_PER_STATEMENT_MAX) {
+        let sql = format!(
+            "SELECT id, plan, cycle_anchor, now_at, version, event_count FROM accounts \
+             WHERE id IN ({}) ORDER BY id{lock}",
+            placeholders(1, chunk.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for r in query.fetch_all(&mut *conn).await? {
+            out.push((
+                r.try_get(0)?,
+                AccountRow {
+                    plan: r.try_get(1)?,
+                    cycle_anchor: r.try_get(2)?,
+                    now_at: r.try_get(3)?,
+                    version: r.try_get(4)?,
+                    event_count: r.try_get(5)?,
+                },
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// `$from, $from+1, …` (`count` of them).
+fn placeholders(from: usize, count: usize) -> String {
+    (from..from + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `($1, $2, $3), ($4, $5, $6)…`: `rows` tuples of `width` parameters.
+fn value_rows(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", placeholders(1 + r * width, width)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An accepted event to store.
+pub struct EventRow {
+    pub account_id: String,
+    pub seq: i64,
+    pub idem_id: Option<String>,
+    pub kind: &'static str,
+    pub body: String,
+    pub entry: Option<String>,
+}
+
+pub async fn insert_events(conn: &mut AnyConnection, rows: &[EventRow]) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT_MAX) {
+        let sql = format!(
+            "INSERT INTO events (account_id, seq, idem_id, kind, body, entry) VALUES {}",
+            value_rows(chunk.len(), 6)
+        );
+        let mut query = sqlx::query(&sql);
+        for e in chunk {
+            query = query
+                .bind(&e.account_id)
+                .bind(e.seq)
+                .bind(e.idem_id.as_deref())
+                .bind(e.kind)
+                .bind(&e.body)
+                .bind(e.entry.as_deref());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// What changed on a locked account.
+pub struct AccountUpdate<'a> {
+    pub id: &'a str,
+    pub row: &'a AccountRow,
+    pub now_at: Option<String>,
+    pub version: i64,
+    pub event_count: i64,
+}
+
+/// Writes `now_at`, `version` and `event_count` of locked accounts in one statement per
+/// chunk. It is an upsert only because both databases read that form of a multi-row update;
+/// the rows exist and are locked, so it never inserts.
+pub async fn update_accounts(
+    conn: &mut AnyConnection,
+    updates: &[AccountUpdate<'_>],
+) -> Result<(), sqlx::Error> {
+    for chunk in updates.chunks(ROWS_PER_STATEMENT_MAX) {
+        let sql = format!(
+            "INSERT INTO accounts (id, plan, cycle_anchor, now_at, version, event_count, created_at) \
+             VALUES {} ON CONFLICT (id) DO UPDATE SET now_at = excluded.now_at, \
+             version = excluded.version, event_count = excluded.event_count",
+            value_rows(chunk.len(), 7)
+        );
+        let mut query = sqlx::query(&sql);
+        for u in chunk {
+            query = query
+                .bind(u.id)
+                .bind(&u.row.plan)
+                .bind(&u.row.cycle_anchor)
+                .bind(u.now_at.as_deref())
+                .bind(u.version)
+                .bind(u.event_count)
+                .bind("");
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Reads an account row on `conn` (locking it when `lock` is `FOR UPDATE`).
 pub async fn account_row(
     conn: &mut AnyConnection,

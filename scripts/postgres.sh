@@ -53,7 +53,7 @@ pg_start() {
   if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; fi
   pg_as_owner "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 >/dev/null
   port=$(pg_free_port)
-  # Enough connections for several test servers at once (each opens at most 10).
+  # Enough connections for several test servers at once (each opens at most 16).
   pg_as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
     -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
   pg_as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres ai_credits_test

@@ -34,7 +34,7 @@ pub const BATCH_EVENTS_MAX: usize = 512;
 /// Most events waiting per writer; beyond it the server answers 503 `overloaded`.
 pub const QUEUE_EVENTS_MAX: usize = 8192;
 /// Writers on PostgreSQL (each a connection of its own).
-const PG_WRITERS: usize = 4;
+const PG_WRITERS: usize = 8;
 /// Most ledgers kept in memory.
 const CACHE_ACCOUNTS_MAX: usize = 4096;
 

@@ -21,7 +21,7 @@ pub enum Backend {
 
 /// Most connections one server process opens to PostgreSQL (several processes may share one
 /// database, whose default limit is 100 connections).
-const PG_CONNECTIONS_MAX: u32 = 10;
+const PG_CONNECTIONS_MAX: u32 = 16;
 /// Connections to an SQLite file: one writer at a time, readers beside it (WAL).
 const SQLITE_CONNECTIONS_MAX: u32 = 8;
 /// How long a writer waits for another process's SQLite write lock before giving up.

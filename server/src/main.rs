@@ -5,7 +5,9 @@
 //! - `ai-credits serve [--addr 127.0.0.1:8080] [--db PATH] [--allow-client-time]` runs the
 //!   backend. Storage: `--db` (a file path, or a `postgres://` URL), else `DATABASE_URL` when it
 //!   is a PostgreSQL URL, else `ai-credits.db` in the working directory. Once listening it
-//!   prints `ai-credits listening on http://ADDR` on stdout; logs go to stderr (`RUST_LOG`).
+//!   prints `ai-credits listening on http://ADDR` on stdout; logs go to stderr (`RUST_LOG`;
+//!   `AI_CREDITS_LOG_FORMAT=json` for JSON lines). `AI_CREDITS_ADMIN_TOKEN` is the platform
+//!   operator's bearer token.
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -59,14 +61,21 @@ fn parse_serve(args: &[String]) -> Option<Config> {
 }
 
 fn serve(config: Config) -> ExitCode {
-    tracing_subscriber::fmt()
+    // Structured logs on stderr: `key=value` fields, or one JSON object per line with
+    // AI_CREDITS_LOG_FORMAT=json. Requests are logged by route template and status, never
+    // with headers or bodies (bearer tokens, keys).
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .init();
+        .with_ansi(false);
+    if std::env::var("AI_CREDITS_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {

@@ -94,8 +94,7 @@ fn step_events(c: usize, i: usize) -> Vec<Value> {
 
 /// Runs every client; stops a client at its first transport error (its server was killed).
 /// Returns the acknowledged events and how many requests failed in transport.
-async fn run_clients(world: Arc<World>) -> (Vec<Ack>, usize) {
-    let acks = Arc::new(Mutex::new(Vec::<Ack>::new()));
+async fn run_clients(world: Arc<World>, acks: Arc<Mutex<Vec<Ack>>>) -> (Vec<Ack>, usize) {
     let transport_errors = Arc::new(Mutex::new(0usize));
     let mut clients = Vec::new();
     for c in 0..CLIENTS {
@@ -313,7 +312,7 @@ async fn load_and_verify(storage: Storage, servers: usize) {
         .map(|_| ServerProcess::start(&storage, false))
         .collect();
     let world = Arc::new(set_up(processes.iter().map(|p| p.base.clone()).collect()).await);
-    let (acks, transport_errors) = run_clients(Arc::clone(&world)).await;
+    let (acks, transport_errors) = run_clients(Arc::clone(&world), Arc::default()).await;
     assert_eq!(transport_errors, 0);
     assert!(!acks.is_empty());
     verify(&storage, &world, &processes[0].base, &acks).await;
@@ -342,8 +341,17 @@ async fn kill_mid_load(storage: Storage, servers: usize) {
         .map(|_| ServerProcess::start(&storage, false))
         .collect();
     let world = Arc::new(set_up(processes.iter().map(|p| p.base.clone()).collect()).await);
-    let load = tokio::spawn(run_clients(Arc::clone(&world)));
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    let progress: Arc<Mutex<Vec<Ack>>> = Arc::default();
+    let load = tokio::spawn(run_clients(Arc::clone(&world), Arc::clone(&progress)));
+    // Kill once the load is well under way (a quarter of its events acknowledged), whatever
+    // the machine's speed.
+    let under_way = CLIENTS * STEPS_PER_CLIENT / 4;
+    for _ in 0..3000 {
+        if progress.lock().unwrap().len() >= under_way {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     processes[0].kill_9();
     let (acks, transport_errors) = load.await.expect("load");
     assert!(

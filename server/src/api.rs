@@ -11,9 +11,10 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
+use tower_http::services::ServeDir;
 
 use ai_credits::time::{format_instant, parse_instant};
 use ai_credits::{Account, EventDraft, Ledger};
@@ -58,16 +59,27 @@ impl AppState {
 
 type Shared = State<Arc<AppState>>;
 
-pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+/// The API under `/v1`; with `www`, the static files of that directory at every other path.
+pub fn router(state: Arc<AppState>, www: Option<&std::path::Path>) -> Router {
+    let router = Router::new()
         .route("/v1/accounts", post(create_account))
         .route("/v1/accounts/{id}/tokens", post(create_token))
         .route("/v1/accounts/{id}/events", post(post_event))
         .route("/v1/accounts/{id}/state", get(get_state))
         .route("/v1/accounts/{id}/entries", get(get_entries))
         .route("/v1/catalogue", get(get_catalogue))
-        .route("/v1/openapi.json", get(get_openapi))
-        .fallback(not_found)
+        .route("/v1/openapi.json", get(get_openapi));
+    let router = match www {
+        // Unknown API paths keep their JSON 404; everything else is a file or a plain 404.
+        // ServeDir never lists a directory (it serves its index.html or nothing), refuses `..`
+        // and names the MIME type from the extension (`.wasm` → application/wasm).
+        Some(dir) => router
+            .route("/v1", any(not_found))
+            .route("/v1/{*rest}", any(not_found))
+            .fallback_service(ServeDir::new(dir)),
+        None => router.fallback(not_found),
+    };
+    router
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .layer(middleware::from_fn(log_request))
@@ -376,6 +388,9 @@ async fn get_entries(
     let page = engine::entries_after(&app.ctx, &id, after, limit).await?;
     Ok(Json(json!({
         "entries": page.entries,
+        "events": page.events,
+        "account": page.account,
+        "now": page.now,
         "next_cursor": page.next_cursor,
         "has_more": page.has_more,
         "version": page.version,

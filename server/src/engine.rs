@@ -506,9 +506,15 @@ pub async fn read_ledger(ctx: &Ctx, id: &str) -> Result<(Arc<Ledger>, i64), ApiE
     Ok((ledger, row.version))
 }
 
-/// Entries of events after `after` (a sequence number), at most `limit` events scanned.
+/// One page of the event log after `after` (a sequence number), at most `limit` events
+/// scanned: their entries for display, and what a client needs to replay the same ledger (the
+/// events as stored, the account as created, the latest time the account has seen).
 pub struct EntriesPage {
     pub entries: Vec<Value>,
+    pub events: Vec<Value>,
+    pub account: Value,
+    /// The account's latest time, read in the same transaction as the page.
+    pub now: Option<String>,
     pub next_cursor: i64,
     pub has_more: bool,
     pub version: i64,
@@ -534,14 +540,23 @@ pub async fn entries_after(
     let row = row.ok_or_else(ApiError::account_not_found)?;
     let has_more = rows.len() as i64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));
-    let next_cursor = rows.last().map_or(after, |(seq, _)| *seq);
-    let entries = rows
-        .into_iter()
-        .filter_map(|(_, entry)| entry)
-        .map(|text| serde_json::from_str(&text).map_err(|e| ApiError::corrupt(id, &e.to_string())))
-        .collect::<Result<Vec<Value>, _>>()?;
+    let next_cursor = rows.last().map_or(after, |r| r.seq);
+    let parse = |text: &str| -> Result<Value, ApiError> {
+        serde_json::from_str(text).map_err(|e| ApiError::corrupt(id, &e.to_string()))
+    };
+    let mut entries = Vec::new();
+    let mut events = Vec::with_capacity(rows.len());
+    for stored in &rows {
+        events.push(parse(&stored.body)?);
+        if let Some(entry) = &stored.entry {
+            entries.push(parse(entry)?);
+        }
+    }
     Ok(EntriesPage {
         entries,
+        events,
+        account: serde_json::json!({"plan": row.plan, "cycle_anchor": row.cycle_anchor}),
+        now: row.now_at,
         next_cursor,
         has_more,
         version: row.version,

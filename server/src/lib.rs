@@ -31,6 +31,9 @@ pub struct Config {
     /// The platform operator's bearer token (`AI_CREDITS_ADMIN_TOKEN`); without it no
     /// account can be created.
     pub admin_token: Option<String>,
+    /// A directory of static files served at `/` (`serve --www DIR`), so a web app and the API
+    /// share one origin; `None` serves the API only.
+    pub www: Option<std::path::PathBuf>,
 }
 
 /// A server bound to its address, not yet serving.
@@ -45,6 +48,11 @@ impl Server {
         config: &Config,
         processor: Arc<dyn PaymentProcessor>,
     ) -> Result<Server, Box<dyn std::error::Error + Send + Sync>> {
+        if let Some(dir) = &config.www
+            && !dir.is_dir()
+        {
+            return Err(format!("--www {}: not a directory", dir.display()).into());
+        }
         let db = Db::open(&config.location).await?;
         tracing::info!(storage = %config.location.describe(), "database ready");
         let ctx = Arc::new(engine::Ctx {
@@ -65,7 +73,7 @@ impl Server {
         let listener = tokio::net::TcpListener::bind(config.addr).await?;
         Ok(Server {
             listener,
-            app: api::router(state),
+            app: api::router(state, config.www.as_deref()),
         })
     }
 

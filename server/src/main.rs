@@ -2,8 +2,9 @@
 //!
 //! - `ai-credits scenario PATH` runs a SPEC §4 scenario (PATH `-` reads stdin) and prints the
 //!   result JSON; a document that is not a scenario prints an error on stderr and exits 2.
-//! - `ai-credits serve [--addr 127.0.0.1:8080] [--db PATH] [--allow-client-time]` runs the
-//!   backend. Storage: `--db` (a file path, or a `postgres://` URL), else `DATABASE_URL` when it
+//! - `ai-credits serve [--addr 127.0.0.1:8080] [--db PATH] [--allow-client-time] [--www DIR]`
+//!   runs the backend; `--www DIR` also serves the static files of DIR at `/` (a web app on the
+//!   API's origin). Storage: `--db` (a file path, or a `postgres://` URL), else `DATABASE_URL` when it
 //!   is a PostgreSQL URL, else `ai-credits.db` in the working directory. Once listening it
 //!   prints `ai-credits listening on http://ADDR` on stdout; logs go to stderr (`RUST_LOG`;
 //!   `AI_CREDITS_LOG_FORMAT=json` for JSON lines). `AI_CREDITS_ADMIN_TOKEN` is the platform
@@ -21,7 +22,7 @@ use ai_credits_server::{Config, Server};
 fn usage() -> ExitCode {
     eprintln!(
         "usage: ai-credits scenario PATH   (PATH - reads the scenario from stdin)\n       \
-         ai-credits serve [--addr 127.0.0.1:8080] [--db PATH|postgres://…] [--allow-client-time]"
+         ai-credits serve [--addr 127.0.0.1:8080] [--db PATH|postgres://…] [--allow-client-time] [--www DIR]"
     );
     ExitCode::from(64)
 }
@@ -42,12 +43,14 @@ fn parse_serve(args: &[String]) -> Option<Config> {
     let mut addr: SocketAddr = "127.0.0.1:8080".parse().ok()?;
     let mut db = None;
     let mut allow_client_time = false;
+    let mut www = None;
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
             "--addr" => addr = rest.next()?.parse().ok()?,
             "--db" => db = Some(rest.next()?.clone()),
             "--allow-client-time" => allow_client_time = true,
+            "--www" => www = Some(std::path::PathBuf::from(rest.next()?)),
             _ => return None,
         }
     }
@@ -57,6 +60,7 @@ fn parse_serve(args: &[String]) -> Option<Config> {
         location: Location::choose(db.as_deref(), database_url.as_deref()),
         allow_client_time,
         admin_token: std::env::var("AI_CREDITS_ADMIN_TOKEN").ok(),
+        www,
     })
 }
 

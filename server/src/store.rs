@@ -377,15 +377,23 @@ pub async fn event_bodies(conn: &mut AnyConnection, id: &str) -> Result<Vec<Stri
     rows.iter().map(|r| r.try_get(0)).collect()
 }
 
-/// Events after `after` (their seq and entry JSON, if any), at most `limit`.
+/// One stored event as `/entries` pages it: its sequence number, its body (the event's JSON)
+/// and its entry's JSON, if it made one.
+pub struct StoredEvent {
+    pub seq: i64,
+    pub body: String,
+    pub entry: Option<String>,
+}
+
+/// Events after `after`, at most `limit`, in order.
 pub async fn entries_after(
     conn: &mut AnyConnection,
     id: &str,
     after: i64,
     limit: i64,
-) -> Result<Vec<(i64, Option<String>)>, sqlx::Error> {
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT seq, entry FROM events WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        "SELECT seq, body, entry FROM events WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
     )
     .bind(id)
     .bind(after)
@@ -393,7 +401,13 @@ pub async fn entries_after(
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .map(|r| {
+            Ok(StoredEvent {
+                seq: r.try_get(0)?,
+                body: r.try_get(1)?,
+                entry: r.try_get(2)?,
+            })
+        })
         .collect()
 }
 

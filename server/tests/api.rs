@@ -416,7 +416,7 @@ async fn bad_input_is_a_coded_4xx_never_a_500() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_clock_dates_events_and_entries_sync_by_cursor() {
-    // Proves a client's `at` is ignored without --allow-client-time, and /entries pages through every entry once with its cursor.
+    // Proves a client's `at` is ignored without --allow-client-time, and /entries pages through every entry once with its cursor, with the stored events, the account and the latest time that replay to the server's own state.
     let server = ServerProcess::start(&support::sqlite("entries"), false);
     let http = support::client();
     let base = server.base.as_str();
@@ -443,7 +443,8 @@ async fn the_server_clock_dates_events_and_entries_sync_by_cursor() {
     }
     let mut after = 0;
     let mut seen = Vec::new();
-    loop {
+    let mut events = Vec::new();
+    let last_page = loop {
         let (status, page) = answer(
             http.get(format!("{base}/v1/accounts/{account}/entries"))
                 .query(&[("after", after.to_string()), ("limit", "3".into())])
@@ -461,17 +462,128 @@ async fn the_server_clock_dates_events_and_entries_sync_by_cursor() {
                 .iter()
                 .map(|e| e["id"].as_str().unwrap().to_owned()),
         );
+        events.extend(page["events"].as_array().unwrap().iter().cloned());
         after = page["next_cursor"].as_i64().unwrap();
         if page["has_more"] == json!(false) {
             assert_eq!(after, 14);
             assert!(page["version"].as_i64().unwrap() >= 14);
-            break;
+            break page;
         }
-    }
+    };
     assert_eq!(seen, (0..7).map(|i| format!("u{i}")).collect::<Vec<_>>());
-    let (status, state) = support::get_state(&http, base, &account, &t.member, None).await;
+    // Every event (also those without an entry), in order, as stored: with the server's `at`.
+    assert_eq!(events.len(), 14);
+    assert_eq!(events[0]["kind"], "usage");
+    assert_eq!(events[0]["id"], "u0");
+    assert!(events[0]["at"].as_str().unwrap() > "2026", "{}", events[0]);
+    assert_eq!(events[1]["kind"], "select_model");
+    assert_eq!(last_page["account"]["plan"], "growth");
+    let now = last_page["now"].as_str().expect("now");
+    assert_eq!(Some(now), events[13]["at"].as_str());
+    // Replaying the page's events on the account gives the server's own state.
+    let ledger = ai_credits::Ledger::from_snapshot(
+        std::sync::Arc::new(ai_credits::Catalogue::default()),
+        &json!({"format": "ai-credits/ledger-snapshot", "account": last_page["account"], "now": now, "events": events}),
+    )
+    .expect("the page's events replay");
+    let (status, state) = support::get_state(&http, base, &account, &t.member, Some(now)).await;
     assert_eq!(status, 200);
     assert_eq!(state["monthly"]["used"], json!(7 * 75));
+    let replayed = serde_json::to_value(
+        ledger
+            .report(
+                ai_credits::time::parse_instant(now).unwrap(),
+                vec![],
+                vec![],
+            )
+            .unwrap(),
+    )
+    .unwrap();
+    for key in ["monthly", "available", "entries", "selected_model", "cycle"] {
+        assert_eq!(replayed[key], state[key], "{key}");
+    }
+    // Past the end: an empty page that keeps the cursor, still with the account and the time.
+    let (status, page) = answer(
+        http.get(format!("{base}/v1/accounts/{account}/entries?after=14"))
+            .bearer_auth(&t.member)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(page["events"], json!([]));
+    assert_eq!(page["next_cursor"], 14);
+    assert_eq!(page["now"], now);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_www_serves_static_files_beside_the_api() {
+    // Proves `serve --www DIR` serves DIR's files at `/` with their MIME types (.wasm is application/wasm), never lists a directory, refuses `..`, and leaves the API and its JSON 404s as they were.
+    let www = support::temp_dir("www");
+    std::fs::write(www.join("index.html"), "<!doctype html><title>app</title>").unwrap();
+    std::fs::create_dir_all(www.join("pkg")).unwrap();
+    std::fs::write(www.join("pkg/ai_credits.js"), "export default 1;\n").unwrap();
+    std::fs::write(www.join("pkg/ai_credits_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    let server = ServerProcess::start_with(
+        &support::sqlite("www"),
+        false,
+        &["--www", www.to_str().unwrap()],
+    );
+    let http = support::client();
+    let fetch = |path: &str| {
+        let request = http.get(server.url(path));
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let mime = response
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default();
+            (status, mime, response.bytes().await.unwrap())
+        }
+    };
+    let (status, mime, body) = fetch("/").await;
+    assert_eq!(
+        (status, mime.starts_with("text/html")),
+        (200, true),
+        "{mime}"
+    );
+    assert!(body.starts_with(b"<!doctype html>"));
+    let (status, mime, _) = fetch("/index.html").await;
+    assert_eq!(
+        (status, mime.starts_with("text/html")),
+        (200, true),
+        "{mime}"
+    );
+    let (status, mime, _) = fetch("/pkg/ai_credits.js").await;
+    assert_eq!(status, 200);
+    assert!(mime.contains("javascript"), "{mime}");
+    let (status, mime, body) = fetch("/pkg/ai_credits_bg.wasm").await;
+    assert_eq!((status, mime.as_str()), (200, "application/wasm"));
+    assert_eq!(&body[..4], b"\0asm");
+    // A directory without index.html is not listed.
+    let (status, _, body) = fetch("/pkg/").await;
+    assert_eq!(status, 404);
+    assert!(!String::from_utf8_lossy(&body).contains("ai_credits.js"));
+    let (status, _, _) = fetch("/missing.js").await;
+    assert_eq!(status, 404);
+    let (status, _, _) = fetch("/pkg/../../etc/passwd").await;
+    assert_eq!(status, 404);
+    let (status, _, _) = fetch("/%2e%2e/%2e%2e/etc/passwd").await;
+    assert!(status == 404 || status == 400, "{status}");
+    // The API is unchanged beside the files.
+    let (status, _, body) = fetch("/v1/catalogue").await;
+    assert_eq!(status, 200);
+    assert!(serde_json::from_slice::<Value>(&body).unwrap()["models"].is_array());
+    for path in ["/v1/nothing", "/v1"] {
+        let (status, _, body) = fetch(path).await;
+        assert_eq!(status, 404, "{path}");
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["code"], "not_found", "{path}");
+    }
+    assert!(!server.log_text().contains("panicked"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -549,6 +661,7 @@ async fn in_process(processor: Arc<dyn PaymentProcessor>) -> (String, Location) 
         location: location.clone(),
         allow_client_time: false,
         admin_token: Some(ADMIN.into()),
+        www: None,
     };
     let server = Server::bind(&config, processor).await.expect("binds");
     let base = format!("http://{}", server.local_addr().unwrap());

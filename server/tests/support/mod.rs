@@ -64,9 +64,15 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn start(storage: &Storage, allow_client_time: bool) -> ServerProcess {
+        ServerProcess::start_with(storage, allow_client_time, &[])
+    }
+
+    /// Like `start`, with more arguments for `serve` (e.g. `--www DIR`).
+    pub fn start_with(storage: &Storage, allow_client_time: bool, args: &[&str]) -> ServerProcess {
         let log = temp_dir("log").join("server.log");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ai-credits"));
         cmd.args(["serve", "--addr", "127.0.0.1:0"]);
+        cmd.args(args);
         cmd.env_remove("DATABASE_URL");
         match storage {
             Storage::Sqlite(path) => cmd.arg("--db").arg(path),

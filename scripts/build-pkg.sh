@@ -14,10 +14,10 @@ node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-t
   --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
   pkg/ai_credits_bg.wasm -o pkg/ai_credits_bg.wasm
 
-# wasm-bindgen declares the raw exports' externref parameters (in `InitOutput` and the
-# `_bg.wasm.d.ts` file) as `any`. They are opaque handles that no caller builds, so the precise
+# wasm-bindgen declares the raw exports' externref parameters and results (in `InitOutput` and
+# the `_bg.wasm.d.ts` file) as `any`. They are opaque handles that no caller builds, so the precise
 # type is `unknown`; the public API above them is typed by src/wasm/types.rs.
-sed -i -E '/^ *(readonly [A-Za-z0-9_]+|export const [A-Za-z0-9_]+): \(/ s/\b([a-z]): any\b/\1: unknown/g' \
+sed -i -E '/^ *(readonly [A-Za-z0-9_]+|export const [A-Za-z0-9_]+): \(/ s/\b([a-z]): any\b/\1: unknown/g; s/=> any;$/=> unknown;/' \
   pkg/ai_credits.d.ts pkg/ai_credits_bg.wasm.d.ts
 if grep -nE '(:|<|\||,|=>|\()\s*any\b|\bany\s*(\[|\||>|,|;|\))' pkg/*.d.ts; then echo "build-pkg: 'any' left in pkg/*.d.ts" >&2; exit 1; fi
 

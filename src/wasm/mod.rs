@@ -3,6 +3,7 @@
 //! every domain type live in `types.rs`.
 
 mod catalogue;
+mod client;
 mod js;
 mod ledger;
 mod scenario;

@@ -33,3 +33,26 @@ export async function demo(): Promise<number> {
   const byFeature: number = result.usage_by_feature['assistant'] ?? 0;
   return fromPacks.length + byFeature + (preview.allowed ? preview.available_after : 0) + ledger.entryCount;
 }
+
+// The sync client: async exports typed as precise promises, its status and its error codes.
+import { Client, type ClientError, type ClientStatus, type SyncStatus, type ApplyOutcome } from 'ai-credits';
+
+export async function syncDemo(token: string): Promise<number> {
+  const client: Client = await Client.connect({ base_url: '', account_id: 'acc_1', token });
+  const held: Promise<ApplyOutcome> = client.hold({ credits: 5000, expires_in_ms: 60_000, feature: 'assistant' });
+  const pending: number = client.status.pending_holds;
+  try {
+    await held;
+    await client.send({ kind: 'usage', model: 'gpt-5', input_tokens: 900, output_tokens: 400 });
+    await client.release('h1');
+  } catch (e) {
+    const code: ClientError['code'] = (e as ClientError).code;
+    if (code === 'offline') return -1;
+  }
+  const synced: SyncStatus = await client.sync();
+  const status: ClientStatus = client.status;
+  const available: number = client.balance().available - client.preview({ kind: 'debit', credits: 10 }).credits;
+  const estimate = client.estimateMessage({ model: 'gpt-5', text: 'hi' });
+  return pending + synced.new_events + status.stale_ms + available + estimate.credits.high + client.availableModels().length
+    + client.forecast().what_if.length + client.report().entries.length + Object.keys(client.keys()).length + client.entries().length;
+}

@@ -14,6 +14,7 @@ pub mod report;
 pub mod scenario;
 pub mod snapshot;
 pub mod time;
+pub mod tokens;
 pub mod units;
 
 /// The WebAssembly facade (public so the WASM test suites can call it as Rust).

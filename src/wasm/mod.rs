@@ -7,6 +7,7 @@ mod client;
 mod js;
 mod ledger;
 mod scenario;
+mod tokens;
 
 pub use scenario::{run_scenario, run_scenario_json};
 mod types;

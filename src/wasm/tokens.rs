@@ -1,0 +1,248 @@
+//! Token estimates for a message being typed: `estimateTokens`, `estimateTokenRange` and the
+//! `TokenCounter` class, which takes the edits of each keystroke instead of the whole text.
+
+use std::cell::RefCell;
+
+use js_sys::JsString;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+use super::js;
+use crate::tokens::TokenizerFamily;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TOKEN_TYPES: &str = r#"
+/**
+ * An estimated input-token count on a model's tokenizer: the point estimate and the range the
+ * true count is likely in (`low` ≤ `tokens` ≤ `high`).
+ */
+export interface TokenEstimate { tokens: number; low: number; high: number; }
+"#;
+
+/// The tokenizer family of a model id, or an `unknown_model` error.
+fn family(model: &str) -> Result<TokenizerFamily, JsValue> {
+    TokenizerFamily::for_model(model).ok_or_else(|| {
+        js::error(
+            "unknown_model",
+            &format!(
+                "no tokenizer is known for model `{model}` (ids start with gpt-, claude-, \
+                 kimi-, grok- or gemini-)"
+            ),
+        )
+    })
+}
+
+/// A JS number used as a UTF-16 offset or count: a whole number from 0 to 2³² − 1. (wasm-bindgen's
+/// own `u32` conversion would wrap −1 and truncate 1.5 silently.)
+fn utf16_count(value: f64, name: &str) -> Result<usize, JsValue> {
+    if value.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&value) {
+        Ok(value as usize)
+    } else {
+        Err(js::error(
+            "invalid_argument",
+            &format!("{name} must be a whole number of UTF-16 units, not {value}"),
+        ))
+    }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The host's `TextEncoder` (every browser and Node has one).
+    type TextEncoder;
+    #[wasm_bindgen(constructor)]
+    fn new() -> TextEncoder;
+    #[wasm_bindgen(method, js_name = encodeInto)]
+    fn encode_into(
+        this: &TextEncoder,
+        source: &JsString,
+        destination: &js_sys::Uint8Array,
+    ) -> EncodeIntoResult;
+
+    type EncodeIntoResult;
+    #[wasm_bindgen(method, getter)]
+    fn written(this: &EncodeIntoResult) -> u32;
+}
+
+thread_local! {
+    static ENCODER: TextEncoder = TextEncoder::new();
+    static UTF8: RefCell<Utf8Buffer> = const {
+        RefCell::new(Utf8Buffer { bytes: Vec::new(), view: None })
+    };
+}
+
+/// Where JS strings are encoded, and a JS view of it, kept between calls.
+struct Utf8Buffer {
+    /// Only grows, so it is never cleared or re-zeroed.
+    bytes: Vec<u8>,
+    /// A `Uint8Array` over `bytes` and the memory size (in pages) when it was made: it stays
+    /// valid until `bytes` is reallocated or the memory grows (which detaches the old buffer).
+    view: Option<(js_sys::Uint8Array, usize)>,
+}
+
+/// The buffer's first size: most messages fit without a second try.
+const UTF8_BYTES_MIN: usize = 16 * 1024;
+
+impl Utf8Buffer {
+    /// Grows the buffer to at least `len` bytes.
+    fn reserve(&mut self, len: usize) {
+        if self.bytes.len() < len {
+            self.bytes.resize(len, 0);
+            self.view = None;
+        }
+    }
+
+    /// A view of the whole buffer in the current memory.
+    fn view(&mut self) -> &js_sys::Uint8Array {
+        let pages = core::arch::wasm32::memory_size::<0>();
+        if self.view.as_ref().is_some_and(|(_, p)| *p != pages) {
+            self.view = None;
+        }
+        let bytes = &self.bytes;
+        let (view, _) = self.view.get_or_insert_with(|| {
+            let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+            let view = js_sys::Uint8Array::new_with_byte_offset_and_length(
+                &memory.buffer(),
+                bytes.as_ptr() as u32,
+                bytes.len() as u32,
+            );
+            (view, pages)
+        });
+        view
+    }
+
+    /// Encodes `text` at the start of the buffer and returns how many bytes it took.
+    fn encode(&mut self, text: &JsString) -> usize {
+        self.reserve(UTF8_BYTES_MIN);
+        let view = self.view();
+        let written = ENCODER.with(|e| e.encode_into(text, view).written()) as usize;
+        // `encodeInto` stops where the next character (up to 4 bytes) would not fit.
+        if written + 4 <= self.bytes.len() {
+            return written;
+        }
+        // At most three bytes per UTF-16 unit.
+        self.reserve(text.length() as usize * 3 + 4);
+        let view = self.view();
+        ENCODER.with(|e| e.encode_into(text, view).written()) as usize
+    }
+}
+
+/// A JS value that must be a string (the TypeScript signature says so; plain JS may not).
+fn js_string<'a>(value: &'a JsValue, name: &str) -> Result<&'a JsString, JsValue> {
+    value
+        .dyn_ref::<JsString>()
+        .ok_or_else(|| js::error("invalid_argument", &format!("{name} must be a string")))
+}
+
+/// Calls `f` with a JS string as UTF-8 bytes. wasm-bindgen hands a `&str` parameter over one
+/// UTF-16 unit at a time in JS (about 3 ns per character, more than the estimate itself), so
+/// strings are encoded by the host's `TextEncoder.encodeInto` straight into this module's
+/// memory instead, through a view kept between calls. Lone surrogates become U+FFFD either way,
+/// and what `encodeInto` writes is always UTF-8.
+fn with_utf8<R>(text: &JsString, f: impl FnOnce(&[u8]) -> R) -> R {
+    UTF8.with_borrow_mut(|buffer| {
+        let written = buffer.encode(text);
+        f(buffer.bytes.get(..written).unwrap_or_default())
+    })
+}
+
+/// Estimated input tokens of `text` on the tokenizer of `model` (a model id such as `gpt-5` or
+/// `claude-sonnet-4-6`); throws `unknown_model` for an id of no known family.
+#[wasm_bindgen(js_name = estimateTokens)]
+pub fn estimate_tokens(
+    #[wasm_bindgen(unchecked_param_type = "string")] text: &JsValue,
+    model: &str,
+) -> Result<f64, JsValue> {
+    let text = js_string(text, "text")?;
+    let family = family(model)?;
+    Ok(with_utf8(text, |utf8| {
+        crate::tokens::estimate_tokens_utf8(utf8, family)
+    })
+    .tokens as f64)
+}
+
+/// Like `estimateTokens`, with the range the true count is likely in.
+#[wasm_bindgen(js_name = estimateTokenRange, unchecked_return_type = "TokenEstimate")]
+pub fn estimate_token_range(
+    #[wasm_bindgen(unchecked_param_type = "string")] text: &JsValue,
+    model: &str,
+) -> Result<JsValue, JsValue> {
+    let text = js_string(text, "text")?;
+    let family = family(model)?;
+    js::to_js(&with_utf8(text, |utf8| {
+        crate::tokens::estimate_tokens_utf8(utf8, family)
+    }))
+}
+
+/// The token estimate of a message being typed, kept up to date edit by edit: hand it each
+/// change (`splice`) instead of the whole text, and it recounts only the words around the
+/// change. It always equals `estimateTokens` of the whole text.
+#[wasm_bindgen]
+pub struct TokenCounter(crate::tokens::TokenCounter);
+
+#[wasm_bindgen]
+impl TokenCounter {
+    /// An empty text on the tokenizer of `model`; throws `unknown_model` for an unknown id.
+    #[wasm_bindgen(constructor)]
+    pub fn new(model: &str) -> Result<TokenCounter, JsValue> {
+        Ok(TokenCounter(crate::tokens::TokenCounter::new(family(
+            model,
+        )?)))
+    }
+
+    /// Replaces the whole text.
+    #[wasm_bindgen(js_name = setText)]
+    pub fn set_text(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "string")] text: &JsValue,
+    ) -> Result<(), JsValue> {
+        let text = js_string(text, "text")?;
+        with_utf8(text, |utf8| match std::str::from_utf8(utf8) {
+            Ok(utf8) => self.0.set_text(utf8),
+            // Not reached: `encodeInto` writes UTF-8.
+            Err(_) => self.0.set_text(&String::from(text)),
+        });
+        Ok(())
+    }
+
+    /// Deletes `deleteCount` UTF-16 units at `start` and inserts `inserted` there (offsets as
+    /// JS strings count them), and returns the new point estimate. Throws `invalid_argument`,
+    /// changing nothing, when the edit reaches past the end or an offset splits a surrogate
+    /// pair.
+    pub fn splice(
+        &mut self,
+        start: f64,
+        #[wasm_bindgen(js_name = deleteCount)] delete_count: f64,
+        inserted: &str,
+    ) -> Result<f64, JsValue> {
+        let start = utf16_count(start, "start")?;
+        let delete_count = utf16_count(delete_count, "deleteCount")?;
+        self.0
+            .splice(start, delete_count, inserted)
+            .map_err(|e| js::error(e.code(), &e.to_string()))?;
+        Ok(self.tokens())
+    }
+
+    /// The point estimate.
+    #[wasm_bindgen(getter)]
+    pub fn tokens(&self) -> f64 {
+        self.0.estimate().tokens as f64
+    }
+
+    /// The lower end of the likely range.
+    #[wasm_bindgen(getter)]
+    pub fn low(&self) -> f64 {
+        self.0.estimate().low as f64
+    }
+
+    /// The upper end of the likely range.
+    #[wasm_bindgen(getter)]
+    pub fn high(&self) -> f64 {
+        self.0.estimate().high as f64
+    }
+
+    /// The length of the text in UTF-16 units (JS `string.length`).
+    #[wasm_bindgen(getter)]
+    pub fn length(&self) -> f64 {
+        self.0.len_utf16() as f64
+    }
+}

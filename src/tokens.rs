@@ -195,16 +195,20 @@ pub fn estimate_tokens_utf8(utf8: &[u8], family: TokenizerFamily) -> TokenEstima
 /// Whether one of the last three bytes starts a UTF-8 sequence longer than what is left.
 fn ends_mid_character(utf8: &[u8]) -> bool {
     let len = utf8.len();
-    (1..=3.min(len)).any(|back| {
-        let first = utf8[len - back];
-        let needs = match first {
+    let mut back = 1;
+    while back <= 3 && back <= len {
+        let needs = match utf8[len - back] {
             0xc0..=0xdf => 2,
             0xe0..=0xef => 3,
             0xf0..=0xff => 4,
             _ => 1,
         };
-        needs > back
-    })
+        if needs > back {
+            return true;
+        }
+        back += 1;
+    }
+    false
 }
 
 /// The o200k cost of a whole text, in millitokens.
@@ -757,7 +761,7 @@ fn white_space(
     before_is_symbol: bool,
     sink: &mut impl PieceSink,
 ) -> (usize, Lead) {
-    let byte_class = |i: usize| bytes.get(i).map_or(0, |&b| BYTE_CLASSES[usize::from(b)]);
+    let byte_class = |i: usize| byte_class_at(bytes, i);
     // The usual case first: one space before a word or symbol.
     if matches!(bytes.get(at), Some(b' ')) && byte_class(at + 1) & (B_LETTER | B_SYMBOL) != 0 {
         return (at + 1, Lead::Space);
@@ -777,8 +781,6 @@ fn white_space(
     if end == at {
         return (end, Lead::None);
     }
-    // Characters in bytes `from..to` (at least one, for bytes that are not UTF-8).
-    let chars = |from: usize, to: usize| char_count(bytes.get(from..to).unwrap_or_default()).max(1);
     let mut start = at;
 
     // `[^\s\p{L}\p{N}]+[\r\n/]*`: newlines right after a symbol run belong to it.
@@ -797,7 +799,7 @@ fn white_space(
         last_newline -= 1;
     }
     if last_newline > start {
-        let n = chars(start, last_newline);
+        let n = chars_between(bytes, start, last_newline);
         sink.piece(ws_bucket(true, n), n, WS_CAP);
         start = last_newline;
     }
@@ -805,7 +807,7 @@ fn white_space(
     if start == end {
         return (end, Lead::None);
     }
-    let n = chars(start, end);
+    let n = chars_between(bytes, start, end);
     let last = last_char(bytes.get(start..end).unwrap_or_default());
     let attach = match class_at(bytes, end) {
         Some(class) if class.is_letter() && last == ' ' => Some(Lead::Space),
@@ -843,6 +845,21 @@ fn last_char(bytes: &[u8]) -> char {
         return ' ';
     }
     char::from_u32(decode(bytes, start).0).unwrap_or(char::REPLACEMENT_CHARACTER)
+}
+
+/// The class bits of the byte at `at` (0 past the end).
+#[inline(always)]
+fn byte_class_at(bytes: &[u8], at: usize) -> u8 {
+    match bytes.get(at) {
+        Some(&b) => BYTE_CLASSES[usize::from(b)],
+        None => 0,
+    }
+}
+
+/// Characters in bytes `from..to` (at least one, for bytes that are not UTF-8).
+#[inline(always)]
+fn chars_between(bytes: &[u8], from: usize, to: usize) -> usize {
+    char_count(bytes.get(from..to).unwrap_or_default()).max(1)
 }
 
 /// The number of characters in UTF-8 `bytes` (those that do not continue one).
@@ -890,7 +907,7 @@ enum Shape {
 /// `general_word`.
 #[inline(always)]
 fn word(bytes: &[u8], at: usize, lead: Lead, sink: &mut impl PieceSink) -> usize {
-    let class = |i: usize| bytes.get(i).map_or(0, |&b| BYTE_CLASSES[usize::from(b)]);
+    let class = |i: usize| byte_class_at(bytes, i);
     let mut features = Default::default();
     let mut letters = Letters::new(lead);
     let mut end = at;
@@ -1163,12 +1180,18 @@ fn symbols(bytes: &[u8], at: usize, space_lead: bool, sink: &mut impl PieceSink)
             _ => break,
         }
     }
-    let len: usize = counts.iter().sum();
+    let len = counts[0] + counts[1] + counts[2];
     if len > 1 {
         sink.feature(&mut features, WHOLE_RUNS + hash.slot());
     }
     // The most frequent kind; ties go to the costlier one.
-    let kind = (0..3).max_by_key(|&k| (counts[k], k)).unwrap_or(0);
+    let kind = if counts[2] >= counts[1] && counts[2] >= counts[0] {
+        2
+    } else if counts[1] >= counts[0] {
+        1
+    } else {
+        0
+    };
     let bucket =
         SYMBOLS + ((usize::from(space_lead) * 3 + kind) * SYMBOL_CAP) + len.clamp(1, SYMBOL_CAP)
             - 1;

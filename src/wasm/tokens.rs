@@ -65,6 +65,9 @@ extern "C" {
 
 thread_local! {
     static ENCODER: TextEncoder = TextEncoder::new();
+    /// The model of the last estimate and its family: a page estimates for one model again and
+    /// again, and comparing JS strings is cheaper than copying one into this module.
+    static LAST_MODEL: RefCell<Option<(JsValue, TokenizerFamily)>> = const { RefCell::new(None) };
     static UTF8: RefCell<Utf8Buffer> = const {
         RefCell::new(Utf8Buffer { bytes: Vec::new(), view: None })
     };
@@ -126,6 +129,24 @@ impl Utf8Buffer {
     }
 }
 
+/// The tokenizer family of a model id given as a JS value (a string, or an `invalid_argument`
+/// error), remembering the last one.
+fn family_of(model: &JsValue) -> Result<TokenizerFamily, JsValue> {
+    LAST_MODEL.with_borrow_mut(|last| {
+        if let Some((id, family)) = last.as_ref()
+            && id == model
+        {
+            return Ok(*family);
+        }
+        let id = model
+            .as_string()
+            .ok_or_else(|| js::error("invalid_argument", "model must be a string"))?;
+        let family = family(&id)?;
+        *last = Some((model.clone(), family));
+        Ok(family)
+    })
+}
+
 /// A JS value that must be a string (the TypeScript signature says so; plain JS may not).
 fn js_string<'a>(value: &'a JsValue, name: &str) -> Result<&'a JsString, JsValue> {
     value
@@ -150,10 +171,10 @@ fn with_utf8<R>(text: &JsString, f: impl FnOnce(&[u8]) -> R) -> R {
 #[wasm_bindgen(js_name = estimateTokens)]
 pub fn estimate_tokens(
     #[wasm_bindgen(unchecked_param_type = "string")] text: &JsValue,
-    model: &str,
+    #[wasm_bindgen(unchecked_param_type = "string")] model: &JsValue,
 ) -> Result<f64, JsValue> {
     let text = js_string(text, "text")?;
-    let family = family(model)?;
+    let family = family_of(model)?;
     Ok(with_utf8(text, |utf8| {
         crate::tokens::estimate_tokens_utf8(utf8, family)
     })
@@ -164,10 +185,10 @@ pub fn estimate_tokens(
 #[wasm_bindgen(js_name = estimateTokenRange, unchecked_return_type = "TokenEstimate")]
 pub fn estimate_token_range(
     #[wasm_bindgen(unchecked_param_type = "string")] text: &JsValue,
-    model: &str,
+    #[wasm_bindgen(unchecked_param_type = "string")] model: &JsValue,
 ) -> Result<JsValue, JsValue> {
     let text = js_string(text, "text")?;
-    let family = family(model)?;
+    let family = family_of(model)?;
     js::to_js(&with_utf8(text, |utf8| {
         crate::tokens::estimate_tokens_utf8(utf8, family)
     }))

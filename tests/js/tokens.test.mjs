@@ -100,6 +100,7 @@ test('unknown models, bad offsets and non-strings are errors with codes, never t
   assert.equal(codeOf(() => counter.splice(-1, 0, 'x')), 'invalid_argument');
   assert.equal(codeOf(() => counter.splice(1.5, 0, 'x')), 'invalid_argument');
   assert.equal(codeOf(() => estimateTokens(42, 'gpt-5')), 'invalid_argument');
+  assert.equal(codeOf(() => estimateTokens('hi', undefined)), 'invalid_argument');
   assert.equal(counter.tokens, before);
   assert.equal(counter.length, 4);
   // A lone surrogate is text too (it becomes U+FFFD, as TextEncoder makes it).

@@ -84,6 +84,8 @@ struct Utf8Buffer {
 
 /// The buffer's first size: most messages fit without a second try.
 const UTF8_BYTES_MIN: usize = 16 * 1024;
+/// The most the buffer keeps between calls; a larger one (for a long document) is freed.
+const UTF8_BYTES_KEPT: usize = 1024 * 1024;
 
 impl Utf8Buffer {
     /// Grows the buffer to at least `len` bytes.
@@ -162,7 +164,14 @@ fn js_string<'a>(value: &'a JsValue, name: &str) -> Result<&'a JsString, JsValue
 fn with_utf8<R>(text: &JsString, f: impl FnOnce(&[u8]) -> R) -> R {
     UTF8.with_borrow_mut(|buffer| {
         let written = buffer.encode(text);
-        f(buffer.bytes.get(..written).unwrap_or_default())
+        let result = f(buffer.bytes.get(..written).unwrap_or_default());
+        if buffer.bytes.len() > UTF8_BYTES_KEPT {
+            *buffer = Utf8Buffer {
+                bytes: Vec::new(),
+                view: None,
+            };
+        }
+        result
     })
 }
 

@@ -85,6 +85,10 @@ test('texts longer than the first encoding buffer are counted whole', () => {
   counter.setText(text);
   assert.equal(counter.length, text.length);
   assert.equal(counter.tokens, whole);
+  // A buffer grown past 1 MiB is let go after the call; the next estimate still works.
+  const huge = 'word '.repeat(300000);
+  assert.ok(Math.abs(estimateTokens(huge, 'gpt-5') - 300000) <= 3000);
+  assert.equal(estimateTokens(line, 'gpt-5'), lines / 1000);
 });
 
 test('unknown models, bad offsets and non-strings are errors with codes, never traps', () => {

@@ -31,6 +31,24 @@ fn main() {
         );
     }
     out.push_str("];\n");
+    // Forecast cases: one JSON file each (ledger, instant, expected forecast).
+    println!("cargo:rerun-if-changed=tests/forecasts");
+    let mut forecasts: Vec<String> = std::fs::read_dir("tests/forecasts")
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| n.ends_with(".json"))
+                .collect()
+        })
+        .unwrap_or_default();
+    forecasts.sort();
+    out.push_str("/// (name, case JSON) for every forecast case.\n");
+    out.push_str("pub const FORECASTS: &[(&str, &str)] = &[\n");
+    for name in &forecasts {
+        let path = format!("{root}/tests/forecasts/{name}");
+        let _ = writeln!(out, "    ({name:?}, include_str!({path:?})),");
+    }
+    out.push_str("];\n");
     let path =
         Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("scenarios.rs");
     std::fs::write(path, out).expect("OUT_DIR is writable");

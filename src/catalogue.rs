@@ -2,10 +2,11 @@
 //! one versioned JSON document (`catalogue/catalogue.json`, schema beside it) is embedded as the
 //! default and can be replaced at run time after validation.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::CatalogueError;
 use crate::event::Tokens;
+use crate::tokens::TokenizerFamily;
 use crate::units::{Credits, Millicredits};
 
 /// The default catalogue document, embedded at build time.
@@ -21,13 +22,14 @@ const PROVIDERS_MAX: usize = 64;
 const MODELS_MAX: usize = 256;
 const PLANS_MAX: usize = 32;
 const PACKS_MAX: usize = 64;
+const QUICK_ACTIONS_MAX: usize = 64;
 const ID_BYTES_MAX: usize = 64;
 /// A rate above this (≈ $166,667 per 1M tokens) is surely a mistake, and keeping rates below
 /// it means `tokens × rate` can never overflow.
 const RATE_MAX: u64 = 100_000_000;
 
 /// How a model is priced relative to the others on credits (shown in the model picker).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CreditTier {
     Lowest,
@@ -36,8 +38,7 @@ pub enum CreditTier {
 }
 
 /// An AI provider whose key a business may connect.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Provider {
     pub id: String,
     /// Display name, used in messages ("Your OpenAI account is out of credits…").
@@ -69,10 +70,17 @@ pub struct PriceTier {
     pub output: Option<u64>,
 }
 
+fn ser_tokenizer<S: serde::Serializer>(t: &TokenizerFamily, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(t.as_str())
+}
+
 /// One model of the catalogue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Model {
     pub id: String,
+    /// Which tokenizer it uses, for offline token estimates.
+    #[serde(serialize_with = "ser_tokenizer")]
+    pub tokenizer: TokenizerFamily,
     pub name: String,
     pub provider: String,
     /// Whether the platform's credits pay for it; otherwise only an own key can.
@@ -113,8 +121,7 @@ impl Model {
 }
 
 /// A subscription plan.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Plan {
     pub id: String,
     pub name: String,
@@ -126,8 +133,7 @@ pub struct Plan {
 }
 
 /// A credit pack that can be bought.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PackOffer {
     pub id: String,
     pub credits: Credits,
@@ -135,6 +141,56 @@ pub struct PackOffer {
     pub price_cents: u64,
     /// Months the credits stay usable after purchase.
     pub valid_months: u32,
+}
+
+/// A low / expected / high range of counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Range {
+    pub low: u64,
+    pub expected: u64,
+    pub high: u64,
+}
+
+impl Range {
+    pub fn is_ordered(&self) -> bool {
+        self.low <= self.expected && self.expected <= self.high
+    }
+}
+
+/// How agent-style requests (several tool rounds) are estimated.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AgentEstimation {
+    /// Features whose requests run as agents.
+    pub features: Vec<String>,
+    /// Model calls per request.
+    pub rounds: Range,
+    /// Tokens a tool result adds to the context of the next round.
+    pub tool_result_tokens: u64,
+}
+
+/// Defaults for message estimates where the account's own history is thin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Estimation {
+    /// Output tokens of one answer.
+    pub output_tokens: Range,
+    /// Past answers needed before the account's own history is trusted.
+    pub history_samples_min: u32,
+    /// Most recent answers looked at.
+    pub history_samples_max: u32,
+    pub agent: AgentEstimation,
+}
+
+/// A ready-made request whose cost can be shown before it is used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct QuickAction {
+    pub id: String,
+    pub label: String,
+    pub prompt: String,
+    pub feature: String,
+    /// Expected input tokens, with the assistant's instructions and tools.
+    pub input_tokens: u64,
+    /// Expected output tokens.
+    pub output_tokens: u64,
 }
 
 /// A validated catalogue.
@@ -150,6 +206,8 @@ pub struct Catalogue {
     pub providers: Vec<Provider>,
     pub models: Vec<Model>,
     pub plans: Vec<Plan>,
+    pub estimation: Estimation,
+    pub quick_actions: Vec<QuickAction>,
     pub packs: Vec<PackOffer>,
 }
 
@@ -168,9 +226,9 @@ impl Catalogue {
                 text.len()
             )));
         }
-        let doc: doc::CatalogueDoc =
-            serde_json::from_str(text).map_err(CatalogueError::from_serde)?;
-        doc.validate()
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| CatalogueError::InvalidJson(e.to_string()))?;
+        doc::read(&value)?.validate()
     }
 
     /// The catalogue as its JSON document.
@@ -188,6 +246,10 @@ impl Catalogue {
 
     pub fn plan(&self, id: &str) -> Option<&Plan> {
         self.plans.iter().find(|p| p.id == id)
+    }
+
+    pub fn quick_action(&self, id: &str) -> Option<&QuickAction> {
+        self.quick_actions.iter().find(|q| q.id == id)
     }
 
     pub fn pack(&self, id: &str) -> Option<&PackOffer> {
@@ -215,12 +277,12 @@ impl Catalogue {
 mod doc {
     use std::collections::HashSet;
 
-    use serde::Deserialize;
+    use serde_json::{Map, Value};
 
     use super::*;
 
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
+    // The document is read from a JSON tree by hand rather than with derived deserializers:
+    // the same checks, a tenth of the WebAssembly (derived code for a dozen types was 50 KB).
     pub(super) struct CatalogueDoc {
         schema: String,
         version: u32,
@@ -231,13 +293,14 @@ mod doc {
         providers: Vec<Provider>,
         models: Vec<ModelDoc>,
         plans: Vec<Plan>,
+        estimation: Estimation,
+        quick_actions: Vec<QuickAction>,
         packs: Vec<PackOffer>,
     }
 
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
     struct ModelDoc {
         id: String,
+        tokenizer: String,
         name: String,
         provider: String,
         on_credits: bool,
@@ -245,13 +308,10 @@ mod doc {
         best_for: String,
         context_tokens: u64,
         rates: RatesDoc,
-        #[serde(default)]
         price_tiers: Vec<PriceTierDoc>,
     }
 
     /// Rates are read as signed integers so a negative rate gets its own error code.
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
     struct RatesDoc {
         input: i64,
         cached_input: Option<i64>,
@@ -259,14 +319,284 @@ mod doc {
         output: i64,
     }
 
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
     struct PriceTierDoc {
         above_prompt_tokens: u64,
         input: Option<i64>,
         cached_input: Option<i64>,
         cache_write: Option<i64>,
         output: Option<i64>,
+    }
+
+    /// One JSON object of the document, read field by field; every field must be one the
+    /// format knows (a typo would otherwise be silently ignored).
+    struct Obj<'a> {
+        map: &'a Map<String, Value>,
+        path: String,
+    }
+
+    fn invalid(path: &str, what: &str) -> CatalogueError {
+        CatalogueError::InvalidValue(format!("`{path}` must be {what}"))
+    }
+
+    impl<'a> Obj<'a> {
+        fn new(value: &'a Value, path: String, fields: &[&str]) -> Result<Obj<'a>, CatalogueError> {
+            let map = value
+                .as_object()
+                .ok_or_else(|| invalid(&path, "an object"))?;
+            if let Some(unknown) = map.keys().find(|k| !fields.contains(&k.as_str())) {
+                return Err(CatalogueError::UnknownField(format!("`{path}.{unknown}`")));
+            }
+            Ok(Obj { map, path })
+        }
+
+        fn path(&self, key: &str) -> String {
+            format!("{}.{key}", self.path)
+        }
+
+        fn get(&self, key: &str) -> Option<&'a Value> {
+            self.map.get(key).filter(|v| !v.is_null())
+        }
+
+        fn required(&self, key: &str) -> Result<&'a Value, CatalogueError> {
+            self.get(key).ok_or_else(|| {
+                CatalogueError::InvalidValue(format!("`{}` is missing", self.path(key)))
+            })
+        }
+
+        fn text(&self, key: &str) -> Result<String, CatalogueError> {
+            self.required(key)?
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| invalid(&self.path(key), "a string"))
+        }
+
+        fn count(&self, key: &str) -> Result<u64, CatalogueError> {
+            self.required(key)?
+                .as_u64()
+                .ok_or_else(|| invalid(&self.path(key), "a whole number ≥ 0"))
+        }
+
+        fn flag(&self, key: &str) -> Result<bool, CatalogueError> {
+            self.required(key)?
+                .as_bool()
+                .ok_or_else(|| invalid(&self.path(key), "true or false"))
+        }
+
+        fn signed(&self, key: &str) -> Result<Option<i64>, CatalogueError> {
+            self.get(key)
+                .map(|v| {
+                    v.as_i64()
+                        .ok_or_else(|| invalid(&self.path(key), "a whole number"))
+                })
+                .transpose()
+        }
+
+        fn list<T>(
+            &self,
+            key: &str,
+            mut read: impl FnMut(&'a Value, String) -> Result<T, CatalogueError>,
+        ) -> Result<Vec<T>, CatalogueError> {
+            let Some(value) = self.get(key) else {
+                return Ok(Vec::new());
+            };
+            let list = value
+                .as_array()
+                .ok_or_else(|| invalid(&self.path(key), "a list"))?;
+            list.iter()
+                .enumerate()
+                .map(|(i, v)| read(v, format!("{}[{i}]", self.path(key))))
+                .collect()
+        }
+
+        fn object(&self, key: &str, fields: &[&str]) -> Result<Obj<'a>, CatalogueError> {
+            Obj::new(self.required(key)?, self.path(key), fields)
+        }
+    }
+
+    fn range(o: &Obj<'_>, key: &str) -> Result<Range, CatalogueError> {
+        let r = o.object(key, &["low", "expected", "high"])?;
+        Ok(Range {
+            low: r.count("low")?,
+            expected: r.count("expected")?,
+            high: r.count("high")?,
+        })
+    }
+
+    fn read_model(v: &Value, path: String) -> Result<ModelDoc, CatalogueError> {
+        let fields = [
+            "id",
+            "tokenizer",
+            "name",
+            "provider",
+            "on_credits",
+            "tier",
+            "best_for",
+            "context_tokens",
+            "rates",
+            "price_tiers",
+        ];
+        let m = Obj::new(v, path, &fields)?;
+        let r = m.object("rates", &["input", "cached_input", "cache_write", "output"])?;
+        let required_rate = |key: &str| {
+            r.signed(key)?
+                .ok_or_else(|| invalid(&r.path(key), "a whole number"))
+        };
+        let tier = match m.get("tier").map(|t| t.as_str()) {
+            None => None,
+            Some(Some("lowest")) => Some(CreditTier::Lowest),
+            Some(Some("lower")) => Some(CreditTier::Lower),
+            Some(Some("higher")) => Some(CreditTier::Higher),
+            Some(_) => {
+                return Err(invalid(
+                    &m.path("tier"),
+                    "\"lowest\", \"lower\", \"higher\" or null",
+                ));
+            }
+        };
+        Ok(ModelDoc {
+            id: m.text("id")?,
+            tokenizer: m.text("tokenizer")?,
+            name: m.text("name")?,
+            provider: m.text("provider")?,
+            on_credits: m.flag("on_credits")?,
+            tier,
+            best_for: m.text("best_for")?,
+            context_tokens: m.count("context_tokens")?,
+            rates: RatesDoc {
+                input: required_rate("input")?,
+                cached_input: r.signed("cached_input")?,
+                cache_write: r.signed("cache_write")?,
+                output: required_rate("output")?,
+            },
+            price_tiers: m.list("price_tiers", |v, path| {
+                let t = Obj::new(
+                    v,
+                    path,
+                    &[
+                        "above_prompt_tokens",
+                        "input",
+                        "cached_input",
+                        "cache_write",
+                        "output",
+                    ],
+                )?;
+                Ok(PriceTierDoc {
+                    above_prompt_tokens: t.count("above_prompt_tokens")?,
+                    input: t.signed("input")?,
+                    cached_input: t.signed("cached_input")?,
+                    cache_write: t.signed("cache_write")?,
+                    output: t.signed("output")?,
+                })
+            })?,
+        })
+    }
+
+    pub(super) fn read(value: &Value) -> Result<CatalogueDoc, CatalogueError> {
+        let fields = [
+            "schema",
+            "version",
+            "source",
+            "platform_name",
+            "credits_per_usd",
+            "default_model",
+            "providers",
+            "models",
+            "plans",
+            "estimation",
+            "quick_actions",
+            "packs",
+        ];
+        let d = Obj::new(value, "catalogue".into(), &fields)?;
+        let e = d.object(
+            "estimation",
+            &[
+                "output_tokens",
+                "history_samples_min",
+                "history_samples_max",
+                "agent",
+            ],
+        )?;
+        let agent = e.object("agent", &["features", "rounds", "tool_result_tokens"])?;
+        let small = |o: &Obj<'_>, key: &str| {
+            u32::try_from(o.count(key)?).map_err(|_| invalid(&o.path(key), "at most 4294967295"))
+        };
+        Ok(CatalogueDoc {
+            schema: d.text("schema")?,
+            version: small(&d, "version")?,
+            source: d.text("source")?,
+            platform_name: d.text("platform_name")?,
+            credits_per_usd: d.count("credits_per_usd")?,
+            default_model: d.text("default_model")?,
+            providers: d.list("providers", |v, path| {
+                let p = Obj::new(v, path, &["id", "name", "product", "key_url"])?;
+                Ok(Provider {
+                    id: p.text("id")?,
+                    name: p.text("name")?,
+                    product: p.text("product")?,
+                    key_url: p.text("key_url")?,
+                })
+            })?,
+            models: d.list("models", read_model)?,
+            plans: d.list("plans", |v, path| {
+                let p = Obj::new(
+                    v,
+                    path,
+                    &["id", "name", "monthly_credits", "own_keys", "packs"],
+                )?;
+                Ok(Plan {
+                    id: p.text("id")?,
+                    name: p.text("name")?,
+                    monthly_credits: p.count("monthly_credits")?,
+                    own_keys: p.flag("own_keys")?,
+                    packs: p.flag("packs")?,
+                })
+            })?,
+            estimation: Estimation {
+                output_tokens: range(&e, "output_tokens")?,
+                history_samples_min: small(&e, "history_samples_min")?,
+                history_samples_max: small(&e, "history_samples_max")?,
+                agent: AgentEstimation {
+                    features: agent.list("features", |v, path| {
+                        v.as_str()
+                            .map(str::to_owned)
+                            .ok_or_else(|| invalid(&path, "a string"))
+                    })?,
+                    rounds: range(&agent, "rounds")?,
+                    tool_result_tokens: agent.count("tool_result_tokens")?,
+                },
+            },
+            quick_actions: d.list("quick_actions", |v, path| {
+                let q = Obj::new(
+                    v,
+                    path,
+                    &[
+                        "id",
+                        "label",
+                        "prompt",
+                        "feature",
+                        "input_tokens",
+                        "output_tokens",
+                    ],
+                )?;
+                Ok(QuickAction {
+                    id: q.text("id")?,
+                    label: q.text("label")?,
+                    prompt: q.text("prompt")?,
+                    feature: q.text("feature")?,
+                    input_tokens: q.count("input_tokens")?,
+                    output_tokens: q.count("output_tokens")?,
+                })
+            })?,
+            packs: d.list("packs", |v, path| {
+                let p = Obj::new(v, path, &["id", "credits", "price_cents", "valid_months"])?;
+                Ok(PackOffer {
+                    id: p.text("id")?,
+                    credits: p.count("credits")?,
+                    price_cents: p.count("price_cents")?,
+                    valid_months: small(&p, "valid_months")?,
+                })
+            })?,
+        })
     }
 
     fn rate(model: &str, field: &str, value: i64) -> Result<u64, CatalogueError> {
@@ -342,6 +672,28 @@ mod doc {
             )?;
             check_ids("plan", self.plans.iter().map(|p| p.id.as_str()), PLANS_MAX)?;
             check_ids("pack", self.packs.iter().map(|p| p.id.as_str()), PACKS_MAX)?;
+            check_ids(
+                "quick action",
+                self.quick_actions.iter().map(|q| q.id.as_str()),
+                QUICK_ACTIONS_MAX,
+            )?;
+            let e = &self.estimation;
+            if !e.output_tokens.is_ordered()
+                || !e.agent.rounds.is_ordered()
+                || e.agent.rounds.low == 0
+            {
+                return Err(CatalogueError::InvalidValue(
+                    "estimation ranges must be ordered low ≤ expected ≤ high, with at least one agent round".into(),
+                ));
+            }
+            if e.history_samples_min == 0
+                || e.history_samples_max < e.history_samples_min
+                || e.history_samples_max > 10_000
+            {
+                return Err(CatalogueError::InvalidValue(
+                    "estimation needs 1 ≤ history_samples_min ≤ history_samples_max ≤ 10000".into(),
+                ));
+            }
             if self.plans.is_empty() {
                 return Err(CatalogueError::InvalidValue(
                     "the catalogue needs at least one plan".into(),
@@ -388,8 +740,15 @@ mod doc {
                         output: optional_rate(&m.id, "tier output", t.output)?,
                     });
                 }
+                let tokenizer = TokenizerFamily::parse(&m.tokenizer).ok_or_else(|| {
+                    CatalogueError::InvalidValue(format!(
+                        "model `{}`: unknown tokenizer `{}`",
+                        m.id, m.tokenizer
+                    ))
+                })?;
                 models.push(Model {
                     id: m.id,
+                    tokenizer,
                     name: m.name,
                     provider: m.provider,
                     on_credits: m.on_credits,
@@ -417,6 +776,8 @@ mod doc {
                 providers: self.providers,
                 models,
                 plans: self.plans,
+                estimation: self.estimation,
+                quick_actions: self.quick_actions,
                 packs: self.packs,
             })
         }

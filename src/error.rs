@@ -152,17 +152,6 @@ impl CatalogueError {
             CatalogueError::TooLarge(_) => "catalogue_too_large",
         }
     }
-
-    pub(crate) fn from_serde(e: serde_json::Error) -> Self {
-        let text = e.to_string();
-        if text.starts_with("unknown field") {
-            CatalogueError::UnknownField(text)
-        } else if e.is_data() {
-            CatalogueError::InvalidValue(text)
-        } else {
-            CatalogueError::InvalidJson(text)
-        }
-    }
 }
 
 /// Why a document could not be run as a scenario (the runner's own errors, not rejections).

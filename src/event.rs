@@ -424,9 +424,35 @@ impl EventDraft {
                 }
                 Ok(drafts)
             }
+            // Anything but a list is refused with a plain message: serde's default messages
+            // quote the value, and quoting a float links float formatting into the WASM.
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                _: A,
+            ) -> Result<Vec<EventDraft>, A::Error> {
+                Err(serde::de::Error::custom("expected a list of events"))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Vec<EventDraft>, E> {
+                Err(E::custom("expected a list of events"))
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Vec<EventDraft>, E> {
+                self.visit_unit()
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Vec<EventDraft>, E> {
+                self.visit_unit()
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Vec<EventDraft>, E> {
+                self.visit_unit()
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Vec<EventDraft>, E> {
+                self.visit_unit()
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Vec<EventDraft>, E> {
+                self.visit_unit()
+            }
         }
         let mut de = serde_json::Deserializer::from_str(text);
-        let drafts = serde::Deserializer::deserialize_seq(&mut de, ListVisitor)?;
+        let drafts = serde::Deserializer::deserialize_any(&mut de, ListVisitor)?;
         de.end()?;
         Ok(drafts)
     }
@@ -613,7 +639,21 @@ fn by(fields: &mut Fields<'_>) -> Result<Attribution, String> {
     })
 }
 
+/// Token counts: the four token fields, or a raw `provider_usage` payload normalised in
+/// `provider_usage` (one or the other, so a usage is never counted twice).
 fn tokens(fields: &mut Fields<'_>) -> Result<Tokens, String> {
+    if let Some(payload) = fields.take("provider_usage") {
+        let given = [
+            "input_tokens",
+            "cached_input_tokens",
+            "cache_write_tokens",
+            "output_tokens",
+        ];
+        if given.iter().any(|k| fields.take(k).is_some()) {
+            return Err("give either token fields or `provider_usage`, not both".into());
+        }
+        return crate::provider_usage::normalize(&payload);
+    }
     let mut count = |key: &str| token_count(key, fields.take(key).as_deref());
     Ok(Tokens {
         input: count("input_tokens")?,

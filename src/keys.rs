@@ -1,10 +1,9 @@
 //! Own provider keys: their states and how a usage is routed (SPEC §3 rule 7).
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::catalogue::{Catalogue, Model};
+use crate::sorted_map::SortedMap;
 
 /// The state of one provider's key.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -28,9 +27,9 @@ pub enum BilledTo {
 }
 
 /// Key states by provider id; providers with no key are absent.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
-pub struct KeyRing(BTreeMap<String, KeyState>);
+pub struct KeyRing(SortedMap<KeyState>);
 
 impl KeyRing {
     pub fn state(&self, provider: &str) -> KeyState {
@@ -46,12 +45,17 @@ impl KeyRing {
         if state == KeyState::None {
             self.0.remove(provider);
         } else {
-            self.0.insert(provider.to_owned(), state);
+            self.0.insert(provider, state);
         }
     }
 
+    /// Providers with a key, and their states.
+    pub fn states(&self) -> &SortedMap<KeyState> {
+        &self.0
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&str, KeyState)> {
-        self.0.iter().map(|(p, s)| (p.as_str(), *s))
+        self.0.iter().map(|(p, s)| (p, *s))
     }
 }
 

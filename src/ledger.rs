@@ -5,7 +5,8 @@
 //! pack expiring, a hold lapsing) is a function of the time, applied when an event arrives
 //! (`advance_to`) or computed without changing anything for a query at a later instant (`view`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -37,7 +38,7 @@ pub struct PackHolding {
     pub purchased_at: Instant,
     pub expires_at: Instant,
     /// Credits left; once expired, this is what was left at expiry (never usable again).
-    remaining: Credits,
+    pub(crate) remaining: Credits,
 }
 
 impl PackHolding {
@@ -66,15 +67,17 @@ impl PackHolding {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum HoldState {
-    /// Not committed or released; active until its expiry, lapsed after.
-    Open,
+    /// Not committed or released, and holding its credits (before its expiry).
+    Active,
+    /// Past its expiry without a commit or release: holds nothing, can still close once.
+    Lapsed,
+    /// Committed or released.
     Closed,
 }
 
 #[derive(Clone, Debug)]
 struct HoldRecord {
     credits: Credits,
-    expires_at: Instant,
     by: Attribution,
     state: HoldState,
 }
@@ -202,24 +205,24 @@ pub struct Preview {
 }
 
 /// The account's state seen at one instant, without changing anything.
-struct View<'a> {
+pub(crate) struct View<'a> {
     ledger: &'a Ledger,
     at: Instant,
-    cycle: Cycle,
+    pub(crate) cycle: Cycle,
     monthly_used: Credits,
-    held: Credits,
+    pub(crate) held: Credits,
 }
 
 impl View<'_> {
-    fn allowance(&self) -> Credits {
+    pub(crate) fn allowance(&self) -> Credits {
         self.ledger.plan_allowance()
     }
 
-    fn monthly_remaining(&self) -> Credits {
+    pub(crate) fn monthly_remaining(&self) -> Credits {
         self.allowance().saturating_sub(self.monthly_used)
     }
 
-    fn live_packs(&self) -> impl Iterator<Item = (usize, &PackHolding)> {
+    pub(crate) fn live_packs(&self) -> impl Iterator<Item = (usize, &PackHolding)> {
         let at = self.at;
         self.ledger.packs[self.ledger.live_from..]
             .iter()
@@ -228,7 +231,7 @@ impl View<'_> {
             .filter(move |(_, p)| p.remaining > 0 && p.is_valid_at(&at))
     }
 
-    fn purchased_remaining(&self) -> Credits {
+    pub(crate) fn purchased_remaining(&self) -> Credits {
         self.live_packs()
             .map(|(_, p)| p.remaining)
             .fold(0, Credits::saturating_add)
@@ -239,13 +242,13 @@ impl View<'_> {
             .saturating_add(self.purchased_remaining())
     }
 
-    fn available(&self) -> Credits {
+    pub(crate) fn available(&self) -> Credits {
         self.remaining().saturating_sub(self.held)
     }
 
     /// Draws for `amount` credits (at most what is available): the monthly allowance first,
     /// then packs, oldest purchase first.
-    fn plan_draws(&self, amount: Credits, draws: &mut Vec<(Option<usize>, Credits)>) {
+    pub(crate) fn plan_draws(&self, amount: Credits, draws: &mut Vec<(Option<usize>, Credits)>) {
         let mut left = amount;
         let monthly = left.min(self.monthly_remaining());
         if monthly > 0 {
@@ -284,9 +287,11 @@ pub struct Ledger {
     live_credits: Credits,
     holds: Vec<HoldRecord>,
     hold_ids: HashMap<String, usize>,
-    /// Open holds that have not lapsed at `now`, by expiry.
-    active_holds: BTreeSet<(Instant, usize)>,
-    /// Credits of `active_holds`.
+    /// Holds by expiry, soonest first, to lapse them as time passes. Closed holds stay in it
+    /// until their expiry comes up (removing them early would cost a search): only `Active`
+    /// ones count.
+    active_holds: BinaryHeap<Reverse<(Instant, usize)>>,
+    /// Credits of the `Active` holds.
     held: Credits,
     keys: KeyRing,
     selected_model: String,
@@ -320,7 +325,7 @@ impl Ledger {
             live_credits: 0,
             holds: Vec::new(),
             hold_ids: HashMap::new(),
-            active_holds: BTreeSet::new(),
+            active_holds: BinaryHeap::new(),
             held: 0,
             keys: KeyRing::default(),
             entries: Vec::new(),
@@ -497,12 +502,16 @@ impl Ledger {
             self.monthly_used = 0;
         }
         self.cycle = cycle;
-        while let Some(&(expires_at, index)) = self.active_holds.first() {
+        while let Some(&Reverse((expires_at, index))) = self.active_holds.peek() {
             if expires_at > at {
                 break;
             }
-            self.active_holds.pop_first();
-            self.held -= self.holds[index].credits;
+            self.active_holds.pop();
+            let hold = &mut self.holds[index];
+            if hold.state == HoldState::Active {
+                hold.state = HoldState::Lapsed;
+                self.held -= hold.credits;
+            }
         }
         while let Some(pack) = self.packs.get(self.live_from) {
             if pack.remaining > 0 && at < pack.expires_at {
@@ -567,13 +576,12 @@ impl Ledger {
                 let index = self.holds.len();
                 self.holds.push(HoldRecord {
                     credits: *credits,
-                    expires_at: *expires_at,
                     by: by.clone(),
-                    state: HoldState::Open,
+                    state: HoldState::Active,
                 });
                 let id = event.id.clone().unwrap_or_default();
                 self.hold_ids.insert(id, index);
-                self.active_holds.insert((*expires_at, index));
+                self.active_holds.push(Reverse((*expires_at, index)));
                 self.held += credits;
                 Ok(None)
             }
@@ -683,7 +691,7 @@ impl Ledger {
         keys::billed_to(model, &self.keys)
     }
 
-    fn route(&self, model: &Model) -> Result<BilledTo, Rejection> {
+    pub(crate) fn route(&self, model: &Model) -> Result<BilledTo, Rejection> {
         self.billed_to(model).ok_or_else(|| {
             let provider = self.catalogue.provider_name(&model.provider);
             Rejection::new(
@@ -727,10 +735,10 @@ impl Ledger {
 
     fn close_hold(&mut self, index: usize) {
         let record = &mut self.holds[index];
-        record.state = HoldState::Closed;
-        if self.active_holds.remove(&(record.expires_at, index)) {
+        if record.state == HoldState::Active {
             self.held -= record.credits;
         }
+        record.state = HoldState::Closed;
     }
 
     /// Records a usage or commit of `model` (already routed and, for a usage, gated).
@@ -844,7 +852,7 @@ impl Ledger {
     }
 
     /// The state at `at` (not before the latest event), computed without changing anything.
-    fn view(&self, at: Instant) -> View<'_> {
+    pub(crate) fn view(&self, at: Instant) -> View<'_> {
         let (cycle, monthly_used) = if self.cycle.contains(&at) {
             (self.cycle, self.monthly_used)
         } else {
@@ -856,8 +864,10 @@ impl Ledger {
         } else {
             self.active_holds
                 .iter()
-                .filter(|(expires_at, _)| *expires_at > at)
-                .map(|&(_, i)| self.holds[i].credits)
+                .filter(|Reverse((expires_at, i))| {
+                    *expires_at > at && self.holds[*i].state == HoldState::Active
+                })
+                .map(|Reverse((_, i))| self.holds[*i].credits)
                 .fold(0, Credits::saturating_add)
         };
         View {
@@ -869,7 +879,7 @@ impl Ledger {
         }
     }
 
-    fn check_query_time(&self, at: &Instant) -> Result<(), Rejection> {
+    pub(crate) fn check_query_time(&self, at: &Instant) -> Result<(), Rejection> {
         match self.now {
             Some(now) if *at < now => Err(Rejection::invalid(format!(
                 "the ledger cannot answer for {}, before its latest event at {}",
@@ -942,15 +952,7 @@ impl Ledger {
             .filter(|(p, _)| p.is_none())
             .map(|(_, c)| c)
             .sum();
-        let draws = plan
-            .into_iter()
-            .map(|(pack, credits)| Draw {
-                source: pack.map_or(Source::Monthly, |i| {
-                    Source::Pack(Arc::clone(&self.packs[i].id))
-                }),
-                credits,
-            })
-            .collect();
+        let draws = self.to_draws(&plan);
         Ok(Preview {
             billed_to,
             allowed: rejection.is_none(),
@@ -970,11 +972,25 @@ impl Ledger {
     }
 }
 
+impl Ledger {
+    /// A draw plan as draws naming their packs.
+    pub(crate) fn to_draws(&self, plan: &[(Option<usize>, Credits)]) -> Vec<Draw> {
+        plan.iter()
+            .map(|&(pack, credits)| Draw {
+                source: pack.map_or(Source::Monthly, |i| {
+                    Source::Pack(Arc::clone(&self.packs[i].id))
+                }),
+                credits,
+            })
+            .collect()
+    }
+}
+
 fn model_for_call<'a>(catalogue: &'a Catalogue, id: &str) -> Result<&'a Model, Rejection> {
     catalogue.model(id).ok_or_else(|| unknown_model(id))
 }
 
-fn unknown_model(id: &str) -> Rejection {
+pub(crate) fn unknown_model(id: &str) -> Rejection {
     Rejection::new(
         RejectCode::UnknownModel,
         format!("there is no model `{id}`; choose one of the models in the picker"),
@@ -988,7 +1004,7 @@ fn unknown_plan(id: &str) -> Rejection {
     )
 }
 
-fn credits_exhausted() -> Rejection {
+pub(crate) fn credits_exhausted() -> Rejection {
     Rejection::new(
         RejectCode::CreditsExhausted,
         "your monthly and purchased credits are used up; buy a credit pack in Settings → Billing & Plan, \

@@ -7,12 +7,16 @@
 pub mod catalogue;
 pub mod cycle;
 pub mod error;
+pub mod estimate;
 pub mod event;
+pub mod forecast;
 pub mod keys;
 pub mod ledger;
+pub mod provider_usage;
 pub mod report;
 pub mod scenario;
 pub mod snapshot;
+pub mod sorted_map;
 pub mod time;
 pub mod tokens;
 pub mod units;

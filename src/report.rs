@@ -1,7 +1,5 @@
 //! The result document of SPEC §4: an account's state at an instant, as JSON.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
@@ -9,6 +7,7 @@ use crate::cycle::Cycle;
 use crate::error::{RejectCode, Rejection};
 use crate::keys::{BilledTo, KeyState};
 use crate::ledger::{Draw, Entry, Ledger, Monthly, Source};
+use crate::sorted_map::SortedMap;
 use crate::time::{Instant, format_instant};
 use crate::units::Credits;
 
@@ -74,21 +73,21 @@ impl Totals {
 /// Usage of one cycle by feature, member and model.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Usage {
-    pub by_feature: BTreeMap<String, Totals>,
-    pub by_member: BTreeMap<String, Totals>,
-    pub by_model: BTreeMap<String, Totals>,
+    pub by_feature: SortedMap<Totals>,
+    pub by_member: SortedMap<Totals>,
+    pub by_model: SortedMap<Totals>,
 }
 
 impl Usage {
     fn add(&mut self, e: &Entry) {
         if let Some(f) = &e.by.feature {
-            self.by_feature.entry(f.clone()).or_default().add(e);
+            self.by_feature.entry_or_default(f).add(e);
         }
         if let Some(m) = &e.by.member {
-            self.by_member.entry(m.clone()).or_default().add(e);
+            self.by_member.entry_or_default(m).add(e);
         }
         if let Some(m) = &e.model {
-            self.by_model.entry(m.clone()).or_default().add(e);
+            self.by_model.entry_or_default(m).add(e);
         }
     }
 }
@@ -114,12 +113,12 @@ pub struct Report {
     pub available: Credits,
     pub can_send: bool,
     pub selected_model: String,
-    pub keys: BTreeMap<String, KeyState>,
+    pub keys: SortedMap<KeyState>,
     pub entries: Vec<Entry>,
     pub rejected: Vec<RejectedItem>,
     pub duplicates: Vec<String>,
-    pub usage_by_feature: BTreeMap<String, Credits>,
-    pub usage_by_member: BTreeMap<String, Credits>,
+    pub usage_by_feature: SortedMap<Credits>,
+    pub usage_by_member: SortedMap<Credits>,
     pub breakdown: Breakdown,
 }
 
@@ -157,8 +156,8 @@ impl Ledger {
         let cycle = balance.cycle;
         let entries = self.entries();
         let first = entries.partition_point(|e| e.at < cycle.start);
-        let mut usage_by_feature = BTreeMap::<String, Credits>::new();
-        let mut usage_by_member = BTreeMap::<String, Credits>::new();
+        let mut usage_by_feature = SortedMap::<Credits>::new();
+        let mut usage_by_member = SortedMap::<Credits>::new();
         let mut breakdown = Breakdown::default();
         for e in entries[first..].iter().filter(|e| cycle.contains(&e.at)) {
             match e.billed_to {
@@ -167,11 +166,11 @@ impl Ledger {
                     breakdown.credits.add(e);
                     if e.credits > 0 {
                         if let Some(f) = &e.by.feature {
-                            let total = usage_by_feature.entry(f.clone()).or_default();
+                            let total = usage_by_feature.entry_or_default(f);
                             *total = total.saturating_add(e.credits);
                         }
                         if let Some(m) = &e.by.member {
-                            let total = usage_by_member.entry(m.clone()).or_default();
+                            let total = usage_by_member.entry_or_default(m);
                             *total = total.saturating_add(e.credits);
                         }
                     }
@@ -189,7 +188,7 @@ impl Ledger {
             available: balance.available,
             can_send: balance.can_send,
             selected_model: balance.selected_model,
-            keys: self.keys().iter().map(|(p, s)| (p.to_owned(), s)).collect(),
+            keys: self.keys().states().clone(),
             entries: entries.to_vec(),
             rejected,
             duplicates,

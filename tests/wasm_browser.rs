@@ -16,3 +16,12 @@ fn every_scenario_matches_its_expected_result_in_wasm_in_chromium() {
         Err(report) => panic!("scenarios differ from their expected results:\n\n{report}"),
     }
 }
+
+#[wasm_bindgen_test]
+fn every_forecast_case_matches_in_wasm() {
+    // Proves the forecast cases give the same hand-checked numbers in WASM, in headless Chromium.
+    match support::run_all_forecasts() {
+        Ok(n) => assert!(n >= 3, "only {n} forecast cases"),
+        Err(report) => panic!("forecasts differ:\n{report}"),
+    }
+}

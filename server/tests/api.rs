@@ -296,10 +296,19 @@ async fn bad_input_is_a_coded_4xx_never_a_500() {
             problems.push(format!("{what}: {status} {reply}"));
         }
     }
-    // provider_usage is kept for the core to read later; it is not refused.
-    let (status, reply) = answer(raw(&events, &t.service, br#"{"kind": "usage", "id": "ok1", "model": "gpt-5", "input_tokens": 1, "provider_usage": {"prompt_tokens": 1}}"#.to_vec()).await.unwrap()).await;
-    if status != 200 {
+    // A raw provider usage payload is read by the core: 10 in, 5 out on GPT-5 is
+    // ceil((10·750 + 5·6000) / 1000) = 38 credits; with token fields beside it, it is refused.
+    let payload = br#"{"kind": "usage", "id": "ok1", "model": "gpt-5", "provider_usage": {"usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}}"#;
+    let (status, reply) = answer(raw(&events, &t.service, payload.to_vec()).await.unwrap()).await;
+    if status != 200 || reply["entry"]["credits"] != 38 || reply["entry"]["output_tokens"] != 5 {
         problems.push(format!("provider_usage: {status} {reply}"));
+    }
+    let both = br#"{"kind": "usage", "id": "ok2", "model": "gpt-5", "input_tokens": 1, "provider_usage": {"prompt_tokens": 1}}"#;
+    let (status, reply) = answer(raw(&events, &t.service, both.to_vec()).await.unwrap()).await;
+    if status != 422 || reply["code"] != "invalid_event" {
+        problems.push(format!(
+            "provider_usage with token fields: {status} {reply}"
+        ));
     }
     // Accounts and tokens.
     let account_cases: Vec<(&str, String, &[u8], u16, &str)> = vec![

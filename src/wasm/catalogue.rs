@@ -68,6 +68,11 @@ impl Catalogue {
         js::to_js(&self.0.packs)
     }
 
+    #[wasm_bindgen(js_name = quickActions, unchecked_return_type = "QuickAction[]")]
+    pub fn quick_actions(&self) -> Result<JsValue, JsValue> {
+        js::to_js(&self.0.quick_actions)
+    }
+
     /// The models a person can pick with these key states: every model on credits, and the
     /// own-key-only models whose provider key is connected.
     #[wasm_bindgen(js_name = availableModels, unchecked_return_type = "Model[]")]

@@ -1,6 +1,7 @@
 //! The `Ledger` class: the browser's copy of an account's ledger, for previews. The backend is
 //! the only authority on debits; this copy replays what it decided.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -8,6 +9,7 @@ use wasm_bindgen::prelude::*;
 
 use super::catalogue::Catalogue;
 use super::js;
+use crate::estimate::{Calibration, MessageRequest};
 use crate::event::EventDraft;
 use crate::ledger::Charge;
 use crate::snapshot::read_account;
@@ -15,7 +17,127 @@ use crate::time::Instant;
 
 /// One account's ledger.
 #[wasm_bindgen]
-pub struct Ledger(crate::Ledger);
+pub struct Ledger {
+    pub(super) inner: crate::Ledger,
+    /// The last output calibration, kept while the ledger has the same entries: a person
+    /// typing asks for the same feature and model on every keystroke.
+    calibration: RefCell<Option<CachedCalibration>>,
+}
+
+struct CachedCalibration {
+    entries: usize,
+    feature: Option<String>,
+    model: String,
+    value: Calibration,
+}
+
+impl Ledger {
+    fn wrap(inner: crate::Ledger) -> Ledger {
+        Ledger {
+            inner,
+            calibration: RefCell::new(None),
+        }
+    }
+
+    fn calibration(&self, feature: Option<&str>, model: &str) -> Calibration {
+        let entries = self.inner.entries().len();
+        let mut cache = self.calibration.borrow_mut();
+        if let Some(c) = cache.as_ref()
+            && c.entries == entries
+            && c.feature.as_deref() == feature
+            && c.model == model
+        {
+            return c.value;
+        }
+        let value = self.inner.output_calibration(feature, model);
+        *cache = Some(CachedCalibration {
+            entries,
+            feature: feature.map(str::to_owned),
+            model: model.to_owned(),
+            value,
+        });
+        value
+    }
+}
+
+/// `estimateMessage`'s argument, read by hand from JSON like events are (serde's derived
+/// readers would link float formatting into the WASM for their error messages).
+struct MessageRequestJs {
+    model: String,
+    text: Option<String>,
+    text_tokens: Option<crate::tokens::TokenEstimate>,
+    history_tokens: u64,
+    feature: Option<String>,
+    member: Option<String>,
+}
+
+impl MessageRequestJs {
+    fn read(value: &serde_json::Value) -> Result<MessageRequestJs, JsValue> {
+        let bad = |what: &str| {
+            js::error(
+                "invalid_argument",
+                &format!("not a message request: {what}"),
+            )
+        };
+        let o = value.as_object().ok_or_else(|| bad("expected an object"))?;
+        if let Some(k) = o.keys().find(|k| {
+            ![
+                "model",
+                "text",
+                "text_tokens",
+                "history_tokens",
+                "feature",
+                "member",
+            ]
+            .contains(&k.as_str())
+        }) {
+            return Err(bad(&format!("unknown field `{k}`")));
+        }
+        let field = |k: &str| o.get(k).filter(|v| !v.is_null());
+        let text = |k: &str| -> Result<Option<String>, JsValue> {
+            field(k)
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| bad(&format!("`{k}` must be a string")))
+                })
+                .transpose()
+        };
+        let count = |v: &serde_json::Value, k: &str| {
+            v.as_u64()
+                .ok_or_else(|| bad(&format!("`{k}` must be a whole number ≥ 0")))
+        };
+        let text_tokens = match field("text_tokens") {
+            None => None,
+            Some(t) => {
+                let get = |k: &str| {
+                    t.get(k)
+                        .ok_or_else(|| bad(&format!("`text_tokens.{k}` is missing")))
+                };
+                let estimate = crate::tokens::TokenEstimate {
+                    tokens: count(get("tokens")?, "text_tokens.tokens")?,
+                    low: count(get("low")?, "text_tokens.low")?,
+                    high: count(get("high")?, "text_tokens.high")?,
+                };
+                if !(estimate.low <= estimate.tokens && estimate.tokens <= estimate.high) {
+                    return Err(bad("text_tokens needs low ≤ tokens ≤ high"));
+                }
+                Some(estimate)
+            }
+        };
+        Ok(MessageRequestJs {
+            model: text("model")?.ok_or_else(|| bad("`model` is missing"))?,
+            text: text("text")?,
+            text_tokens,
+            history_tokens: field("history_tokens")
+                .map(|v| count(v, "history_tokens"))
+                .transpose()?
+                .unwrap_or(0),
+            feature: text("feature")?,
+            member: text("member")?,
+        })
+    }
+}
 
 #[derive(Serialize)]
 struct ApplyOutcome<'a> {
@@ -41,7 +163,7 @@ impl Ledger {
         catalogue: Option<Catalogue>,
     ) -> Result<Ledger, JsValue> {
         let account = read_account(Some(&js::json_from_js(account)?))?;
-        Ok(Ledger(crate::Ledger::new(
+        Ok(Ledger::wrap(crate::Ledger::new(
             catalogue_or_default(catalogue),
             account,
         )?))
@@ -62,7 +184,7 @@ impl Ledger {
                 &format!("events must be a JSON list of events: {e}"),
             )
         })?;
-        ledger.0.replay_drafts(drafts)?;
+        ledger.inner.replay_drafts(drafts)?;
         Ok(ledger)
     }
 
@@ -73,7 +195,7 @@ impl Ledger {
         catalogue: Option<Catalogue>,
     ) -> Result<Ledger, JsValue> {
         let doc = js::json_from_js(snapshot)?;
-        Ok(Ledger(crate::Ledger::from_snapshot(
+        Ok(Ledger::wrap(crate::Ledger::from_snapshot(
             catalogue_or_default(catalogue),
             &doc,
         )?))
@@ -82,7 +204,7 @@ impl Ledger {
     /// The account, the latest time seen and every accepted event.
     #[wasm_bindgen(unchecked_return_type = "LedgerSnapshot")]
     pub fn snapshot(&self) -> Result<JsValue, JsValue> {
-        js::to_js(&self.0.snapshot())
+        js::to_js(&self.inner.snapshot())
     }
 
     /// Applies one event; throws an error with the rejection's `code` when it is refused (a
@@ -93,7 +215,7 @@ impl Ledger {
         #[wasm_bindgen(unchecked_param_type = "LedgerEvent")] event: JsValue,
     ) -> Result<JsValue, JsValue> {
         let draft = EventDraft::from_json(&js::json_from_js(event)?);
-        let outcome = self.0.apply_draft(draft)?;
+        let outcome = self.inner.apply_draft(draft)?;
         js::to_js(&ApplyOutcome {
             duplicate: outcome.duplicate,
             entry: outcome.entry.as_ref(),
@@ -103,7 +225,7 @@ impl Ledger {
     /// The balance at `at` (RFC 3339; default: now, or the latest event if the clock is behind).
     #[wasm_bindgen(unchecked_return_type = "Balance")]
     pub fn balance(&self, at: Option<String>) -> Result<JsValue, JsValue> {
-        js::to_js(&self.0.balance(self.when(at)?)?)
+        js::to_js(&self.inner.balance(self.when(at)?)?)
     }
 
     /// What a usage or debit would do now, without doing it: draws, unpaid, balance after,
@@ -115,59 +237,132 @@ impl Ledger {
         at: Option<String>,
     ) -> Result<JsValue, JsValue> {
         let charge = Charge::from_json(&js::json_from_js(charge)?)?;
-        js::to_js(&self.0.preview(self.when(at)?, &charge)?)
+        js::to_js(&self.inner.preview(self.when(at)?, &charge)?)
     }
 
     /// SPEC §4's result document at `at` (`rejected` and `duplicates` are empty: they are
     /// answered per event by `apply`).
     #[wasm_bindgen(unchecked_return_type = "ScenarioResult")]
     pub fn report(&self, at: Option<String>) -> Result<JsValue, JsValue> {
-        js::to_js(&self.0.report(self.when(at)?, Vec::new(), Vec::new())?)
+        js::to_js(&self.inner.report(self.when(at)?, Vec::new(), Vec::new())?)
+    }
+
+    /// What a message will cost and leave, as ranges, before it is sent: from its `text`, or
+    /// from `text_tokens` kept by a `TokenCounter` (so the text is not sent on every keystroke).
+    #[wasm_bindgen(js_name = estimateMessage, unchecked_return_type = "MessageEstimate")]
+    pub fn estimate_message(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "MessageRequest")] request: JsValue,
+        at: Option<String>,
+    ) -> Result<JsValue, JsValue> {
+        let request = MessageRequestJs::read(&js::json_from_js(request)?)?;
+        let catalogue = self.inner.catalogue();
+        let model = catalogue.model(&request.model).ok_or_else(|| {
+            js::error(
+                "unknown_model",
+                &format!("there is no model `{}`", request.model),
+            )
+        })?;
+        let text_tokens = match (request.text_tokens, &request.text) {
+            (Some(t), _) => t,
+            (None, Some(text)) => crate::tokens::estimate_tokens(text, model.tokenizer),
+            (None, None) => crate::tokens::TokenEstimate::default(),
+        };
+        let calibration = self.calibration(request.feature.as_deref(), &request.model);
+        let request = MessageRequest {
+            model: request.model,
+            text_tokens,
+            history_tokens: request.history_tokens,
+            feature: request.feature,
+            member: request.member,
+        };
+        js::to_js(
+            &self
+                .inner
+                .estimate_message(self.when(at)?, &request, calibration)?,
+        )
+    }
+
+    /// What a quick action of the catalogue will cost on `model` (default: the selected one).
+    #[wasm_bindgen(js_name = estimateQuickAction, unchecked_return_type = "MessageEstimate")]
+    pub fn estimate_quick_action(
+        &self,
+        id: &str,
+        model: Option<String>,
+        at: Option<String>,
+    ) -> Result<JsValue, JsValue> {
+        let action = self.inner.catalogue().quick_action(id).ok_or_else(|| {
+            js::error(
+                "unknown_quick_action",
+                &format!("there is no quick action `{id}`"),
+            )
+        })?;
+        let model = model.unwrap_or_else(|| self.inner.selected_model().to_owned());
+        js::to_js(
+            &self
+                .inner
+                .estimate_quick_action(self.when(at)?, action, &model)?,
+        )
+    }
+
+    /// Burn rate over the last `windowDays` (default 14), runway, and what each pack on offer
+    /// would change, with what would expire unused.
+    #[wasm_bindgen(unchecked_return_type = "Forecast")]
+    pub fn forecast(
+        &self,
+        at: Option<String>,
+        #[wasm_bindgen(js_name = windowDays)] window_days: Option<u32>,
+    ) -> Result<JsValue, JsValue> {
+        js::to_js(
+            &self
+                .inner
+                .forecast(self.when(at)?, window_days.unwrap_or(14))?,
+        )
     }
 
     /// The models that can be picked now.
     #[wasm_bindgen(js_name = availableModels, unchecked_return_type = "Model[]")]
     pub fn available_models(&self) -> Result<JsValue, JsValue> {
-        js::to_js(&self.0.available_models().collect::<Vec<_>>())
+        js::to_js(&self.inner.available_models().collect::<Vec<_>>())
     }
 
     /// Every entry, in time order.
     #[wasm_bindgen(unchecked_return_type = "Entry[]")]
     pub fn entries(&self) -> Result<JsValue, JsValue> {
-        js::to_js(self.0.entries())
+        js::to_js(self.inner.entries())
     }
 
     /// Key states of providers that have a key.
     #[wasm_bindgen(unchecked_return_type = "KeyStates")]
     pub fn keys(&self) -> Result<JsValue, JsValue> {
-        js::to_js(self.0.keys())
+        js::to_js(self.inner.keys())
     }
 
     /// The latest time seen, once an event was applied.
     #[wasm_bindgen(getter)]
     pub fn now(&self) -> Option<String> {
-        self.0.now().map(|t| crate::time::format_instant(&t))
+        self.inner.now().map(|t| crate::time::format_instant(&t))
     }
 
     #[wasm_bindgen(getter)]
     pub fn plan(&self) -> String {
-        self.0.plan().to_owned()
+        self.inner.plan().to_owned()
     }
 
     #[wasm_bindgen(getter, js_name = selectedModel)]
     pub fn selected_model(&self) -> String {
-        self.0.selected_model().to_owned()
+        self.inner.selected_model().to_owned()
     }
 
     #[wasm_bindgen(getter, js_name = entryCount)]
     pub fn entry_count(&self) -> usize {
-        self.0.entries().len()
+        self.inner.entries().len()
     }
 
     fn when(&self, at: Option<String>) -> Result<Instant, JsValue> {
         let explicit = at.is_some();
         let t = js::instant_or_now(at)?;
-        match self.0.now() {
+        match self.inner.now() {
             Some(now) if !explicit && t < now => Ok(now),
             _ => Ok(t),
         }

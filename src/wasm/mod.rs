@@ -8,6 +8,6 @@ mod js;
 mod ledger;
 mod scenario;
 mod tokens;
+mod types;
 
 pub use scenario::{run_scenario, run_scenario_json};
-mod types;

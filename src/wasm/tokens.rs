@@ -40,7 +40,8 @@ fn utf16_count(value: f64, name: &str) -> Result<usize, JsValue> {
     } else {
         Err(js::error(
             "invalid_argument",
-            &format!("{name} must be a whole number of UTF-16 units, not {value}"),
+            // The value is not quoted: formatting an f64 links ~14 KB of float printing.
+            &format!("{name} must be a whole number of UTF-16 units from 0 to 4294967295"),
         ))
     }
 }

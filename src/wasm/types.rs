@@ -20,7 +20,7 @@ export type ErrorCode =
   | "catalogue_unknown_default_model" | "catalogue_default_model_not_on_credits"
   | "catalogue_invalid_value" | "catalogue_too_large"
   | "scenario_invalid_json" | "scenario_invalid" | "scenario_bad_query_at"
-  | "invalid_json" | "invalid_argument" | "value_not_representable";
+  | "invalid_json" | "invalid_argument" | "value_not_representable" | "unknown_quick_action";
 /** The errors this package throws: real `Error`s with a stable `code`. */
 export interface AiCreditsError extends Error { name: "AiCreditsError"; code: ErrorCode; }
 
@@ -36,8 +36,9 @@ export interface PriceTier {
   above_prompt_tokens: number;
   input: number | null; cached_input: number | null; cache_write: number | null; output: number | null;
 }
+export type TokenizerFamily = "o200k" | "anthropic" | "moonshot" | "xai" | "google";
 export interface Model {
-  id: string; name: string; provider: string; on_credits: boolean; tier: CreditTier | null;
+  id: string; tokenizer: TokenizerFamily; name: string; provider: string; on_credits: boolean; tier: CreditTier | null;
   best_for: string; context_tokens: number;
   /** Millicredits per token. */
   rates: Rates;
@@ -108,6 +109,35 @@ export interface Preview {
   credits: number; would_be_credits: number; cost_usd_micros: number; unpaid: number; draws: Draw[];
   monthly_remaining_after: number; purchased_remaining_after: number; available_after: number;
 }
+/** A low / expected / high range. */
+export interface Range { low: number; expected: number; high: number; }
+export interface QuickAction {
+  id: string; label: string; prompt: string; feature: string; input_tokens: number; output_tokens: number;
+}
+/** A message about to be sent: its `text`, or `text_tokens` from a `TokenCounter`. */
+export interface MessageRequest {
+  model: string; text?: string; text_tokens?: { tokens: number; low: number; high: number };
+  history_tokens?: number; feature?: string; member?: string;
+}
+export interface Calibration {
+  source: "feature_model" | "feature" | "model" | "catalogue"; samples: number; output_tokens: Range;
+}
+export interface MessageEstimate {
+  model: string; billed_to: BilledTo; allowed: boolean; rejection: { code: RejectCode; message: string } | null;
+  agent: boolean; rounds: Range; input_tokens: Range; output_tokens: Range;
+  /** Credits it will cost (0 when billed to an own key). */
+  credits: Range;
+  would_be_credits: Range;
+  /** Would-be AI cost in millionths of a US dollar. */
+  cost_usd_micros: Range;
+  calibration: Calibration;
+  available: number; available_after_expected: number; available_after_worst: number;
+  worst_exceeds_available: boolean; draws_expected: Draw[]; draws_worst: Draw[];
+}
+export interface BurnRate { window_start: Instant; window_end: Instant; credits: number; credits_per_day: number; }
+export interface Runway { exhausted_at: Instant | null; refills_at: Instant | null; breakage: number; horizon: Instant; }
+export interface PackWhatIf { pack: string; credits: number; price_cents: number; runway: Runway; breakage: number; }
+export interface Forecast { burn: BurnRate; runway: Runway; what_if: PackWhatIf[]; }
 export interface LedgerSnapshot {
   format: "ai-credits/ledger-snapshot"; version: 1; catalogue_version: number;
   account: AccountInit; now: Instant | null; events: LedgerEvent[];

@@ -3,7 +3,7 @@
 import init, {
   Catalogue, Ledger, runScenario,
   type AiCreditsError, type Balance, type Draw, type LedgerEvent, type Model, type Preview,
-  type ScenarioResult, type KeyStates,
+  type ScenarioResult, type KeyStates, type MessageEstimate, type Forecast, type QuickAction,
 } from 'ai-credits';
 
 export async function demo(): Promise<number> {
@@ -31,7 +31,12 @@ export async function demo(): Promise<number> {
   const balance: Balance = ledger.balance();
   const result: ScenarioResult = runScenario({ account: { plan: 'pro', cycle_anchor: balance.cycle.start }, query_at: balance.at });
   const byFeature: number = result.usage_by_feature['assistant'] ?? 0;
-  return fromPacks.length + byFeature + (preview.allowed ? preview.available_after : 0) + ledger.entryCount;
+  const estimate: MessageEstimate = ledger.estimateMessage({ model: 'gpt-5', text: 'How many bookings today?', feature: 'assistant' });
+  const forecast: Forecast = ledger.forecast(undefined, 14);
+  const actions: QuickAction[] = catalogue.quickActions();
+  const runsOut: string | null = forecast.runway.exhausted_at;
+  void runsOut;
+  return estimate.credits.high + actions.length + forecast.what_if.length + fromPacks.length + byFeature + (preview.allowed ? preview.available_after : 0) + ledger.entryCount;
 }
 
 // The sync client: async exports typed as precise promises, its status and its error codes.

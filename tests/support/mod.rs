@@ -68,3 +68,57 @@ pub fn run_all(run: impl Fn(&str) -> Result<String, String>) -> Result<usize, St
         Err(failures.join("\n\n"))
     }
 }
+
+/// Every field of `expected` equals the one in `actual`, recursively: objects on the keys the
+/// expected object names, lists item by item with the same length.
+pub fn matches_subset(actual: &Value, expected: &Value, path: &str) -> Result<(), String> {
+    match (actual, expected) {
+        (Value::Object(a), Value::Object(e)) => e.iter().try_for_each(|(k, v)| {
+            matches_subset(a.get(k).unwrap_or(&Value::Null), v, &format!("{path}.{k}"))
+        }),
+        (Value::Array(a), Value::Array(e)) if a.len() == e.len() => a
+            .iter()
+            .zip(e)
+            .enumerate()
+            .try_for_each(|(i, (a, e))| matches_subset(a, e, &format!("{path}[{i}]"))),
+        _ if actual == expected => Ok(()),
+        _ => Err(format!("{path}: expected {expected}, got {actual}")),
+    }
+}
+
+/// Runs one forecast case: replays its events, forecasts at its instant and compares.
+pub fn run_forecast_case(text: &str) -> Result<(), String> {
+    let case: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let account = ai_credits::snapshot::read_account(case.get("account")).map_err(|e| e.message)?;
+    let mut ledger = ai_credits::Ledger::new(
+        std::sync::Arc::new(ai_credits::Catalogue::default()),
+        account,
+    )
+    .map_err(|e| e.message)?;
+    ledger
+        .replay(case["events"].as_array().ok_or("no events")?)
+        .map_err(|e| e.message)?;
+    let at =
+        ai_credits::time::parse_instant(case["at"].as_str().ok_or("no at")?).ok_or("bad at")?;
+    let window = case["window_days"].as_u64().ok_or("no window_days")? as u32;
+    let forecast = ledger.forecast(at, window).map_err(|e| e.message)?;
+    let actual = serde_json::to_value(&forecast).map_err(|e| e.to_string())?;
+    matches_subset(&actual, &case["expected"], "forecast")
+}
+
+/// Runs every forecast case; `Ok(n)` when all `n` match.
+pub fn run_all_forecasts() -> Result<usize, String> {
+    let failures: Vec<String> = FORECASTS
+        .iter()
+        .filter_map(|(name, text)| {
+            run_forecast_case(text)
+                .err()
+                .map(|e| format!("{name}: {e}"))
+        })
+        .collect();
+    if failures.is_empty() {
+        Ok(FORECASTS.len())
+    } else {
+        Err(failures.join("\n"))
+    }
+}

@@ -1,0 +1,316 @@
+//! Message estimates: what a message will cost before it is sent, as an honest range, and
+//! what it leaves. The same routing, gate and draw order as `Ledger::apply`.
+//!
+//! **Output** is the uncertain part. It is calibrated from the account's own history: the
+//! output tokens of past usages of the same feature and model (then the same feature, then the
+//! same model), taking the 10th percentile, the median and the 90th percentile as low,
+//! expected and high once there are `history_samples_min` of them; otherwise the catalogue's
+//! defaults. **Input** is the text's token estimate (itself a range: see `tokens`) plus the
+//! conversation history sent with it.
+//!
+//! **Agent-style requests** (features listed in the catalogue's `estimation.agent.features`)
+//! call the model several times: each round sends the whole context again, grown by the
+//! previous round's output and the tool result it triggered. With `R` rounds, a prompt of `P`
+//! tokens, `O` output tokens per round and `T` tokens per tool result:
+//! input = `R·P + R(R−1)/2 · (O + T)`, output = `R·O`. The catalogue gives `R` as a range, so
+//! an agent request's high end grows quadratically with its rounds, as real agent runs do.
+
+use serde::Serialize;
+
+use crate::catalogue::{Model, QuickAction, Range};
+use crate::error::Rejection;
+use crate::event::Tokens;
+use crate::keys::BilledTo;
+use crate::ledger::{Draw, EntryKind, Ledger, credits_exhausted, unknown_model};
+use crate::time::Instant;
+use crate::tokens::TokenEstimate;
+use crate::units::{Credits, credits_from_millicredits, usd_micros_from_millicredits};
+
+/// Where the output expectation came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CalibrationSource {
+    /// Past usages of the same feature and model.
+    FeatureModel,
+    /// Past usages of the same feature, any model.
+    Feature,
+    /// Past usages of the same model, any feature.
+    Model,
+    /// Too little history: the catalogue's defaults.
+    Catalogue,
+}
+
+/// Output tokens of one answer, and where that came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Calibration {
+    pub source: CalibrationSource,
+    /// Past answers it is based on (0 for the catalogue's defaults).
+    pub samples: u32,
+    pub output_tokens: Range,
+}
+
+/// A message about to be sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageRequest {
+    pub model: String,
+    /// Input tokens of the new text (from `tokens::estimate_tokens` or a `TokenCounter`).
+    pub text_tokens: TokenEstimate,
+    /// Tokens of the conversation so far, sent along with it.
+    pub history_tokens: u64,
+    pub feature: Option<String>,
+    pub member: Option<String>,
+}
+
+/// What a message will cost and leave, as ranges.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MessageEstimate {
+    pub model: String,
+    pub billed_to: BilledTo,
+    /// Whether the gate lets it through now.
+    pub allowed: bool,
+    pub rejection: Option<Rejection>,
+    /// Whether it is estimated as an agent run of several rounds.
+    pub agent: bool,
+    pub rounds: Range,
+    pub input_tokens: Range,
+    pub output_tokens: Range,
+    /// Credits it will cost (0 when billed to an own key).
+    pub credits: Range,
+    /// What it would cost on credits, also when billed to an own key.
+    pub would_be_credits: Range,
+    /// The would-be AI cost in millionths of a US dollar.
+    pub cost_usd_micros: Range,
+    pub calibration: Calibration,
+    /// Available credits now.
+    pub available: Credits,
+    /// Available credits after it: expected, and in the worst case (its high end).
+    pub available_after_expected: Credits,
+    pub available_after_worst: Credits,
+    /// The worst case costs more than is available (the rest would be unpaid).
+    pub worst_exceeds_available: bool,
+    /// The sources it would draw from, for its expected and its worst cost.
+    pub draws_expected: Vec<Draw>,
+    pub draws_worst: Vec<Draw>,
+}
+
+fn percentile(sorted: &[u64], per_cent: u64) -> u64 {
+    // Nearest rank: the smallest value with at least `per_cent`% of the samples at or below it.
+    let n = sorted.len() as u64;
+    let rank = (per_cent * n).div_ceil(100).max(1);
+    sorted[(rank - 1) as usize]
+}
+
+impl Ledger {
+    /// Output tokens of one answer for this feature and model, from the account's history
+    /// (most recent usages and commits first) or the catalogue's defaults.
+    pub fn output_calibration(&self, feature: Option<&str>, model: &str) -> Calibration {
+        let settings = &self.catalogue().estimation;
+        let max = settings.history_samples_max as usize;
+        let min = settings.history_samples_min as usize;
+        let mut by_both = Vec::new();
+        let mut by_feature = Vec::new();
+        let mut by_model = Vec::new();
+        for entry in self.entries().iter().rev() {
+            if entry.kind == EntryKind::Debit {
+                continue;
+            }
+            let Some(tokens) = entry.tokens else { continue };
+            let same_model = entry.model.as_deref() == Some(model);
+            let same_feature = feature.is_some() && entry.by.feature.as_deref() == feature;
+            if same_feature && same_model {
+                by_both.push(tokens.output);
+            }
+            if same_feature && by_feature.len() < max {
+                by_feature.push(tokens.output);
+            }
+            if same_model && by_model.len() < max {
+                by_model.push(tokens.output);
+            }
+            if by_both.len() >= max {
+                break;
+            }
+        }
+        let candidates = [
+            (CalibrationSource::FeatureModel, by_both),
+            (CalibrationSource::Feature, by_feature),
+            (CalibrationSource::Model, by_model),
+        ];
+        for (source, mut samples) in candidates {
+            if samples.len() >= min {
+                samples.sort_unstable();
+                return Calibration {
+                    source,
+                    samples: samples.len() as u32,
+                    output_tokens: Range {
+                        low: percentile(&samples, 10),
+                        expected: percentile(&samples, 50),
+                        high: percentile(&samples, 90),
+                    },
+                };
+            }
+        }
+        Calibration {
+            source: CalibrationSource::Catalogue,
+            samples: 0,
+            output_tokens: settings.output_tokens,
+        }
+    }
+
+    /// Estimates a message at `at` with a calibration (from `output_calibration`, which a
+    /// caller typing many keystrokes keeps while the ledger does not change).
+    pub fn estimate_message(
+        &self,
+        at: Instant,
+        request: &MessageRequest,
+        calibration: Calibration,
+    ) -> Result<MessageEstimate, Rejection> {
+        self.check_query_time(&at)?;
+        let model = self
+            .catalogue()
+            .model(&request.model)
+            .ok_or_else(|| unknown_model(&request.model))?;
+        let settings = &self.catalogue().estimation;
+        let agent = request
+            .feature
+            .as_ref()
+            .is_some_and(|f| settings.agent.features.contains(f));
+        let rounds = if agent {
+            settings.agent.rounds
+        } else {
+            Range {
+                low: 1,
+                expected: 1,
+                high: 1,
+            }
+        };
+        let out = calibration.output_tokens;
+        let text = request.text_tokens;
+        let tool = if agent {
+            settings.agent.tool_result_tokens
+        } else {
+            0
+        };
+        let shape = |rounds: u64, text_tokens: u64, output: u64| {
+            let prompt = text_tokens.saturating_add(request.history_tokens);
+            let growth =
+                (rounds * rounds.saturating_sub(1) / 2).saturating_mul(output.saturating_add(tool));
+            Tokens {
+                input: rounds.saturating_mul(prompt).saturating_add(growth),
+                output: rounds.saturating_mul(output),
+                ..Tokens::default()
+            }
+        };
+        let low = shape(rounds.low, text.low, out.low);
+        let expected = shape(rounds.expected, text.tokens, out.expected);
+        let high = shape(rounds.high, text.high, out.high);
+        self.estimate_tokens(at, model, [low, expected, high], agent, rounds, calibration)
+    }
+
+    /// Estimates a quick action of the catalogue on `model`, at `at`.
+    pub fn estimate_quick_action(
+        &self,
+        at: Instant,
+        action: &QuickAction,
+        model: &str,
+    ) -> Result<MessageEstimate, Rejection> {
+        self.check_query_time(&at)?;
+        let found = self
+            .catalogue()
+            .model(model)
+            .ok_or_else(|| unknown_model(model))?;
+        let tokens = Tokens {
+            input: action.input_tokens,
+            output: action.output_tokens,
+            ..Tokens::default()
+        };
+        let calibration = Calibration {
+            source: CalibrationSource::Catalogue,
+            samples: 0,
+            output_tokens: Range {
+                low: action.output_tokens,
+                expected: action.output_tokens,
+                high: action.output_tokens,
+            },
+        };
+        let one = Range {
+            low: 1,
+            expected: 1,
+            high: 1,
+        };
+        self.estimate_tokens(at, found, [tokens; 3], false, one, calibration)
+    }
+
+    fn estimate_tokens(
+        &self,
+        at: Instant,
+        model: &Model,
+        [low, expected, high]: [Tokens; 3],
+        agent: bool,
+        rounds: Range,
+        calibration: Calibration,
+    ) -> Result<MessageEstimate, Rejection> {
+        let catalogue = self.catalogue();
+        let millicredits = |t: &Tokens| model.cost_millicredits(t);
+        let credits_of = |t: &Tokens| credits_from_millicredits(millicredits(t));
+        let usd_of =
+            |t: &Tokens| usd_micros_from_millicredits(millicredits(t), catalogue.credits_per_usd);
+        let would_be_credits = Range {
+            low: credits_of(&low),
+            expected: credits_of(&expected),
+            high: credits_of(&high),
+        };
+        let view = self.view(at);
+        let available = view.available();
+        let routed = self.route(model);
+        let billed_to = *routed.as_ref().unwrap_or(&BilledTo::Credits);
+        let rejection = match routed {
+            Err(r) => Some(r),
+            Ok(BilledTo::Credits) if available == 0 => Some(credits_exhausted()),
+            Ok(_) => None,
+        };
+        let credits = if billed_to == BilledTo::Credits {
+            would_be_credits
+        } else {
+            Range::default()
+        };
+        let plan = |amount: Credits| {
+            let mut plan = Vec::new();
+            if rejection.is_none() && amount > 0 {
+                view.plan_draws(amount.min(available), &mut plan);
+            }
+            self.to_draws(&plan)
+        };
+        Ok(MessageEstimate {
+            model: model.id.clone(),
+            billed_to,
+            allowed: rejection.is_none(),
+            agent,
+            rounds,
+            input_tokens: Range {
+                low: low.input,
+                expected: expected.input,
+                high: high.input,
+            },
+            output_tokens: Range {
+                low: low.output,
+                expected: expected.output,
+                high: high.output,
+            },
+            credits,
+            would_be_credits,
+            cost_usd_micros: Range {
+                low: usd_of(&low),
+                expected: usd_of(&expected),
+                high: usd_of(&high),
+            },
+            calibration,
+            available,
+            available_after_expected: available.saturating_sub(credits.expected),
+            available_after_worst: available.saturating_sub(credits.high),
+            worst_exceeds_available: credits.high > available,
+            draws_expected: plan(credits.expected),
+            draws_worst: plan(credits.high),
+            rejection,
+        })
+    }
+}

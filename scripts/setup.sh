@@ -20,6 +20,11 @@ if [ "$have" != "$want" ]; then
   cargo install wasm-bindgen-cli --version "$want" || cargo install wasm-bindgen-cli --version "$want" --locked
 fi
 
+if ! command -v curl >/dev/null; then
+  say "installing curl (the demo talks to the server with it)"
+  apt-get update -qq && apt-get install -y -qq curl >/dev/null
+fi
+
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
   say "installing Debian's chromium and chromium-driver"
   export DEBIAN_FRONTEND=noninteractive

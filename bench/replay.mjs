@@ -34,6 +34,12 @@ function perCallUs(fn, n = 20000) {
 }
 const previewUs = perCallUs(() => ledger.preview(charge, now));
 const balanceUs = perCallUs(() => ledger.balance(now));
+// The composer's path: the text's tokens come from a TokenCounter (kept between keystrokes),
+// the request carries only their range; the history calibration is cached between calls.
+const request = { model: 'claude-sonnet-4-6', text_tokens: { tokens: 120, low: 110, high: 135 }, feature: 'assistant' };
+const estimateUs = perCallUs(() => ledger.estimateMessage(request, now));
+const message = 'Could you check which of our kayaks are booked for Saturday, and draft a short reply '.repeat(6).slice(0, 500);
+const estimateTextUs = perCallUs(() => ledger.estimateMessage({ model: 'claude-sonnet-4-6', text: message, feature: 'assistant' }, now));
 const available = ledger.balance(now).available;
 if (available !== native.final_available) throw new Error(`WASM and native disagree: ${available} vs ${native.final_available}`);
 
@@ -45,6 +51,8 @@ const rows = [
   ['  the same, events already read (native only)', fmt(native.replay_events_per_s), '—', ''],
   ['preview of a usage on that ledger, µs', fmt(native.preview_us, 2), fmt(previewUs, 2), '≤ 20 µs from JS'],
   ['balance on that ledger, µs', fmt(native.balance_us, 2), fmt(balanceUs, 2), ''],
+  ['estimateMessage on that ledger (token range given), µs', '—', fmt(estimateUs, 2), '≤ 10 µs from JS'],
+  ['estimateMessage with a 500-character text, µs', '—', fmt(estimateTextUs, 2), ''],
   ['package .wasm, KB raw / gzipped', '—', `${fmt(wasm.length / 1024, 1)} / ${fmt(gzipSync(wasm, { level: 9 }).length / 1024, 1)}`, '≤ 150 KB gzipped (whole package)'],
   ['whole package (.wasm + .js), KB gzipped', '—', fmt((gzipSync(wasm, { level: 9 }).length + gzipSync(js, { level: 9 }).length) / 1024, 1), '≤ 150 KB'],
 ];

@@ -1,4 +1,5 @@
-//! Every conformance scenario through the WASM facade, in headless Chromium (wasm-bindgen-test).
+//! Every conformance scenario and forecast case through the WASM build, in headless Chromium
+//! (wasm-bindgen-test).
 #![cfg(target_arch = "wasm32")]
 
 mod support;
@@ -9,19 +10,12 @@ use wasm_bindgen_test::wasm_bindgen_test;
 
 #[wasm_bindgen_test]
 fn every_scenario_matches_its_expected_result_in_wasm_in_chromium() {
-    // Proves the WASM build gives SPEC §4's result for every scenario, run by Chromium.
-    let run = |text: &str| ai_credits::wasm::run_scenario_json(text).map_err(|e| format!("{e:?}"));
-    match support::run_all(run) {
-        Ok(n) => assert!(n >= 40, "only {n} scenarios"),
-        Err(report) => panic!("scenarios differ from their expected results:\n\n{report}"),
-    }
+    // Proves the WASM build gives SPEC §4's result for every scenario, in headless Chromium.
+    support::assert_scenarios_through_the_wasm_facade();
 }
 
 #[wasm_bindgen_test]
-fn every_forecast_case_matches_in_wasm() {
+fn every_forecast_case_matches_in_wasm_in_chromium() {
     // Proves the forecast cases give the same hand-checked numbers in WASM, in headless Chromium.
-    match support::run_all_forecasts() {
-        Ok(n) => assert!(n >= 3, "only {n} forecast cases"),
-        Err(report) => panic!("forecasts differ:\n{report}"),
-    }
+    support::assert_forecasts();
 }

@@ -6,40 +6,9 @@ use serde_json::Value;
 
 include!(concat!(env!("OUT_DIR"), "/scenarios.rs"));
 
-/// Compares a result with an expected result the way SPEC §4 says results are compared:
-/// every field the expected file names must be equal; in `entries`, `packs` and `rejected`,
-/// items are compared on the fields the expected item names (a result may carry more, and a
-/// rejection's message is free text).
-pub fn compare(actual: &Value, expected: &Value) -> Result<(), String> {
-    let (Some(actual), Some(expected)) = (actual.as_object(), expected.as_object()) else {
-        return Err("both results must be JSON objects".into());
-    };
-    let mut problems = Vec::new();
-    for (key, want) in expected {
-        let got = actual.get(key).unwrap_or(&Value::Null);
-        let same = match (key.as_str(), got, want) {
-            ("entries" | "packs" | "rejected", Value::Array(got), Value::Array(want)) => {
-                got.len() == want.len() && got.iter().zip(want).all(|(g, w)| item_matches(g, w))
-            }
-            _ => got == want,
-        };
-        if !same {
-            problems.push(format!("`{key}`:\n    expected {want}\n    actual   {got}"));
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("\n"))
-    }
-}
-
-fn item_matches(got: &Value, want: &Value) -> bool {
-    match (got.as_object(), want.as_object()) {
-        (Some(g), Some(w)) => w.iter().all(|(k, v)| g.get(k) == Some(v)),
-        _ => got == want,
-    }
-}
+#[path = "compare.rs"]
+mod compare;
+pub use compare::compare;
 
 /// Runs every scenario through `run` (JSON text in, JSON text out) and returns a report of
 /// every mismatch; `Ok(n)` when all `n` scenarios match.
@@ -120,5 +89,24 @@ pub fn run_all_forecasts() -> Result<usize, String> {
         Ok(FORECASTS.len())
     } else {
         Err(failures.join("\n"))
+    }
+}
+
+/// Every scenario through the WASM facade's `runScenarioJson`, checked against its expected
+/// file (the body of the Node and the Chromium WASM tests).
+#[cfg(target_arch = "wasm32")]
+pub fn assert_scenarios_through_the_wasm_facade() {
+    let run = |text: &str| ai_credits::wasm::run_scenario_json(text).map_err(|e| format!("{e:?}"));
+    match run_all(run) {
+        Ok(n) => assert!(n >= 40, "only {n} scenarios"),
+        Err(report) => panic!("scenarios differ from their expected results:\n\n{report}"),
+    }
+}
+
+/// Every forecast case, checked against its hand-checked numbers.
+pub fn assert_forecasts() {
+    match run_all_forecasts() {
+        Ok(n) => assert!(n >= 3, "only {n} forecast cases"),
+        Err(report) => panic!("forecasts differ:\n{report}"),
     }
 }

@@ -243,39 +243,11 @@ pub async fn get_state(
     answer(request.send().await.expect("state")).await
 }
 
-/// Compares a result with an expected result the way SPEC §4 says results are compared (a
-/// copy of tests/support/mod.rs `compare`): every field the expected file names must be equal;
-/// in `entries`, `packs` and `rejected`, items are compared on the fields the expected item names.
-pub fn compare(actual: &Value, expected: &Value) -> Result<(), String> {
-    let (Some(actual), Some(expected)) = (actual.as_object(), expected.as_object()) else {
-        return Err("both results must be JSON objects".into());
-    };
-    let mut problems = Vec::new();
-    for (key, want) in expected {
-        let got = actual.get(key).unwrap_or(&Value::Null);
-        let same = match (key.as_str(), got, want) {
-            ("entries" | "packs" | "rejected", Value::Array(got), Value::Array(want)) => {
-                got.len() == want.len() && got.iter().zip(want).all(|(g, w)| item_matches(g, w))
-            }
-            _ => got == want,
-        };
-        if !same {
-            problems.push(format!("`{key}`:\n    expected {want}\n    actual   {got}"));
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("\n"))
-    }
-}
-
-fn item_matches(got: &Value, want: &Value) -> bool {
-    match (got.as_object(), want.as_object()) {
-        (Some(g), Some(w)) => w.iter().all(|(k, v)| g.get(k) == Some(v)),
-        _ => got == want,
-    }
-}
+#[path = "../../../tests/support/compare.rs"]
+mod compare;
+// Not every test file of the server compares results.
+#[allow(unused_imports)]
+pub use compare::compare;
 
 /// Every conformance scenario: (name, scenario, expected result), sorted by name.
 pub fn scenarios() -> Vec<(String, Value, Value)> {

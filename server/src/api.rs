@@ -11,7 +11,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, post};
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 use tower_http::services::ServeDir;
@@ -22,6 +22,7 @@ use ai_credits::{Account, EventDraft, Ledger};
 use crate::auth::{self, Authenticator, Role};
 use crate::engine::{self, Ctx, Engine};
 use crate::error::ApiError;
+use crate::keys::{self, KeyService};
 
 /// Largest request body accepted.
 pub const BODY_BYTES_MAX: usize = 64 * 1024;
@@ -36,12 +37,13 @@ pub struct AppState {
     pub ctx: Arc<Ctx>,
     pub engine: Engine,
     pub auth: Authenticator,
+    pub keys: KeyService,
     catalogue_json: Bytes,
     catalogue_etag: String,
 }
 
 impl AppState {
-    pub fn new(ctx: Arc<Ctx>, engine: Engine, auth: Authenticator) -> AppState {
+    pub fn new(ctx: Arc<Ctx>, engine: Engine, auth: Authenticator, keys: KeyService) -> AppState {
         let catalogue_json = Bytes::from(ctx.catalogue.to_json());
         let catalogue_etag = format!(
             "\"{}\"",
@@ -51,6 +53,7 @@ impl AppState {
             ctx,
             engine,
             auth,
+            keys,
             catalogue_json,
             catalogue_etag,
         }
@@ -67,6 +70,19 @@ pub fn router(state: Arc<AppState>, www: Option<&std::path::Path>) -> Router {
         .route("/v1/accounts/{id}/events", post(post_event))
         .route("/v1/accounts/{id}/state", get(get_state))
         .route("/v1/accounts/{id}/entries", get(get_entries))
+        .route(
+            "/v1/accounts/{id}/keys",
+            get(keys::get_keys).put(keys::put_keys),
+        )
+        .route(
+            "/v1/accounts/{id}/keys/{provider}",
+            delete(keys::delete_key),
+        )
+        .route(
+            "/v1/accounts/{id}/keys/{provider}/rejected",
+            post(keys::post_rejected),
+        )
+        .route("/v1/accounts/{id}/audit", get(keys::get_audit))
         .route("/v1/catalogue", get(get_catalogue))
         .route("/v1/openapi.json", get(get_openapi));
     let router = match www {

@@ -101,6 +101,9 @@ pub struct Ctx {
 pub struct Accepted {
     pub duplicate: bool,
     pub entry: Option<Entry>,
+    /// The selected model before and after, when this event changed it (a key removed or
+    /// turning invalid resets an own-key-only selection to the default).
+    pub selection_changed: Option<(String, String)>,
 }
 
 /// One event to decide.
@@ -375,6 +378,7 @@ async fn decide(
     let at = draft.at.clone().ok();
     let before_purchase = is_purchase.then(|| account.ledger.clone());
     let events_before = account.ledger.events().len();
+    let selected_before = account.ledger.selected_model().to_owned();
     let result = account.ledger.apply_draft(draft);
     let outcome = match result {
         Ok(outcome) if !outcome.duplicate => outcome,
@@ -388,6 +392,7 @@ async fn decide(
                 .map(|o| Accepted {
                     duplicate: o.duplicate,
                     entry: o.entry,
+                    selection_changed: None,
                 })
                 .map_err(ApiError::from);
         }
@@ -457,9 +462,13 @@ async fn decide(
             .as_ref()
             .and_then(|e| serde_json::to_string(e).ok()),
     });
+    let selected_after = account.ledger.selected_model();
+    let selection_changed =
+        (selected_after != selected_before).then(|| (selected_before, selected_after.to_owned()));
     Ok(Accepted {
         duplicate: false,
         entry: outcome.entry,
+        selection_changed,
     })
 }
 

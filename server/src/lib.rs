@@ -10,7 +10,10 @@ pub mod api;
 pub mod auth;
 pub mod engine;
 pub mod error;
+pub mod keys;
 pub mod payment;
+pub mod providers;
+pub mod secret;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -34,6 +37,10 @@ pub struct Config {
     /// A directory of static files served at `/` (`serve --www DIR`), so a web app and the API
     /// share one origin; `None` serves the API only.
     pub www: Option<std::path::PathBuf>,
+    /// A file holding the data key that encrypts provider keys (`--data-key-file`), created
+    /// when missing; `AI_CREDITS_DATA_KEY` wins over it. Without either, an SQLite database
+    /// keeps `ai-credits.key` beside it and PostgreSQL switches provider keys off.
+    pub data_key_file: Option<std::path::PathBuf>,
 }
 
 /// A server bound to its address, not yet serving.
@@ -53,6 +60,21 @@ impl Server {
         {
             return Err(format!("--www {}: not a directory", dir.display()).into());
         }
+        let sqlite_db = match &config.location {
+            Location::SqliteFile(path) => Some(std::path::Path::new(path)),
+            Location::Postgres(_) => None,
+        };
+        let data_key = secret::DataKeySource::choose(
+            std::env::var("AI_CREDITS_DATA_KEY").ok(),
+            config.data_key_file.as_deref(),
+            sqlite_db,
+        )
+        .load()?;
+        if data_key.is_none() {
+            tracing::warn!(
+                "no data key (AI_CREDITS_DATA_KEY or --data-key-file): provider keys cannot be saved"
+            );
+        }
         let db = Db::open(&config.location).await?;
         tracing::info!(storage = %config.location.describe(), "database ready");
         let ctx = Arc::new(engine::Ctx {
@@ -69,7 +91,11 @@ impl Server {
                 "AI_CREDITS_ADMIN_TOKEN is not set: accounts and tokens cannot be created"
             );
         }
-        let state = Arc::new(api::AppState::new(ctx, engine, auth));
+        let keys = keys::KeyService {
+            data_key,
+            providers: providers::Providers::from_env(),
+        };
+        let state = Arc::new(api::AppState::new(ctx, engine, auth, keys));
         let listener = tokio::net::TcpListener::bind(config.addr).await?;
         Ok(Server {
             listener,

@@ -8,7 +8,9 @@
 //!   is a PostgreSQL URL, else `ai-credits.db` in the working directory. Once listening it
 //!   prints `ai-credits listening on http://ADDR` on stdout; logs go to stderr (`RUST_LOG`;
 //!   `AI_CREDITS_LOG_FORMAT=json` for JSON lines). `AI_CREDITS_ADMIN_TOKEN` is the platform
-//!   operator's bearer token.
+//!   operator's bearer token. Provider keys are encrypted with the data key from
+//!   `AI_CREDITS_DATA_KEY` (64 hex), else `--data-key-file PATH`, else (SQLite only)
+//!   `ai-credits.key` beside the database, created with mode 0600 on first start.
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -22,7 +24,7 @@ use ai_credits_server::{Config, Server};
 fn usage() -> ExitCode {
     eprintln!(
         "usage: ai-credits scenario PATH   (PATH - reads the scenario from stdin)\n       \
-         ai-credits serve [--addr 127.0.0.1:8080] [--db PATH|postgres://…] [--allow-client-time] [--www DIR]"
+         ai-credits serve [--addr 127.0.0.1:8080] [--db PATH|postgres://…] [--allow-client-time] [--www DIR] [--data-key-file PATH]"
     );
     ExitCode::from(64)
 }
@@ -44,6 +46,7 @@ fn parse_serve(args: &[String]) -> Option<Config> {
     let mut db = None;
     let mut allow_client_time = false;
     let mut www = None;
+    let mut data_key_file = None;
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
@@ -51,6 +54,7 @@ fn parse_serve(args: &[String]) -> Option<Config> {
             "--db" => db = Some(rest.next()?.clone()),
             "--allow-client-time" => allow_client_time = true,
             "--www" => www = Some(std::path::PathBuf::from(rest.next()?)),
+            "--data-key-file" => data_key_file = Some(std::path::PathBuf::from(rest.next()?)),
             _ => return None,
         }
     }
@@ -61,6 +65,7 @@ fn parse_serve(args: &[String]) -> Option<Config> {
         allow_client_time,
         admin_token: std::env::var("AI_CREDITS_ADMIN_TOKEN").ok(),
         www,
+        data_key_file,
     })
 }
 

@@ -207,6 +207,169 @@ impl Db {
     }
 }
 
+/// A provider key row, without its ciphertext (what the API may show).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRow {
+    pub provider: String,
+    pub last4: String,
+    pub state: String,
+    pub reason: Option<String>,
+    pub detail: Option<String>,
+    pub tested_at: String,
+}
+
+/// One audit entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRow {
+    pub at: String,
+    pub member: String,
+    pub role: String,
+    pub action: String,
+    pub provider: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// Orders audit entries: microseconds since the epoch, strictly increasing in this process.
+fn audit_seq() -> i64 {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = chrono::Utc::now().timestamp_micros();
+    let mut last = LAST.load(Ordering::Relaxed);
+    loop {
+        let next = now.max(last + 1);
+        match LAST.compare_exchange(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
+    }
+}
+
+impl Db {
+    /// Saves (or replaces) an account's key for a provider, encrypted.
+    pub async fn put_key(
+        &self,
+        account_id: &str,
+        sealed: &crate::secret::Sealed,
+        row: &KeyRow,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO provider_keys (account_id, provider, ciphertext, nonce, last4, state, reason, detail, tested_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (account_id, provider) DO UPDATE SET \
+             ciphertext = excluded.ciphertext, nonce = excluded.nonce, last4 = excluded.last4, state = excluded.state, \
+             reason = excluded.reason, detail = excluded.detail, tested_at = excluded.tested_at, updated_at = excluded.updated_at",
+        )
+        .bind(account_id)
+        .bind(&row.provider)
+        .bind(&sealed.ciphertext_hex)
+        .bind(&sealed.nonce_hex)
+        .bind(&row.last4)
+        .bind(&row.state)
+        .bind(row.reason.as_deref())
+        .bind(row.detail.as_deref())
+        .bind(&row.tested_at)
+        .bind(&row.tested_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+    }
+
+    /// Marks a stored key invalid; false when there is no key for that provider.
+    pub async fn mark_key_invalid(
+        &self,
+        account_id: &str,
+        provider: &str,
+        reason: &str,
+        at: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE provider_keys SET state = 'invalid', reason = $3, detail = NULL, updated_at = $4 \
+             WHERE account_id = $1 AND provider = $2",
+        )
+        .bind(account_id)
+        .bind(provider)
+        .bind(reason)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Deletes a key, ciphertext and all; false when there was none.
+    pub async fn delete_key(&self, account_id: &str, provider: &str) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM provider_keys WHERE account_id = $1 AND provider = $2")
+            .bind(account_id)
+            .bind(provider)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// An account's keys, by provider, without their ciphertext.
+    pub async fn keys(&self, account_id: &str) -> Result<Vec<KeyRow>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT provider, last4, state, reason, detail, tested_at FROM provider_keys \
+             WHERE account_id = $1 ORDER BY provider",
+        )
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(KeyRow {
+                    provider: r.try_get(0)?,
+                    last4: r.try_get(1)?,
+                    state: r.try_get(2)?,
+                    reason: r.try_get(3)?,
+                    detail: r.try_get(4)?,
+                    tested_at: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn add_audit(&self, account_id: &str, entry: &AuditRow) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO audit (account_id, seq, at, member, role, action, provider, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(account_id)
+        .bind(audit_seq())
+        .bind(&entry.at)
+        .bind(&entry.member)
+        .bind(&entry.role)
+        .bind(&entry.action)
+        .bind(entry.provider.as_deref())
+        .bind(entry.detail.as_deref())
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+    }
+
+    /// An account's audit log, oldest first, at most `limit` entries.
+    pub async fn audit(&self, account_id: &str, limit: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT at, member, role, action, provider, detail FROM audit WHERE account_id = $1 \
+             ORDER BY seq LIMIT $2",
+        )
+        .bind(account_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditRow {
+                    at: r.try_get(0)?,
+                    member: r.try_get(1)?,
+                    role: r.try_get(2)?,
+                    action: r.try_get(3)?,
+                    provider: r.try_get(4)?,
+                    detail: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+}
+
 /// An account row as a writer or reader sees it.
 #[derive(Clone, Debug)]
 pub struct AccountRow {
@@ -413,15 +576,24 @@ pub async fn entries_after(
 
 /// The schema, embedded: the binary needs no migration files at run time.
 fn migrator() -> Migrator {
-    let migrations = vec![Migration::new(
-        1,
-        Cow::Borrowed("accounts events tokens charges"),
-        MigrationType::Simple,
-        Cow::Borrowed(include_str!(
-            "../migrations/0001_accounts_events_tokens_charges.sql"
-        )),
-        false,
-    )];
+    let migrations = vec![
+        Migration::new(
+            1,
+            Cow::Borrowed("accounts events tokens charges"),
+            MigrationType::Simple,
+            Cow::Borrowed(include_str!(
+                "../migrations/0001_accounts_events_tokens_charges.sql"
+            )),
+            false,
+        ),
+        Migration::new(
+            2,
+            Cow::Borrowed("provider keys audit"),
+            MigrationType::Simple,
+            Cow::Borrowed(include_str!("../migrations/0002_provider_keys_audit.sql")),
+            false,
+        ),
+    ];
     Migrator {
         migrations: Cow::Owned(migrations),
         ..Migrator::DEFAULT

@@ -1,0 +1,236 @@
+//! Provider adapters: test a key by calling the provider's cheapest authenticated endpoint
+//! (listing models). Base URLs come from `AI_CREDITS_PROVIDER_BASE_{OPENAI,ANTHROPIC,
+//! MOONSHOT,XAI,GOOGLE}` so tests can point them at a fake provider on loopback.
+//!
+//! Nothing here formats a `reqwest::Error`: its message names the URL, and a key must never
+//! reach a log or a response. Google's key goes in the `x-goog-api-key` header (which Google
+//! documents as equivalent to `?key=`) so it is not in any URL at all.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::secret::Secret;
+
+/// How long one key test may take unless `AI_CREDITS_PROVIDER_TIMEOUT_MS` says otherwise.
+pub const TEST_TIMEOUT_MS_DEFAULT: u64 = 5_000;
+/// Longest provider message kept as a rejection's detail.
+const DETAIL_CHARS_MAX: usize = 200;
+/// Most bytes of a provider's error body read.
+const ERROR_BODY_BYTES_MAX: usize = 16 * 1024;
+
+/// How a provider authenticates a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scheme {
+    /// `GET {base}/v1/models`, `Authorization: Bearer KEY` (OpenAI, Moonshot, xAI).
+    Bearer,
+    /// `GET {base}/v1/models`, `x-api-key: KEY`, `anthropic-version: 2023-06-01`.
+    Anthropic,
+    /// `GET {base}/v1beta/models`, `x-goog-api-key: KEY`.
+    Google,
+}
+
+/// The providers this server can test, their default base URLs and schemes.
+const ADAPTERS: [(&str, &str, Scheme); 5] = [
+    ("openai", "https://api.openai.com", Scheme::Bearer),
+    ("anthropic", "https://api.anthropic.com", Scheme::Anthropic),
+    ("moonshot", "https://api.moonshot.ai", Scheme::Bearer),
+    ("xai", "https://api.x.ai", Scheme::Bearer),
+    (
+        "google",
+        "https://generativelanguage.googleapis.com",
+        Scheme::Google,
+    ),
+];
+
+/// What testing a key found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TestResult {
+    /// The provider accepted the key.
+    Connected,
+    /// The provider refused it, or did not answer in time. `reason` is a short code
+    /// (`auth`, `billing`, `timeout`, `unreachable`, `provider_error`); `detail` the
+    /// provider's own words, if any, with the key scrubbed out.
+    Rejected {
+        reason: &'static str,
+        detail: Option<String>,
+    },
+}
+
+/// The adapters with their base URLs, and an HTTP client.
+#[derive(Clone, Debug)]
+pub struct Providers {
+    bases: BTreeMap<&'static str, (String, Scheme)>,
+    http: reqwest::Client,
+    timeout: Duration,
+}
+
+impl Providers {
+    /// Base URLs from the environment (or the providers' own), the timeout from
+    /// `AI_CREDITS_PROVIDER_TIMEOUT_MS`.
+    pub fn from_env() -> Providers {
+        let bases = ADAPTERS
+            .iter()
+            .map(|(id, default, scheme)| {
+                let var = format!("AI_CREDITS_PROVIDER_BASE_{}", id.to_ascii_uppercase());
+                let base = std::env::var(var).unwrap_or_else(|_| (*default).to_owned());
+                (*id, (base.trim_end_matches('/').to_owned(), *scheme))
+            })
+            .collect();
+        let timeout_ms = std::env::var("AI_CREDITS_PROVIDER_TIMEOUT_MS")
+            .ok()
+            .and_then(|t| t.parse::<u64>().ok())
+            .filter(|t| (1..=60_000).contains(t))
+            .unwrap_or(TEST_TIMEOUT_MS_DEFAULT);
+        let timeout = Duration::from_millis(timeout_ms);
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        Providers {
+            bases,
+            http,
+            timeout,
+        }
+    }
+
+    pub fn knows(&self, provider: &str) -> bool {
+        self.bases.contains_key(provider)
+    }
+
+    /// Tests one key; never fails, never takes longer than the timeout (plus a little).
+    pub async fn test(&self, provider: &str, key: &Secret) -> TestResult {
+        let Some((base, scheme)) = self.bases.get(provider) else {
+            return TestResult::Rejected {
+                reason: "unknown_provider",
+                detail: None,
+            };
+        };
+        let request = match scheme {
+            Scheme::Bearer => self
+                .http
+                .get(format!("{base}/v1/models"))
+                .bearer_auth(key.expose()),
+            Scheme::Anthropic => self
+                .http
+                .get(format!("{base}/v1/models"))
+                .header("x-api-key", key.expose())
+                .header("anthropic-version", "2023-06-01"),
+            Scheme::Google => self
+                .http
+                .get(format!("{base}/v1beta/models"))
+                .header("x-goog-api-key", key.expose()),
+        };
+        let call = async {
+            let response = request.send().await?;
+            let status = response.status().as_u16();
+            let mut body = Vec::new();
+            let mut response = response;
+            while let Some(chunk) = response.chunk().await? {
+                body.extend_from_slice(&chunk);
+                if body.len() > ERROR_BODY_BYTES_MAX {
+                    break;
+                }
+            }
+            Ok::<_, reqwest::Error>((status, body))
+        };
+        match tokio::time::timeout(self.timeout, call).await {
+            Err(_) => rejected("timeout", None),
+            Ok(Err(e)) if e.is_timeout() => rejected("timeout", None),
+            Ok(Err(_)) => rejected("unreachable", None),
+            Ok(Ok((status, body))) => classify(status, &body, key),
+        }
+    }
+}
+
+fn rejected(reason: &'static str, detail: Option<String>) -> TestResult {
+    TestResult::Rejected { reason, detail }
+}
+
+/// Reads a provider's answer. 2xx: connected. Otherwise the reason: `billing` for the quota
+/// and credit errors providers return (OpenAI 429 `insufficient_quota`, Anthropic "credit
+/// balance is too low", HTTP 402), `auth` for 401/403 and Google's `API_KEY_INVALID`, else
+/// `provider_error`.
+pub fn classify(status: u16, body: &[u8], key: &Secret) -> TestResult {
+    if (200..300).contains(&status) {
+        return TestResult::Connected;
+    }
+    let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let error = &json["error"];
+    let message = error["message"].as_str().map(str::to_owned);
+    let code = error["code"].as_str().unwrap_or("");
+    let kind = error["type"].as_str().unwrap_or("");
+    let text = String::from_utf8_lossy(body).to_ascii_lowercase();
+    let reason = if status == 402
+        || code == "insufficient_quota"
+        || kind == "insufficient_quota"
+        || text.contains("credit balance is too low")
+    {
+        "billing"
+    } else if status == 401 || status == 403 || text.contains("api_key_invalid") {
+        "auth"
+    } else {
+        "provider_error"
+    };
+    rejected(reason, message.map(|m| scrub(&m, key)))
+}
+
+/// The provider's words without the key, shortened.
+fn scrub(message: &str, key: &Secret) -> String {
+    let clean = if key.expose().is_empty() {
+        message.to_owned()
+    } else {
+        message.replace(key.expose(), "[redacted]")
+    };
+    clean.chars().take(DETAIL_CHARS_MAX).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_errors_read_as_auth_billing_or_provider_error() {
+        // Proves each provider's documented error shape maps to the right reason, with the key scrubbed from the detail.
+        let key = Secret::new("sk-test-SECRETSECRET".into());
+        let openai_401 = br#"{"error":{"message":"Incorrect API key provided: sk-test-SECRETSECRET.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#;
+        match classify(401, openai_401, &key) {
+            TestResult::Rejected { reason, detail } => {
+                assert_eq!(reason, "auth");
+                assert!(!detail.expect("detail").contains("SECRETSECRET"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let openai_quota = br#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}"#;
+        assert!(matches!(
+            classify(429, openai_quota, &key),
+            TestResult::Rejected {
+                reason: "billing",
+                ..
+            }
+        ));
+        let anthropic_credit = br#"{"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low to access the Anthropic API."}}"#;
+        assert!(matches!(
+            classify(400, anthropic_credit, &key),
+            TestResult::Rejected {
+                reason: "billing",
+                ..
+            }
+        ));
+        let google_400 = br#"{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID"}]}}"#;
+        assert!(matches!(
+            classify(400, google_400, &key),
+            TestResult::Rejected { reason: "auth", .. }
+        ));
+        assert!(matches!(
+            classify(503, b"oops", &key),
+            TestResult::Rejected {
+                reason: "provider_error",
+                ..
+            }
+        ));
+        assert_eq!(classify(200, b"{}", &key), TestResult::Connected);
+    }
+}

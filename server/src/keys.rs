@@ -15,8 +15,8 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use ai_credits::EventDraft;
 use ai_credits::time::format_instant;
+use ai_credits::{Catalogue, EventDraft};
 
 use crate::api::AppState;
 use crate::auth::{Caller, Role};
@@ -87,6 +87,21 @@ fn known_provider(app: &AppState, provider: &str) -> Result<(), ApiError> {
             StatusCode::UNPROCESSABLE_ENTITY,
             "unknown_provider",
             format!("there is no provider {provider:?}; see /v1/catalogue for the providers"),
+        ))
+    }
+}
+
+/// Growth plan or higher: the catalogue's `own_keys` flag of the account's plan.
+fn plan_allows_own_keys(catalogue: &Catalogue, plan: &str) -> Result<(), ApiError> {
+    if catalogue.plan(plan).is_some_and(|p| p.own_keys) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "own_keys_not_in_plan",
+            format!(
+                "the {plan} plan does not include using your own AI keys; change to a plan that does"
+            ),
         ))
     }
 }
@@ -220,18 +235,8 @@ pub async fn put_keys(
             ));
         }
     }
-    // Growth plan or higher: a catalogue flag per plan.
     let (ledger, _) = engine::read_ledger(&app.ctx, &id).await?;
-    let plan = ledger.plan().to_owned();
-    if !app.ctx.catalogue.plan(&plan).is_some_and(|p| p.own_keys) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "own_keys_not_in_plan",
-            format!(
-                "the {plan} plan does not include using your own AI keys; change to a plan that does"
-            ),
-        ));
-    }
+    plan_allows_own_keys(&app.ctx.catalogue, ledger.plan())?;
     drop(ledger);
     // Every key tested at once, each with the adapter's timeout.
     let tests: Vec<_> = body
@@ -445,4 +450,30 @@ pub async fn get_audit(
         })
         .collect();
     Ok(Json(json!({"entries": entries})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_without_own_keys_is_refused() {
+        // Proves the plan gate reads the catalogue's own_keys flag: the default plans allow keys, a plan with the flag off gets 403 own_keys_not_in_plan.
+        let default = Catalogue::default();
+        assert!(plan_allows_own_keys(&default, "growth").is_ok());
+        assert!(plan_allows_own_keys(&default, "pro").is_ok());
+        let mut doc: Value = serde_json::from_str(&default.to_json()).expect("json");
+        for plan in doc["plans"].as_array_mut().expect("plans") {
+            if plan["id"] == "growth" {
+                plan["own_keys"] = json!(false);
+            }
+        }
+        let starter = Catalogue::from_json(&doc.to_string()).expect("a valid catalogue");
+        let refused = plan_allows_own_keys(&starter, "growth").expect_err("refused");
+        assert_eq!(
+            (refused.status, refused.code.as_str()),
+            (StatusCode::FORBIDDEN, "own_keys_not_in_plan")
+        );
+        assert!(plan_allows_own_keys(&starter, "pro").is_ok());
+    }
 }

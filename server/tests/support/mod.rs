@@ -69,6 +69,17 @@ impl ServerProcess {
 
     /// Like `start`, with more arguments for `serve` (e.g. `--www DIR`).
     pub fn start_with(storage: &Storage, allow_client_time: bool, args: &[&str]) -> ServerProcess {
+        ServerProcess::start_env(storage, allow_client_time, args, &[])
+    }
+
+    /// Like `start_with`, with environment variables for the server (set last, so they can
+    /// override `RUST_LOG`).
+    pub fn start_env(
+        storage: &Storage,
+        allow_client_time: bool,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> ServerProcess {
         let log = temp_dir("log").join("server.log");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ai-credits"));
         cmd.args(["serve", "--addr", "127.0.0.1:0"]);
@@ -82,9 +93,12 @@ impl ServerProcess {
             cmd.arg("--allow-client-time");
         }
         let log_file = std::fs::File::create(&log).expect("log file");
+        cmd.env("AI_CREDITS_ADMIN_TOKEN", ADMIN)
+            .env("RUST_LOG", "info");
+        for (name, value) in envs {
+            cmd.env(name, value);
+        }
         let mut child = cmd
-            .env("AI_CREDITS_ADMIN_TOKEN", ADMIN)
-            .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log_file))
             .spawn()

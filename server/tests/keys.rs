@@ -1,0 +1,583 @@
+//! Own provider keys over HTTP against a fake provider on loopback: save and test several at
+//! once (accepted, refused in each provider's own error shape, too slow), routing before and
+//! after, invalid-on-rejection with both reasons and the exact billing message, removal,
+//! selection fallback, the audit log, who may call what, and the key never appearing in a
+//! response, the server's log at `RUST_LOG=trace`, the SQLite file or a PostgreSQL dump.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use support::{ServerProcess, Storage, Tokens, answer};
+
+/// Keys the fake provider accepts: they contain `GOOD`. `SLOW` answers after
+/// [`SLOW_MS`] (past the server's timeout); `OKSLOW` accepts after [`OKSLOW_MS`] (within it);
+/// `BROKE` is a billing error; anything else is refused with 401 (Google: 400
+/// `API_KEY_INVALID`).
+const OPENAI_KEY: &str = "sk-proj-GOOD-openai-3f9a1c7e5b2d8046";
+const ANTHROPIC_BAD_KEY: &str = "sk-ant-api03-wrong-a71c0e93b5d24f68";
+const XAI_KEY: &str = "xai-GOOD-xai-9b8e7d6c5a4f3e2d1c0b";
+const GOOGLE_SLOW_KEY: &str = "AIzaSy-SLOW-google-4e5f6a7b8c9d0e1f";
+const MOONSHOT_SLOW_KEY: &str = "sk-moon-OKSLOW-moonshot-2a3b4c5d6e";
+const ALL_KEYS: [&str; 5] = [
+    OPENAI_KEY,
+    ANTHROPIC_BAD_KEY,
+    XAI_KEY,
+    GOOGLE_SLOW_KEY,
+    MOONSHOT_SLOW_KEY,
+];
+/// The server's per-key test timeout in these tests.
+const TIMEOUT_MS: u64 = 1500;
+const SLOW_MS: u64 = 5000;
+const OKSLOW_MS: u64 = 1000;
+
+/// The key a provider's request carries, by that provider's scheme.
+fn key_of(provider: &str, headers: &HeaderMap) -> String {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    match provider {
+        "anthropic" => {
+            if header("anthropic-version") != "2023-06-01" {
+                return String::new();
+            }
+            header("x-api-key")
+        }
+        "google" => header("x-goog-api-key"),
+        _ => header("authorization")
+            .strip_prefix("Bearer ")
+            .unwrap_or("")
+            .to_owned(),
+    }
+}
+
+/// Each provider's documented 401 (Google: 400) for a wrong key.
+fn refused(provider: &str) -> Response {
+    let (status, body) = match provider {
+        "anthropic" => (
+            StatusCode::UNAUTHORIZED,
+            json!({"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}),
+        ),
+        "google" => (
+            StatusCode::BAD_REQUEST,
+            json!({"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.", "status": "INVALID_ARGUMENT",
+                   "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID", "domain": "googleapis.com"}]}}),
+        ),
+        _ => (
+            StatusCode::UNAUTHORIZED,
+            json!({"error": {"message": "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
+                   "type": "invalid_request_error", "param": null, "code": "invalid_api_key"}}),
+        ),
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+/// Each provider's billing refusal: OpenAI 429 `insufficient_quota`, Anthropic 400 "credit
+/// balance is too low".
+fn broke(provider: &str) -> Response {
+    let (status, body) = match provider {
+        "anthropic" => (
+            StatusCode::BAD_REQUEST,
+            json!({"type": "error", "error": {"type": "invalid_request_error",
+                   "message": "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits."}}),
+        ),
+        _ => (
+            StatusCode::TOO_MANY_REQUESTS,
+            json!({"error": {"message": "You exceeded your current quota, please check your plan and billing details.",
+                   "type": "insufficient_quota", "param": null, "code": "insufficient_quota"}}),
+        ),
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+async fn models(provider: String, headers: HeaderMap) -> Response {
+    let key = key_of(&provider, &headers);
+    if key.contains("SLOW") && !key.contains("OKSLOW") {
+        tokio::time::sleep(Duration::from_millis(SLOW_MS)).await;
+    }
+    if key.contains("OKSLOW") {
+        tokio::time::sleep(Duration::from_millis(OKSLOW_MS)).await;
+        return axum::Json(json!({"object": "list", "data": []})).into_response();
+    }
+    if key.contains("BROKE") {
+        return broke(&provider);
+    }
+    if key.contains("GOOD") {
+        return axum::Json(json!({"object": "list", "data": [{"id": "some-model"}]}))
+            .into_response();
+    }
+    refused(&provider)
+}
+
+/// A fake of the five providers' list-models endpoints on loopback, each under `/{provider}`.
+async fn fake_provider() -> String {
+    let app = Router::new()
+        .route(
+            "/{provider}/v1/models",
+            get(|Path(p): Path<String>, h: HeaderMap| models(p, h)),
+        )
+        .route(
+            "/{provider}/v1beta/models",
+            get(|Path(p): Path<String>, h: HeaderMap| models(p, h)),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+/// A server whose adapters point at `fake`, logging at trace.
+fn server(storage: &Storage, fake: &str, extra: &[(&str, &str)]) -> ServerProcess {
+    let bases: Vec<(String, String)> = ["openai", "anthropic", "moonshot", "xai", "google"]
+        .iter()
+        .map(|p| {
+            (
+                format!("AI_CREDITS_PROVIDER_BASE_{}", p.to_ascii_uppercase()),
+                format!("{fake}/{p}"),
+            )
+        })
+        .collect();
+    let timeout = TIMEOUT_MS.to_string();
+    let mut envs: Vec<(&str, &str)> = bases
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    envs.push(("AI_CREDITS_PROVIDER_TIMEOUT_MS", &timeout));
+    envs.push(("RUST_LOG", "trace"));
+    envs.extend_from_slice(extra);
+    ServerProcess::start_env(storage, false, &[], &envs)
+}
+
+/// Every response body the test saw, to search for keys at the end.
+#[derive(Default)]
+struct Seen(String);
+
+impl Seen {
+    async fn call(&mut self, request: reqwest::RequestBuilder) -> (u16, Value) {
+        let (status, body) = answer(request.send().await.expect("request")).await;
+        self.0.push_str(&body.to_string());
+        (status, body)
+    }
+}
+
+fn usage(id: &str, model: &str) -> Value {
+    json!({"kind": "usage", "id": id, "model": model, "input_tokens": 1000, "output_tokens": 200})
+}
+
+fn assert_no_key(what: &str, haystack: &[u8]) {
+    for key in ALL_KEYS {
+        let found = haystack.windows(key.len()).any(|w| w == key.as_bytes());
+        assert!(!found, "the key {key} appears in {what}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_are_tested_together_route_usages_and_never_leak_on_sqlite() {
+    // Proves save-and-test with mixed outcomes (one timing out) runs concurrently, routing follows key states, rejections mark keys invalid with the exact billing message, removal falls back to the default model, the audit log records it all, and no key appears in responses, trace logs or the SQLite files.
+    let fake = fake_provider().await;
+    let storage = support::sqlite("keys");
+    let server = server(&storage, &fake, &[]);
+    run_the_story(&server, &storage).await;
+    let Storage::Sqlite(db) = &storage else {
+        unreachable!()
+    };
+    let key_file = db.with_file_name("ai-credits.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file)
+            .expect("the data key file beside the database")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the data key file is private");
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let path = format!("{}{suffix}", db.display());
+        if let Ok(bytes) = std::fs::read(&path) {
+            assert_no_key(&path, &bytes);
+        }
+    }
+    let log = server.log_text();
+    assert!(
+        log.contains("TRACE") || log.contains("DEBUG"),
+        "the log is at trace level"
+    );
+    assert_no_key("the server log", log.as_bytes());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_never_appear_in_a_postgresql_dump() {
+    // Proves the same story on PostgreSQL (data key from the environment) and that `pg_dump` of the database holds no key.
+    let Some(storage) = support::postgres("keys_never_appear_in_a_postgresql_dump") else {
+        return;
+    };
+    let fake = fake_provider().await;
+    let data_key = "5f".repeat(32);
+    let server = server(&storage, &fake, &[("AI_CREDITS_DATA_KEY", &data_key)]);
+    run_the_story(&server, &storage).await;
+    let Storage::Postgres(url) = &storage else {
+        unreachable!()
+    };
+    let pg_dump = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()
+        .and_then(|dirs| {
+            let mut bins: Vec<_> = dirs
+                .filter_map(|d| Some(d.ok()?.path().join("bin/pg_dump")))
+                .filter(|p| p.exists())
+                .collect();
+            bins.sort();
+            bins.pop()
+        })
+        .map_or_else(|| "pg_dump".into(), |p| p.display().to_string());
+    let dump = std::process::Command::new(pg_dump)
+        .arg("--data-only")
+        .arg(url)
+        .output()
+        .expect("pg_dump runs");
+    assert!(
+        dump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    let text = String::from_utf8_lossy(&dump.stdout);
+    assert!(
+        text.contains("provider_keys"),
+        "the dump has the keys table"
+    );
+    assert_no_key("the pg_dump", &dump.stdout);
+    assert_no_key("the server log", server.log_text().as_bytes());
+}
+
+async fn run_the_story(server: &ServerProcess, _storage: &Storage) {
+    let http = support::client();
+    let base = server.base.as_str();
+    let account = support::create_account(&http, base, &json!({"plan": "growth"})).await;
+    let other = support::create_account(&http, base, &json!({"plan": "growth"})).await;
+    let t = Tokens::issue(&http, base, &account).await;
+    let other_t = Tokens::issue(&http, base, &other).await;
+    let mut seen = Seen::default();
+    let url = |path: &str| format!("{base}/v1/accounts/{account}{path}");
+    let post_usage = |event: Value| {
+        http.post(url("/events"))
+            .bearer_auth(&t.service)
+            .json(&event)
+    };
+
+    // Before: Grok is own-key only, so a usage of it is unavailable.
+    let (status, body) = seen.call(post_usage(usage("u-before", "grok-4"))).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("model_unavailable")),
+        "{body}"
+    );
+
+    // Who may save keys: the account's admin only.
+    let keys_body = json!({"keys": {
+        "openai": OPENAI_KEY, "anthropic": ANTHROPIC_BAD_KEY, "xai": XAI_KEY,
+        "google": GOOGLE_SLOW_KEY, "moonshot": MOONSHOT_SLOW_KEY,
+    }});
+    for (token, expected) in [(&t.member, 403), (&t.service, 403), (&other_t.admin, 404)] {
+        let (status, body) = seen
+            .call(http.put(url("/keys")).bearer_auth(token).json(&keys_body))
+            .await;
+        assert_eq!(status, expected, "{body}");
+    }
+    let (status, body) = seen
+        .call(
+            http.put(url("/keys"))
+                .bearer_auth(&t.admin)
+                .json(&json!({"keys": {"nope": "abcdefghijk"}})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("unknown_provider")),
+        "{body}"
+    );
+
+    // Refused bodies never quote the key: an unknown field, a key with a space.
+    for bad in [
+        json!({"keys": {"openai": OPENAI_KEY}, "note": OPENAI_KEY}),
+        json!({"keys": {"openai": format!("{OPENAI_KEY} {XAI_KEY}")}}),
+        json!({"keys": {"openai": 42, "xai": XAI_KEY}}),
+    ] {
+        let (status, body) = seen
+            .call(http.put(url("/keys")).bearer_auth(&t.admin).json(&bad))
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("invalid_request")),
+            "{body}"
+        );
+    }
+
+    // Save five keys at once: tested together, so the whole takes about one timeout, not the
+    // sum of the slow ones (1.5 s + 1 s one after the other).
+    let started = Instant::now();
+    let (status, body) = seen
+        .call(
+            http.put(url("/keys"))
+                .bearer_auth(&t.admin)
+                .json(&keys_body),
+        )
+        .await;
+    let took = started.elapsed();
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        took < Duration::from_millis(2400),
+        "keys were not tested concurrently: {took:?}"
+    );
+    let by_provider = |body: &Value| -> std::collections::BTreeMap<String, Value> {
+        body["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .map(|k| {
+                (
+                    k["provider"].as_str().expect("provider").to_owned(),
+                    k.clone(),
+                )
+            })
+            .collect()
+    };
+    let saved = by_provider(&body);
+    assert_eq!(saved["openai"]["state"], "connected", "{body}");
+    assert_eq!(saved["openai"]["last4"], "8046");
+    assert!(saved["openai"]["tested_at"].is_string());
+    assert_eq!(saved["xai"]["state"], "connected");
+    assert_eq!(saved["moonshot"]["state"], "connected");
+    assert_eq!(saved["anthropic"]["state"], "rejected");
+    assert_eq!(saved["anthropic"]["reason"], "auth");
+    assert_eq!(saved["anthropic"]["detail"], "invalid x-api-key");
+    assert_eq!(saved["google"]["state"], "rejected");
+    assert_eq!(saved["google"]["reason"], "timeout");
+    assert!(saved.values().all(|k| k.get("key").is_none()));
+
+    // The list shows the same, and the ledger's key states follow.
+    let (status, listed) = seen
+        .call(http.get(url("/keys")).bearer_auth(&t.admin))
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(by_provider(&listed), saved);
+    let (_, state) = support::get_state(&http, base, &account, &t.admin, None).await;
+    seen.0.push_str(&state.to_string());
+    assert_eq!(
+        state["keys"],
+        json!({"anthropic": "invalid", "google": "invalid", "moonshot": "connected", "openai": "connected", "xai": "connected"}),
+        "{state}"
+    );
+
+    // After: Grok is billed to the own key; Claude (key rejected) to credits.
+    let (status, body) = seen.call(post_usage(usage("u-grok", "grok-4"))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["entry"]["billed_to"], "own_key", "{body}");
+    assert_eq!(body["entry"]["credits"], 0);
+    let (status, body) = seen
+        .call(post_usage(usage("u-claude", "claude-sonnet-4-6")))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["entry"]["billed_to"], "credits", "{body}");
+
+    // The host app reports refusals: only its service token may.
+    let rejected = |provider: &str, reason: &str, token: &str| {
+        http.post(url(&format!("/keys/{provider}/rejected")))
+            .bearer_auth(token)
+            .json(&json!({"reason": reason}))
+    };
+    let (status, _) = seen.call(rejected("xai", "billing", &t.admin)).await;
+    assert_eq!(status, 403);
+    let (status, _) = seen
+        .call(rejected("xai", "billing", &other_t.service))
+        .await;
+    assert_eq!(status, 404);
+    let (status, body) = seen.call(rejected("xai", "broke", &t.service)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_request")),
+        "{body}"
+    );
+
+    // Select Grok, then xAI runs out of money: the exact billing message, Grok unavailable,
+    // the selection back to the default.
+    let (status, body) = seen
+        .call(
+            http.post(url("/events"))
+                .bearer_auth(&t.admin)
+                .json(&json!({"kind": "select_model", "model": "grok-4"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = seen.call(rejected("xai", "billing", &t.service)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["state"], "invalid");
+    assert_eq!(
+        body["message"],
+        "Your xAI account is out of credits or has a billing issue. Top up your xAI account, then \
+         try again. (You can switch to EquipDash credits in Settings → AI Assistant if you'd \
+         rather not use your own key.)"
+    );
+    assert_eq!(
+        body["message"].as_str(),
+        Some(
+            ai_credits::Catalogue::default()
+                .provider_billing_message("xai")
+                .as_str()
+        )
+    );
+    let (status, body) = seen.call(post_usage(usage("u-grok-after", "grok-4"))).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("model_unavailable")),
+        "{body}"
+    );
+    let (_, state) = support::get_state(&http, base, &account, &t.admin, None).await;
+    assert_eq!(state["selected_model"], "claude-sonnet-4-6", "{state}");
+
+    // OpenAI's key is deleted on their side: back to credits.
+    let (status, body) = seen.call(rejected("openai", "auth", &t.service)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["reason"], "auth");
+    let (status, body) = seen.call(post_usage(usage("u-gpt", "gpt-5"))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["entry"]["billed_to"], "credits", "{body}");
+    let (_, listed) = seen
+        .call(http.get(url("/keys")).bearer_auth(&t.admin))
+        .await;
+    let listed = by_provider(&listed);
+    assert_eq!(
+        (
+            listed["xai"]["state"].as_str(),
+            listed["xai"]["reason"].as_str()
+        ),
+        (Some("invalid"), Some("billing"))
+    );
+    assert_eq!(
+        (
+            listed["openai"]["state"].as_str(),
+            listed["openai"]["reason"].as_str()
+        ),
+        (Some("invalid"), Some("auth"))
+    );
+
+    // Reconnect xAI, select Grok, remove the key: deleted at once, selection falls back.
+    let (status, body) = seen
+        .call(
+            http.put(url("/keys"))
+                .bearer_auth(&t.admin)
+                .json(&json!({"keys": {"xai": XAI_KEY}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["keys"][0]["state"], "connected", "{body}");
+    let (status, body) = seen
+        .call(
+            http.post(url("/events"))
+                .bearer_auth(&t.member)
+                .json(&json!({"kind": "select_model", "model": "grok-4"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = seen
+        .call(http.delete(url("/keys/xai")).bearer_auth(&t.member))
+        .await;
+    assert_eq!(status, 403);
+    let (status, body) = seen
+        .call(http.delete(url("/keys/xai")).bearer_auth(&t.admin))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["removed"], true);
+    assert_eq!(body["selected_model"], "claude-sonnet-4-6");
+    let (_, state) = support::get_state(&http, base, &account, &t.admin, None).await;
+    assert_eq!(state["selected_model"], "claude-sonnet-4-6", "{state}");
+    assert!(state["keys"].get("xai").is_none(), "{state}");
+    let (_, listed) = seen
+        .call(http.get(url("/keys")).bearer_auth(&t.admin))
+        .await;
+    assert!(!by_provider(&listed).contains_key("xai"), "{listed}");
+    let (status, body) = seen.call(post_usage(usage("u-grok-gone", "grok-4"))).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("model_unavailable")),
+        "{body}"
+    );
+
+    // The audit log: who, when, what — never the key.
+    let (status, _) = seen
+        .call(http.get(url("/audit")).bearer_auth(&t.service))
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = seen
+        .call(http.get(url("/audit")).bearer_auth(&other_t.admin))
+        .await;
+    assert_eq!(status, 404);
+    let (status, audit) = seen
+        .call(http.get(url("/audit")).bearer_auth(&t.admin))
+        .await;
+    assert_eq!(status, 200, "{audit}");
+    let lines: Vec<String> = audit["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            assert!(e["at"].is_string() && e["member"].is_string(), "{e}");
+            format!(
+                "{} {} {} {}",
+                e["role"].as_str().unwrap_or(""),
+                e["action"].as_str().unwrap_or(""),
+                e["provider"].as_str().unwrap_or(""),
+                e["detail"].as_str().unwrap_or("")
+            )
+            .trim_end()
+            .to_owned()
+        })
+        .collect();
+    let expected = [
+        "admin added anthropic",
+        "admin tested anthropic rejected: auth",
+        "admin added google",
+        "admin tested google rejected: timeout",
+        "admin added moonshot",
+        "admin tested moonshot connected",
+        "admin added openai",
+        "admin tested openai connected",
+        "admin added xai",
+        "admin tested xai connected",
+        "service marked_invalid xai billing",
+        "service selection_reset xai grok-4 -> claude-sonnet-4-6",
+        "service marked_invalid openai auth",
+        "admin added xai",
+        "admin tested xai connected",
+        "admin removed xai",
+        "admin selection_reset xai grok-4 -> claude-sonnet-4-6",
+    ];
+    assert_eq!(lines, expected);
+
+    // The new endpoints are described.
+    let (_, openapi) = seen.call(http.get(format!("{base}/v1/openapi.json"))).await;
+    for path in [
+        "/v1/accounts/{id}/keys",
+        "/v1/accounts/{id}/keys/{provider}",
+        "/v1/accounts/{id}/keys/{provider}/rejected",
+        "/v1/accounts/{id}/audit",
+    ] {
+        assert!(
+            openapi["paths"].get(path).is_some(),
+            "{path} is not described"
+        );
+    }
+
+    assert_no_key("the HTTP responses", seen.0.as_bytes());
+}

@@ -581,3 +581,108 @@ async fn run_the_story(server: &ServerProcess, _storage: &Storage) {
 
     assert_no_key("the HTTP responses", seen.0.as_bytes());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_right_role_of_the_account_reaches_the_keys_endpoints() {
+    // Proves the authorization matrix of the keys endpoints: 401 without a token, 403 for the platform and for other roles, 404 for another account's token, and through for the one role that may.
+    let fake = fake_provider().await;
+    let server = server(&support::sqlite("keys-authz"), &fake, &[]);
+    let http = support::client();
+    let base = server.base.as_str();
+    let own = support::create_account(&http, base, &json!({"plan": "growth"})).await;
+    let other = support::create_account(&http, base, &json!({"plan": "growth"})).await;
+    let t = Tokens::issue(&http, base, &own).await;
+    let o = Tokens::issue(&http, base, &other).await;
+    // (method, path, body, the role that may, its answer on success)
+    let unknown = json!({"keys": {"nope": "abcdefghijk"}});
+    let endpoints: [(&str, &str, Option<Value>, &str, u16); 5] = [
+        ("GET", "/keys", None, "admin", 200),
+        ("PUT", "/keys", Some(unknown), "admin", 422),
+        ("DELETE", "/keys/openai", None, "admin", 200),
+        (
+            "POST",
+            "/keys/openai/rejected",
+            Some(json!({"reason": "auth"})),
+            "service",
+            200,
+        ),
+        ("GET", "/audit", None, "admin", 200),
+    ];
+    let mut problems = Vec::new();
+    for (method, path, body, may, ok) in &endpoints {
+        let own_by_role = |role: &str| match role {
+            "admin" => t.admin.clone(),
+            "member" => t.member.clone(),
+            _ => t.service.clone(),
+        };
+        let other_token = if *may == "admin" {
+            &o.admin
+        } else {
+            &o.service
+        };
+        let callers: Vec<(String, Option<String>, u16)> = vec![
+            ("nobody".into(), None, 401),
+            ("platform".into(), Some(support::ADMIN.into()), 403),
+            ("other account".into(), Some(other_token.clone()), 404),
+        ]
+        .into_iter()
+        .chain(["admin", "member", "service"].map(|role| {
+            let expected = if role == *may { *ok } else { 403 };
+            (role.to_owned(), Some(own_by_role(role)), expected)
+        }))
+        .collect();
+        for (who, token, expected) in callers {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+            let mut request =
+                http.request(method.clone(), format!("{base}/v1/accounts/{own}{path}"));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let (status, answer) = answer(request.send().await.expect("request")).await;
+            if status != expected {
+                problems.push(format!(
+                    "{method} {path} as {who}: {status} (expected {expected}) {answer}"
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgresql_without_a_data_key_refuses_to_store_keys() {
+    // Proves a PostgreSQL server with no data key still serves the ledger but answers 503 keys_unavailable to saving keys, storing nothing.
+    let Some(storage) = support::postgres("postgresql_without_a_data_key_refuses_to_store_keys")
+    else {
+        return;
+    };
+    let fake = fake_provider().await;
+    let server = server(&storage, &fake, &[("AI_CREDITS_DATA_KEY", "")]);
+    let http = support::client();
+    let base = server.base.as_str();
+    let account = support::create_account(&http, base, &json!({"plan": "growth"})).await;
+    let t = Tokens::issue(&http, base, &account).await;
+    let (status, body) = answer(
+        http.put(format!("{base}/v1/accounts/{account}/keys"))
+            .bearer_auth(&t.admin)
+            .json(&json!({"keys": {"xai": XAI_KEY}}))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("keys_unavailable")),
+        "{body}"
+    );
+    let (_, state) = support::get_state(&http, base, &account, &t.admin, None).await;
+    assert_eq!(state["keys"], json!({}), "{state}");
+    assert!(
+        server.log_text().contains("no data key"),
+        "the operator is told"
+    );
+}

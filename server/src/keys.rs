@@ -4,7 +4,7 @@
 //! as provider, state, last four characters and when they were tested. The ledger's key
 //! states change through the engine, like every other event.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::Json;
@@ -32,6 +32,8 @@ const KEYS_PER_REQUEST_MAX: usize = 16;
 const KEY_BYTES_MAX: usize = 512;
 /// Shortest key accepted (a last four must not be most of it).
 const KEY_CHARS_MIN: usize = 8;
+/// Account locks kept before idle ones are forgotten.
+const KEY_LOCKS_MAX: usize = 4096;
 /// Most audit entries returned.
 const AUDIT_ENTRIES_MAX: i64 = 1000;
 
@@ -41,6 +43,33 @@ pub struct KeyService {
     /// 503 `keys_unavailable` rather than store keys nobody could decrypt elsewhere.
     pub data_key: Option<DataKey>,
     pub providers: Providers,
+    /// One lock per account, held while a key row and the ledger's key state change together,
+    /// so two requests for one account cannot interleave and leave them disagreeing (within
+    /// this process; several processes sharing a database are not serialised here).
+    locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl KeyService {
+    pub fn new(data_key: Option<DataKey>, providers: Providers) -> KeyService {
+        KeyService {
+            data_key,
+            providers,
+            locks: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Waits for the account's key lock.
+    async fn lock(&self, account_id: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+            // Bounded: forget locks nobody holds or waits for.
+            if locks.len() >= KEY_LOCKS_MAX {
+                locks.retain(|_, l| Arc::strong_count(l) > 1);
+            }
+            Arc::clone(locks.entry(account_id.to_owned()).or_default())
+        };
+        lock.lock_owned().await
+    }
 }
 
 type Shared = State<Arc<AppState>>;
@@ -249,6 +278,7 @@ pub async fn put_keys(
         })
         .collect();
     let mut views = Vec::with_capacity(tests.len());
+    let _lock = app.keys.lock(&id).await;
     for ((provider, key), test) in body.keys.iter().zip(tests) {
         let result = test.await.unwrap_or(TestResult::Rejected {
             reason: "provider_error",
@@ -322,6 +352,7 @@ pub async fn delete_key(
     let caller = app.auth.caller(&app.ctx.db, &headers).await?;
     let actor = check_role(caller, &id, &[Role::Admin], "remove provider keys")?;
     known_provider(&app, &provider)?;
+    let _lock = app.keys.lock(&id).await;
     let removed = app
         .ctx
         .db
@@ -381,6 +412,7 @@ pub async fn post_rejected(
         RejectedReason::Billing => "billing",
     };
     let at = format_instant(&engine::clock());
+    let _lock = app.keys.lock(&id).await;
     let marked = app
         .ctx
         .db

@@ -91,10 +91,7 @@ impl Server {
                 "AI_CREDITS_ADMIN_TOKEN is not set: accounts and tokens cannot be created"
             );
         }
-        let keys = keys::KeyService {
-            data_key,
-            providers: providers::Providers::from_env(),
-        };
+        let keys = keys::KeyService::new(data_key, providers::Providers::from_env());
         let state = Arc::new(api::AppState::new(ctx, engine, auth, keys));
         let listener = tokio::net::TcpListener::bind(config.addr).await?;
         Ok(Server {

@@ -686,3 +686,61 @@ async fn postgresql_without_a_data_key_refuses_to_store_keys() {
         "the operator is told"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_saves_leave_the_stored_key_and_the_ledger_agreeing() {
+    // Proves that racing saves of good and wrong keys for one provider end with the stored state and the ledger's key state telling the same story.
+    let fake = fake_provider().await;
+    let server = server(&support::sqlite("keys-race"), &fake, &[]);
+    let http = support::client();
+    let base = server.base.as_str();
+    let account = support::create_account(&http, base, &json!({"plan": "growth"})).await;
+    let t = Tokens::issue(&http, base, &account).await;
+    for round in 0..3 {
+        let saves = (0..6).map(|i| {
+            let key = if i % 2 == 0 {
+                format!("xai-GOOD-race-{round}-{i}-000000")
+            } else {
+                format!("xai-wrong-race-{round}-{i}-00000")
+            };
+            let request = http
+                .put(format!("{base}/v1/accounts/{account}/keys"))
+                .bearer_auth(&t.admin)
+                .json(&json!({"keys": {"xai": key}}));
+            async move { answer(request.send().await.expect("request")).await }
+        });
+        for (status, body) in futures_join(saves).await {
+            assert_eq!(status, 200, "{body}");
+        }
+        let (_, listed) = answer(
+            http.get(format!("{base}/v1/accounts/{account}/keys"))
+                .bearer_auth(&t.admin)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await;
+        let stored = listed["keys"][0]["state"].as_str().unwrap_or("").to_owned();
+        let (_, state) = support::get_state(&http, base, &account, &t.admin, None).await;
+        let ledger = state["keys"]["xai"].as_str().unwrap_or("").to_owned();
+        let agree = matches!(
+            (stored.as_str(), ledger.as_str()),
+            ("connected", "connected") | ("rejected", "invalid")
+        );
+        assert!(agree, "round {round}: stored {stored}, ledger {ledger}");
+    }
+}
+
+/// Runs futures concurrently on the test's runtime and collects their outputs in order.
+async fn futures_join<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        out.push(h.await.expect("task"));
+    }
+    out
+}

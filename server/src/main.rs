@@ -2,7 +2,8 @@
 //!
 //! - `ai-credits scenario PATH` runs a SPEC §4 scenario (PATH `-` reads stdin) and prints the
 //!   result JSON; a document that is not a scenario prints an error on stderr and exits 2.
-//! - `ai-credits serve [--addr 127.0.0.1:8080] [--db PATH] [--allow-client-time] [--www DIR]`
+//! - `ai-credits serve [--addr 127.0.0.1:8080] [--db PATH] [--allow-client-time] [--www DIR]
+//!   [--data-key-file PATH]`
 //!   runs the backend; `--www DIR` also serves the static files of DIR at `/` (a web app on the
 //!   API's origin). Storage: `--db` (a file path, or a `postgres://` URL), else `DATABASE_URL` when it
 //!   is a PostgreSQL URL, else `ai-credits.db` in the working directory. Once listening it

@@ -92,6 +92,7 @@ test('the sync client previews at once, syncs what the server decided, and works
     const token = async (role) => (await api('POST', `/v1/accounts/${account_id}/tokens`, ADMIN, { member: `${role}-1`, role })).body.token;
     const member = await token('member');
     const service = await token('service');
+    const admin = await token('admin');
     const post = (tok, event) => api('POST', `/v1/accounts/${account_id}/events`, tok, { at: new Date().toISOString(), ...event });
 
     browser = await chromium.launch({
@@ -163,6 +164,33 @@ test('the sync client previews at once, syncs what the server decided, and works
     assert.equal(state.body.available, synced.balance.available);
     assert.deepEqual(state.body.monthly, synced.balance.monthly);
 
+    // Key states are part of the synced state: an xAI key connected on the server makes Grok
+    // pickable and estimated on the own key; the key turning invalid takes it away again.
+    assert.equal((await post(admin, { kind: 'connect_key', provider: 'xai' })).status, 200);
+    const keyed = await page.evaluate(async () => {
+      await window.client.sync();
+      return {
+        keys: window.client.keys(),
+        models: window.client.availableModels().map((m) => m.id),
+        billed: window.client.estimateMessage({ model: 'grok-4', text: 'Which kayaks are free on Saturday?' }).billed_to,
+      };
+    });
+    assert.deepEqual(keyed.keys, { xai: 'connected' });
+    assert.ok(keyed.models.includes('grok-4'));
+    assert.equal(keyed.billed, 'own_key');
+    assert.equal((await post(service, { kind: 'key_invalid', provider: 'xai' })).status, 200);
+    const invalid = await page.evaluate(async () => {
+      await window.client.sync();
+      return {
+        keys: window.client.keys(),
+        models: window.client.availableModels().map((m) => m.id),
+        message: window.ac.Catalogue.default().billingMessage('xai'),
+      };
+    });
+    assert.deepEqual(invalid.keys, { xai: 'invalid' });
+    assert.ok(!invalid.models.includes('grok-4'));
+    assert.match(invalid.message, /^Your xAI account is out of credits or has a billing issue\./);
+
     // The server stops: sync reports offline (no throw), previews still work, staleness grows.
     await stopServer(server);
     const offline = await page.evaluate(async () => {
@@ -181,7 +209,7 @@ test('the sync client previews at once, syncs what the server decided, and works
     });
     assert.equal(offline.status.online, false);
     assert.equal(offline.status.new_events, 0);
-    assert.equal(offline.status.cursor, 2);
+    assert.equal(offline.status.cursor, 4); // h1, c1, and the two key events
     assert.ok(offline.later >= offline.first + 50, `${offline.first} → ${offline.later}`);
     assert.equal(offline.preview.credits, 3075);
     assert.equal(offline.preview.available_after, available0 - 2 * 3075);
@@ -189,7 +217,7 @@ test('the sync client previews at once, syncs what the server decided, and works
     assert.ok(offline.models > 0);
     assert.ok(offline.forecast.burn.credits >= 3075);
     assert.equal(offline.report.entries.length, 1);
-    assert.deepEqual(offline.keys, {});
+    assert.deepEqual(offline.keys, { xai: 'invalid' }); // key states are kept offline too
 
     // Reload while the server is down (the page's files come from disk): connect falls back to
     // the stored copy, which never holds the token; without a copy, it rejects `offline`.
@@ -215,7 +243,7 @@ test('the sync client previews at once, syncs what the server decided, and works
       };
     }, { options, token: member });
     assert.equal(fallback.status.online, false);
-    assert.equal(fallback.status.cursor, 2);
+    assert.equal(fallback.status.cursor, 4);
     assert.ok(fallback.status.stale_ms >= offline.later, `${fallback.status.stale_ms}`);
     assert.equal(fallback.balance.available, available0 - 3075);
     assert.equal(fallback.none, 'offline');

@@ -12,6 +12,8 @@ use crate::time::{Instant, add_months};
 use crate::units::Credits;
 
 const MS_PER_DAY: i64 = 86_400_000;
+/// The longest burn-rate window, in days.
+pub const WINDOW_DAYS_MAX: u32 = 3660;
 
 /// Recent consumption: credits charged (billed to credits, unpaid included) in a window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -103,7 +105,9 @@ impl Ledger {
     /// when that is later), as a rate.
     pub fn burn_rate(&self, at: Instant, window_days: u32) -> Result<BurnRate, Rejection> {
         self.check_query_time(&at)?;
-        let mut start = at - chrono::Duration::days(i64::from(window_days));
+        // A window longer than ten years says nothing more, and keeps the date arithmetic in range.
+        let window = chrono::Duration::days(i64::from(window_days.clamp(1, WINDOW_DAYS_MAX)));
+        let mut start = at.checked_sub_signed(window).unwrap_or(at);
         if let Some(first) = self.events().first() {
             start = start.max(first.at);
         }

@@ -225,3 +225,17 @@ fn quick_actions_show_their_cost_before_use() {
         504
     );
 }
+
+#[test]
+fn any_burn_window_is_answered_without_panicking() {
+    // Proves out-of-range windows (0, u32::MAX days) are clamped, not a date-arithmetic panic.
+    let l = ledger(
+        json!([{"at": "2026-01-02T00:00:00Z", "kind": "debit", "id": "d", "credits": 1000}]),
+    );
+    let at = parse_instant("2026-01-03T00:00:00Z").unwrap();
+    for days in [0, 1, u32::MAX] {
+        let f = l.forecast(at, days).unwrap();
+        assert!(f.burn.window_start <= f.burn.window_end);
+        assert_eq!(f.burn.credits, 1000);
+    }
+}

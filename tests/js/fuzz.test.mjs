@@ -3,7 +3,7 @@
 // a WebAssembly.RuntimeError and poison the instance).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Catalogue, Ledger, runScenario, runScenarioJson } from 'ai-credits';
+import { Catalogue, Ledger, TokenCounter, estimateTokens, estimateTokenRange, runScenario, runScenarioJson } from 'ai-credits';
 
 let seed = Number(process.env.FUZZ_SEED ?? 20261121);
 function rand() {
@@ -65,6 +65,18 @@ test('random JSON and random bytes never trap any entry point', () => {
     survives(() => ledger.apply({ ...(typeof v === 'object' && v ? v : {}), at: '2026-02-01T00:00:00Z', kind: pick(kinds), id: 'x' }));
     survives(() => ledger.preview(v));
     survives(() => ledger.balance(typeof v === 'string' ? v : undefined));
+    survives(() => ledger.estimateMessage(v));
+    survives(() => ledger.estimateMessage({ model: pick(['gpt-5', 'grok-4', 'nope']), text: text, history_tokens: v, feature: pick(['agents', 'assistant']) }));
+    survives(() => ledger.estimateQuickAction(String(v), pick(['kimi-k2', undefined, 'x'])));
+    survives(() => ledger.forecast(typeof v === 'string' ? v : undefined, typeof v === 'number' ? v : undefined));
+    survives(() => estimateTokens(text, pick(['gpt-5', 'claude-haiku-4-5', 'nope', v])));
+    survives(() => estimateTokenRange(text, 'kimi-k2'));
+    survives(() => {
+      const counter = new TokenCounter(pick(['gpt-5', 'gemini-2.5-flash']));
+      counter.setText(text);
+      counter.splice(typeof v === 'number' ? v : rand() * 80, rand() * 10, randomBytes());
+      counter.free();
+    });
   }
   // The instance still works after all of that.
   assert.equal(runScenario({ account, query_at: '2026-01-02T00:00:00Z' }).available, 3000000);

@@ -21,7 +21,7 @@ use crate::catalogue::{Model, QuickAction, Range};
 use crate::error::Rejection;
 use crate::event::Tokens;
 use crate::keys::BilledTo;
-use crate::ledger::{Draw, EntryKind, Ledger, credits_exhausted, unknown_model};
+use crate::ledger::{Draw, EntryKind, Ledger, gate, unknown_model};
 use crate::time::Instant;
 use crate::tokens::TokenEstimate;
 use crate::units::{Credits, credits_from_millicredits, usd_micros_from_millicredits};
@@ -261,13 +261,7 @@ impl Ledger {
         };
         let view = self.view(at);
         let available = view.available();
-        let routed = self.route(model);
-        let billed_to = *routed.as_ref().unwrap_or(&BilledTo::Credits);
-        let rejection = match routed {
-            Err(r) => Some(r),
-            Ok(BilledTo::Credits) if available == 0 => Some(credits_exhausted()),
-            Ok(_) => None,
-        };
+        let (billed_to, rejection) = gate(self.route(model), available);
         let credits = if billed_to == BilledTo::Credits {
             would_be_credits
         } else {

@@ -934,12 +934,7 @@ impl Ledger {
             Charge::Debit { credits } => (Ok(BilledTo::Credits), u128::from(*credits) * 1000),
         };
         let would_be_credits = credits_from_millicredits(millicredits);
-        let billed_to = *routed.as_ref().unwrap_or(&BilledTo::Credits);
-        let rejection = match routed {
-            Err(r) => Some(r),
-            Ok(BilledTo::Credits) if available == 0 => Some(credits_exhausted()),
-            Ok(_) => None,
-        };
+        let (billed_to, rejection) = gate(routed, available);
         let on_credits = billed_to == BilledTo::Credits;
         let credits = if on_credits { would_be_credits } else { 0 };
         let mut plan = Vec::new();
@@ -1002,6 +997,19 @@ fn unknown_plan(id: &str) -> Rejection {
         RejectCode::UnknownPlan,
         format!("there is no plan `{id}`; choose one of the plans on offer"),
     )
+}
+
+/// What a preview or an estimate says of a charge: who would pay, and why it would be refused
+/// (the model is unavailable, or it is on credits and none are available: SPEC §3 rule 5).
+pub(crate) fn gate(
+    routed: Result<BilledTo, Rejection>,
+    available: Credits,
+) -> (BilledTo, Option<Rejection>) {
+    match routed {
+        Err(r) => (BilledTo::Credits, Some(r)),
+        Ok(BilledTo::Credits) if available == 0 => (BilledTo::Credits, Some(credits_exhausted())),
+        Ok(billed_to) => (billed_to, None),
+    }
 }
 
 pub(crate) fn credits_exhausted() -> Rejection {

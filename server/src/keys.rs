@@ -22,7 +22,7 @@ use crate::api::AppState;
 use crate::auth::{Caller, Role};
 use crate::engine;
 use crate::error::ApiError;
-use crate::providers::{Providers, TestResult};
+use crate::providers::{self, Providers, TestResult};
 use crate::secret::{DataKey, Secret};
 use crate::store::{AuditRow, KeyRow};
 
@@ -301,7 +301,8 @@ pub async fn put_keys(
             last4: key.last4(),
             state: state.to_owned(),
             reason: reason.clone(),
-            detail,
+            // Scrubbed again here, whatever the adapter did: a detail is stored and shown.
+            detail: detail.and_then(|d| providers::scrub(&d, key)),
             tested_at,
         };
         app.ctx

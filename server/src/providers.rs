@@ -6,7 +6,7 @@
 //! reach a log or a response. Google's key goes in the `x-goog-api-key` header (which Google
 //! documents as equivalent to `?key=`) so it is not in any URL at all.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -19,6 +19,11 @@ pub const TEST_TIMEOUT_MS_DEFAULT: u64 = 5_000;
 const DETAIL_CHARS_MAX: usize = 200;
 /// Most bytes of a provider's error body read.
 const ERROR_BODY_BYTES_MAX: usize = 16 * 1024;
+/// Shortest run of a key's characters a detail may not show: the API shows the last four
+/// characters anyway, so a run of four tells nobody more than that; five may.
+const KEY_RUN_CHARS_MIN: usize = 5;
+/// What stands in for a scrubbed run.
+const REDACTED: &str = "[redacted]";
 
 /// How a provider authenticates a key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,7 +56,9 @@ pub enum TestResult {
     Connected,
     /// The provider refused it, or did not answer in time. `reason` is a short code
     /// (`auth`, `billing`, `timeout`, `unreachable`, `provider_error`); `detail` the
-    /// provider's own words, if any, with the key scrubbed out.
+    /// provider's own words, if any, with the key scrubbed out ([`scrub`]), or for `timeout`
+    /// and `unreachable` a plain sentence saying the key was not checked (a UI can offer to
+    /// try again: the key may well be good).
     Rejected {
         reason: &'static str,
         detail: Option<String>,
@@ -137,11 +144,30 @@ impl Providers {
             Ok::<_, reqwest::Error>((status, body))
         };
         match tokio::time::timeout(self.timeout, call).await {
-            Err(_) => rejected("timeout", None),
-            Ok(Err(e)) if e.is_timeout() => rejected("timeout", None),
-            Ok(Err(_)) => rejected("unreachable", None),
+            Err(_) => self.timed_out(),
+            Ok(Err(e)) if e.is_timeout() => self.timed_out(),
+            Ok(Err(_)) => rejected(
+                "unreachable",
+                Some(
+                    "the provider could not be reached (no connection), so the key was not \
+                     checked; try again"
+                        .to_owned(),
+                ),
+            ),
             Ok(Ok((status, body))) => classify(status, &body, key),
         }
+    }
+
+    /// Not `connected`: a key nobody could verify is not known to work. The detail says so.
+    fn timed_out(&self) -> TestResult {
+        rejected(
+            "timeout",
+            Some(format!(
+                "the provider could not be reached in time (no answer within {} ms), so the \
+                 key was not checked; try again",
+                self.timeout.as_millis()
+            )),
+        )
     }
 }
 
@@ -174,17 +200,81 @@ pub fn classify(status: u16, body: &[u8], key: &Secret) -> TestResult {
     } else {
         "provider_error"
     };
-    rejected(reason, message.map(|m| scrub(&m, key)))
+    rejected(reason, message.and_then(|m| scrub(&m, key)))
 }
 
-/// The provider's words without the key, shortened.
-fn scrub(message: &str, key: &Secret) -> String {
-    let clean = if key.expose().is_empty() {
-        message.to_owned()
-    } else {
-        message.replace(key.expose(), "[redacted]")
+/// The provider's words without the key, at most [`DETAIL_CHARS_MAX`] characters.
+///
+/// Providers echo keys masked ("Incorrect API key provided: sk-proj-****…abcd"), so removing
+/// the whole key is not enough: every run of [`KEY_RUN_CHARS_MIN`] or more characters that also
+/// occurs in the key goes, and so does any `sk-…` token (another key, or this one masked past
+/// recognition). Postcondition: no substring of the key longer than four characters is left;
+/// if one were (a key that contains the marker's own letters), there is no detail at all.
+pub fn scrub(message: &str, key: &Secret) -> Option<String> {
+    // Shortened first, so the work is bounded; a run cut at the end is still a run of the key.
+    let chars: Vec<char> = message.chars().take(DETAIL_CHARS_MAX).collect();
+    let key_chars: Vec<char> = key.expose().chars().collect();
+    let run = KEY_RUN_CHARS_MIN.min(key_chars.len()).max(1);
+    let grams: HashSet<&[char]> = key_chars.windows(run).collect();
+    let mut hidden = vec![false; chars.len()];
+    for (i, window) in chars.windows(run).enumerate() {
+        if grams.contains(window) {
+            hidden[i..i + run].fill(true);
+        }
+    }
+    hide_sk_tokens(&chars, &mut hidden);
+    let mut out = String::with_capacity(chars.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if hidden[i] {
+            out.push_str(REDACTED);
+            while i < chars.len() && hidden[i] {
+                i += 1;
+            }
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    let out: String = out.chars().take(DETAIL_CHARS_MAX).collect();
+    let out_chars: Vec<char> = out.chars().collect();
+    if out_chars.windows(run).any(|w| grams.contains(w)) {
+        return None;
+    }
+    Some(out)
+}
+
+/// Marks every token that starts with `sk-` (at the start of a word) up to the next space or
+/// quote, bracket or comma; a full stop ending the sentence stays.
+fn hide_sk_tokens(chars: &[char], hidden: &mut [bool]) {
+    let ends_token = |c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '"' | '\'' | '`' | ',' | ';' | '(' | ')' | '[' | ']' | '{' | '}' | '<' | '>'
+            )
     };
-    clean.chars().take(DETAIL_CHARS_MAX).collect()
+    let mut i = 0;
+    while i + 3 <= chars.len() {
+        let starts = chars[i].eq_ignore_ascii_case(&'s')
+            && chars[i + 1].eq_ignore_ascii_case(&'k')
+            && chars[i + 2] == '-'
+            && (i == 0 || !chars[i - 1].is_alphanumeric());
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let mut end = i + 3;
+        while end < chars.len() && !ends_token(chars[end]) {
+            end += 1;
+        }
+        let mut last = end;
+        while last > i + 3 && matches!(chars[last - 1], '.' | ':' | '!' | '?') {
+            last -= 1;
+        }
+        hidden[i..last].fill(true);
+        i = end;
+    }
 }
 
 #[cfg(test)]
@@ -232,5 +322,60 @@ mod tests {
             }
         ));
         assert_eq!(classify(200, b"{}", &key), TestResult::Connected);
+    }
+
+    /// Every substring of `key` longer than four characters found in `text`.
+    fn leaks(text: &str, key: &str) -> Vec<String> {
+        let key: Vec<char> = key.chars().collect();
+        let text: Vec<char> = text.chars().collect();
+        key.windows(KEY_RUN_CHARS_MIN)
+            .filter(|w| text.windows(KEY_RUN_CHARS_MIN).any(|t| t == *w))
+            .map(|w| w.iter().collect())
+            .collect()
+    }
+
+    #[test]
+    fn a_key_echoed_masked_or_in_pieces_is_scrubbed() {
+        // Proves a detail keeps no run of more than four of the key's characters (masked echoes, pieces, the whole key) and no sk- token, while the provider's other words and the last four stay.
+        let key = Secret::new("sk-proj-Qw7ZrTyUvKpLmNb3Jx8abcd".into());
+        let cases = [
+            "Incorrect API key provided: sk-proj-****************************abcd.",
+            "Incorrect API key provided: sk-pr********abcd. You can find your API key at https://platform.openai.com/account/api-keys.",
+            "key ending ...ZrTyUvKp...abcd was refused; see also sk-live-1234 and (sk-other)",
+            "the key sk-proj-Qw7ZrTyUvKpLmNb3Jx8abcd is wrong",
+            "Qw7ZrTyUvKpLmNb3Jx8abcdsk-proj-",
+            "…Qw7Zr…",
+        ];
+        let scrub = |m: &str, k: &Secret| scrub(m, k).unwrap_or_default();
+        for message in cases {
+            let clean = scrub(message, &key);
+            assert!(
+                leaks(&clean, key.expose()).is_empty(),
+                "{message} -> {clean}"
+            );
+            assert!(
+                !clean.to_ascii_lowercase().contains("sk-"),
+                "{message} -> {clean}"
+            );
+            assert!(clean.chars().count() <= DETAIL_CHARS_MAX);
+        }
+        assert_eq!(
+            scrub(cases[0], &key),
+            "Incorrect API key provided: [redacted]."
+        );
+        assert_eq!(
+            scrub(cases[2], &key),
+            "key ending ...[redacted]...abcd was refused; see also [redacted] and ([redacted])"
+        );
+        assert_eq!(scrub("invalid x-api-key", &key), "invalid x-api-key");
+        // A key that contains the marker's own letters cannot leak through it: no detail.
+        let odd = Secret::new("acted]xyz-[redacted]-0000".into());
+        assert_eq!(super::scrub("x acted]xyz-[reda y", &odd), None);
+        // Long messages are cut to the limit, scrubbed all the way.
+        let long = format!("{} {}", "word ".repeat(60), key.expose());
+        let clean = scrub(&long, &key);
+        assert!(
+            clean.chars().count() <= DETAIL_CHARS_MAX && leaks(&clean, key.expose()).is_empty()
+        );
     }
 }

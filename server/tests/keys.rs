@@ -2,7 +2,8 @@
 //! once (accepted, refused in each provider's own error shape, too slow), routing before and
 //! after, invalid-on-rejection with both reasons and the exact billing message, removal,
 //! selection fallback, the audit log, who may call what, and the key never appearing in a
-//! response, the server's log at `RUST_LOG=trace`, the SQLite file or a PostgreSQL dump.
+//! response, the server's log at `RUST_LOG=trace`, the SQLite file or a PostgreSQL dump; nor
+//! pieces of it a provider echoed back.
 
 mod support;
 
@@ -101,6 +102,29 @@ fn broke(provider: &str) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
+/// OpenAI's 401 for a wrong key, echoing it the way OpenAI does (its start, masked, its last
+/// four), plus a piece of its middle and another `sk-` token, as a careless provider might.
+fn echoed(key: &str) -> Response {
+    let chars: Vec<char> = key.chars().collect();
+    let piece = |from: usize, to: usize| {
+        chars[from.min(chars.len())..to.min(chars.len())]
+            .iter()
+            .collect::<String>()
+    };
+    let message = format!(
+        "Incorrect API key provided: {}{}{}. The middle {} looks odd; sk-live-0000zzzz is not it either.",
+        piece(0, 8),
+        "*".repeat(24),
+        piece(chars.len().saturating_sub(4), chars.len()),
+        piece(12, 22),
+    );
+    (
+        StatusCode::UNAUTHORIZED,
+        axum::Json(json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": "invalid_api_key"}})),
+    )
+        .into_response()
+}
+
 async fn models(provider: String, headers: HeaderMap) -> Response {
     let key = key_of(&provider, &headers);
     if key.contains("SLOW") && !key.contains("OKSLOW") {
@@ -112,6 +136,9 @@ async fn models(provider: String, headers: HeaderMap) -> Response {
     }
     if key.contains("BROKE") {
         return broke(&provider);
+    }
+    if key.contains("ECHO") {
+        return echoed(&key);
     }
     if key.contains("GOOD") {
         return axum::Json(json!({"object": "list", "data": [{"id": "some-model"}]}))
@@ -364,6 +391,11 @@ async fn run_the_story(server: &ServerProcess, _storage: &Storage) {
     assert_eq!(saved["anthropic"]["detail"], "invalid x-api-key");
     assert_eq!(saved["google"]["state"], "rejected");
     assert_eq!(saved["google"]["reason"], "timeout");
+    let detail = saved["google"]["detail"].as_str().unwrap_or("");
+    assert!(
+        detail.contains("could not be reached") && detail.contains("not checked"),
+        "a key that timed out says plainly it was not checked: {detail}"
+    );
     assert!(saved.values().all(|k| k.get("key").is_none()));
 
     // The list shows the same, and the ledger's key states follow.
@@ -729,6 +761,99 @@ async fn concurrent_saves_leave_the_stored_key_and_the_ledger_agreeing() {
         );
         assert!(agree, "round {round}: stored {stored}, ledger {ledger}");
     }
+}
+
+/// Every run of more than four of `key`'s characters (what the API shows is its last four)
+/// found in `haystack`.
+fn key_runs_in(key: &str, haystack: &[u8]) -> Vec<String> {
+    let key = key.as_bytes();
+    key.windows(5)
+        .filter(|run| haystack.windows(5).any(|w| w == *run))
+        .map(|run| String::from_utf8_lossy(run).into_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_echoing_the_key_has_it_scrubbed_and_an_unreachable_one_says_not_checked() {
+    // Proves a provider error that echoes the key (masked start, last four, a piece of its middle, another sk- token) is stored and shown with no run of more than four of the key's characters, in the PUT answer, GET keys, the audit and the SQLite file; and that a provider nobody can reach leaves the key rejected as unreachable with a detail saying it was not checked.
+    let fake = fake_provider().await;
+    let storage = support::sqlite("keys-echo");
+    // Nothing listens on port 9 of loopback (discard): the connection is refused at once.
+    let server = server(
+        &storage,
+        &fake,
+        &[("AI_CREDITS_PROVIDER_BASE_MOONSHOT", "http://127.0.0.1:9")],
+    );
+    let http = support::client();
+    let base = server.base.as_str();
+    let account = support::create_account(&http, base, &json!({"plan": "growth"})).await;
+    let t = Tokens::issue(&http, base, &account).await;
+    // Letters a hex ciphertext cannot hold, so a run found in the file is the key's.
+    let key = "sk-proj-ECHOxQwZrTyUvKpLmNsRgHjWq-wxyz";
+    let url = |path: &str| format!("{base}/v1/accounts/{account}{path}");
+    let saved = answer_of(
+        http.put(url("/keys"))
+            .bearer_auth(&t.admin)
+            .json(&json!({"keys": {"openai": key, "moonshot": MOONSHOT_SLOW_KEY}})),
+    )
+    .await;
+    // Keys are answered in provider order.
+    let (moonshot, openai) = (&saved["keys"][0], &saved["keys"][1]);
+    assert_eq!(
+        (
+            openai["provider"].as_str(),
+            openai["state"].as_str(),
+            openai["reason"].as_str()
+        ),
+        (Some("openai"), Some("rejected"), Some("auth")),
+        "{saved}"
+    );
+    let detail = openai["detail"].as_str().expect("a detail");
+    assert!(
+        detail.starts_with("Incorrect API key provided: [redacted]"),
+        "{detail}"
+    );
+    assert!(!detail.contains("sk-"), "{detail}");
+    assert_eq!(
+        (moonshot["state"].as_str(), moonshot["reason"].as_str()),
+        (Some("rejected"), Some("unreachable")),
+        "{saved}"
+    );
+    let detail = moonshot["detail"].as_str().unwrap_or("");
+    assert!(
+        detail.contains("could not be reached") && detail.contains("not checked"),
+        "{detail}"
+    );
+    let listed = answer_of(http.get(url("/keys")).bearer_auth(&t.admin)).await;
+    let audit = answer_of(http.get(url("/audit")).bearer_auth(&t.admin)).await;
+    assert_eq!(listed["keys"][1]["detail"], openai["detail"], "{listed}");
+    for (what, text) in [
+        ("the PUT answer", &saved),
+        ("GET keys", &listed),
+        ("the audit", &audit),
+    ] {
+        let runs = key_runs_in(key, text.to_string().as_bytes());
+        assert!(runs.is_empty(), "{what} shows pieces of the key: {runs:?}");
+    }
+    let Storage::Sqlite(db) = &storage else {
+        unreachable!()
+    };
+    for suffix in ["", "-wal"] {
+        let path = format!("{}{suffix}", db.display());
+        if let Ok(bytes) = std::fs::read(&path) {
+            let runs = key_runs_in(key, &bytes);
+            assert!(runs.is_empty(), "{path} holds pieces of the key: {runs:?}");
+        }
+    }
+    let runs = key_runs_in(key, server.log_text().as_bytes());
+    assert!(runs.is_empty(), "the log holds pieces of the key: {runs:?}");
+}
+
+/// The JSON body of a request that must answer 200.
+async fn answer_of(request: reqwest::RequestBuilder) -> Value {
+    let (status, body) = answer(request.send().await.expect("request")).await;
+    assert_eq!(status, 200, "{body}");
+    body
 }
 
 /// Runs futures concurrently on the test's runtime and collects their outputs in order.

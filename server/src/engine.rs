@@ -8,6 +8,10 @@
 //! events with the core in arrival order, writes the accepted events, the new `now` and
 //! version, commits, and only then answers. One fsync carries the whole batch.
 //!
+//! A job is one event, or one change to an account's provider keys ([`KeyChange`]): its key
+//! rows, its ledger events and its audit rows are written in the same transaction, under the
+//! same lock, so they commit or roll back together.
+//!
 //! SQLite has one writer; PostgreSQL several, each owning a share of the accounts (by hash),
 //! so one account's events stay in one queue and its cached ledger stays warm. Several server
 //! processes may share one PostgreSQL database: the row locks serialise them, and the
@@ -18,7 +22,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde_json::{Value, json};
 use sqlx::{Any, AnyConnection, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
@@ -26,6 +30,7 @@ use ai_credits::time::{format_instant, parse_instant};
 use ai_credits::{Account, Catalogue, Entry, EventDraft, EventKind, Ledger};
 
 use crate::error::ApiError;
+use crate::key_change::{self, KeyChange, KeysDone};
 use crate::payment::{ChargeRequest, PaymentError, PaymentProcessor};
 use crate::store::{self, AccountRow, AccountUpdate, Backend, Db, EventRow};
 
@@ -101,19 +106,34 @@ pub struct Ctx {
 pub struct Accepted {
     pub duplicate: bool,
     pub entry: Option<Entry>,
-    /// The selected model before and after, when this event changed it (a key removed or
-    /// turning invalid resets an own-key-only selection to the default).
-    pub selection_changed: Option<(String, String)>,
 }
 
-/// One event to decide.
+/// What a job asks a writer to decide.
+// Events are the hot path and the common case: boxing them to make the rare key change's
+// variant smaller would cost an allocation per event for nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Task {
+    /// One event as posted, read.
+    Event(EventDraft),
+    /// A change to the account's provider keys, with its ledger events and audit rows.
+    Keys(KeyChange),
+}
+
+/// What a writer decided for a job, by its task.
+// As for `Task`: an accepted event is the common answer, not worth a box.
+#[allow(clippy::large_enum_variant)]
+enum Decided {
+    Event(Accepted),
+    Keys(KeysDone),
+}
+
+/// One job to decide.
 pub struct Job {
     pub account_id: String,
-    /// The event as posted, read.
-    pub event: EventDraft,
-    /// Who posted it (recorded with a purchase's charge).
+    pub task: Task,
+    /// Who asked (recorded with a purchase's charge and in the audit log).
     pub member: String,
-    reply: oneshot::Sender<Result<Accepted, ApiError>>,
+    reply: oneshot::Sender<Result<Decided, ApiError>>,
 }
 
 /// The queues of the writers.
@@ -148,13 +168,40 @@ impl Engine {
         event: EventDraft,
         member: String,
     ) -> Result<Accepted, ApiError> {
+        match self.send(account_id, Task::Event(event), member).await? {
+            Decided::Event(accepted) => Ok(accepted),
+            Decided::Keys(_) => Err(mixed_up()),
+        }
+    }
+
+    /// Decides a change to an account's keys as one unit; answers after it is committed (or
+    /// refused, in which case nothing of it was written).
+    pub async fn submit_keys(
+        &self,
+        account_id: String,
+        change: KeyChange,
+        member: String,
+    ) -> Result<KeysDone, ApiError> {
+        match self.send(account_id, Task::Keys(change), member).await? {
+            Decided::Keys(done) => Ok(done),
+            Decided::Event(_) => Err(mixed_up()),
+        }
+    }
+
+    /// Queues a job with the writer that owns its account, and waits for the answer.
+    async fn send(
+        &self,
+        account_id: String,
+        task: Task,
+        member: String,
+    ) -> Result<Decided, ApiError> {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         account_id.hash(&mut hasher);
         let queue = &self.queues[(hasher.finish() % self.queues.len() as u64) as usize];
         let (reply, answer) = oneshot::channel();
         let job = Job {
             account_id,
-            event,
+            task,
             member,
             reply,
         };
@@ -173,6 +220,18 @@ impl Engine {
             ))
         })
     }
+}
+
+/// A writer answered a job with another task's answer: a bug, never expected. The job was
+/// decided and committed, so the client must not blindly retry something that is not
+/// idempotent.
+fn mixed_up() -> ApiError {
+    tracing::error!("a writer answered a job with another task's answer");
+    ApiError::new(
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "the server lost track of its answer; read the account's state before retrying",
+    )
 }
 
 async fn writer(ctx: Arc<Ctx>, mut queue: mpsc::Receiver<Job>) {
@@ -216,7 +275,7 @@ struct Writes {
 async fn decide_batch(ctx: &Ctx, batch: Vec<Job>) {
     let (jobs, replies): (Vec<_>, Vec<_>) = batch
         .into_iter()
-        .map(|j| ((j.account_id, j.event, j.member), j.reply))
+        .map(|j| ((j.account_id, j.task, j.member), j.reply))
         .unzip();
     // A transaction dropped on an error is rolled back by sqlx before its connection is reused.
     let outcome = match ctx.db.begin_write().await {
@@ -243,12 +302,12 @@ async fn decide_batch(ctx: &Ctx, batch: Vec<Job>) {
     }
 }
 
-type Answers = Vec<Result<Accepted, ApiError>>;
+type Answers = Vec<Result<Decided, ApiError>>;
 
 async fn decide_in_transaction(
     ctx: &Ctx,
     mut tx: Transaction<'static, Any>,
-    jobs: Vec<(String, EventDraft, String)>,
+    jobs: Vec<(String, Task, String)>,
 ) -> Result<(Answers, HashMap<String, Locked>), sqlx::Error> {
     let conn: &mut AnyConnection = &mut tx;
     // One statement locks every account of the batch, in id order: two processes locking
@@ -281,11 +340,20 @@ async fn decide_in_transaction(
     }
     let mut writes = Writes::default();
     let mut answers = Vec::with_capacity(jobs.len());
-    for (id, event, member) in jobs {
-        let answer = match (locked.get_mut(&id), broken.get(&id)) {
-            (Some(account), _) => decide(ctx, &id, account, event, &member, &mut writes).await,
-            (None, Some(e)) => Err(e.clone()),
-            (None, None) => Err(ApiError::account_not_found()),
+    for (id, task, member) in jobs {
+        let answer = match (locked.get_mut(&id), broken.get(&id), task) {
+            (Some(account), _, Task::Event(event)) => {
+                decide(ctx, &id, account, event, &member, &mut writes)
+                    .await
+                    .map(Decided::Event)
+            }
+            (Some(account), _, Task::Keys(change)) => {
+                decide_keys(ctx, conn, &id, account, change, &member, &mut writes)
+                    .await?
+                    .map(Decided::Keys)
+            }
+            (None, Some(e), _) => Err(e.clone()),
+            (None, None, _) => Err(ApiError::account_not_found()),
         };
         answers.push(answer);
     }
@@ -378,7 +446,6 @@ async fn decide(
     let at = draft.at.clone().ok();
     let before_purchase = is_purchase.then(|| account.ledger.clone());
     let events_before = account.ledger.events().len();
-    let selected_before = account.ledger.selected_model().to_owned();
     let result = account.ledger.apply_draft(draft);
     let outcome = match result {
         Ok(outcome) if !outcome.duplicate => outcome,
@@ -392,7 +459,6 @@ async fn decide(
                 .map(|o| Accepted {
                     duplicate: o.duplicate,
                     entry: o.entry,
-                    selection_changed: None,
                 })
                 .map_err(ApiError::from);
         }
@@ -462,14 +528,106 @@ async fn decide(
             .as_ref()
             .and_then(|e| serde_json::to_string(e).ok()),
     });
-    let selected_after = account.ledger.selected_model();
-    let selection_changed =
-        (selected_after != selected_before).then(|| (selected_before, selected_after.to_owned()));
     Ok(Accepted {
         duplicate: false,
         entry: outcome.entry,
-        selection_changed,
     })
+}
+
+/// The account as it was before a job, to put back when the job is refused halfway.
+struct Undo {
+    ledger: Ledger,
+    version: i64,
+    event_count: i64,
+    changed: bool,
+    events_len: usize,
+}
+
+impl Undo {
+    fn take(account: &Locked, writes: &Writes) -> Undo {
+        Undo {
+            ledger: account.ledger.clone(),
+            version: account.version,
+            event_count: account.event_count,
+            changed: account.changed,
+            events_len: writes.events.len(),
+        }
+    }
+
+    fn restore(self, account: &mut Locked, writes: &mut Writes) {
+        account.ledger = self.ledger;
+        account.version = self.version;
+        account.event_count = self.event_count;
+        account.changed = self.changed;
+        writes.events.truncate(self.events_len);
+    }
+}
+
+/// Decides a key change against a locked account, as one unit: the core applies its events
+/// first, in memory (a refusal puts the account back as it was and nothing is written); then
+/// the key rows and the audit rows go to the transaction, beside the events. The outer error
+/// is the database's and fails the whole batch, so the change is rolled back with it.
+async fn decide_keys(
+    ctx: &Ctx,
+    conn: &mut AnyConnection,
+    account_id: &str,
+    account: &mut Locked,
+    change: KeyChange,
+    member: &str,
+    writes: &mut Writes,
+) -> Result<Result<KeysDone, ApiError>, sqlx::Error> {
+    if change.needs_own_keys()
+        && let Err(refused) =
+            key_change::plan_allows_own_keys(&ctx.catalogue, account.ledger.plan())
+    {
+        return Ok(Err(refused));
+    }
+    // A refused first event changes nothing but the account's latest time (kept, like any
+    // refused event's), so only a change of several events needs a copy to undo with.
+    let undo = (change.event_count() > 1).then(|| Undo::take(account, writes));
+    let mut selections = Vec::with_capacity(change.steps.len());
+    for step in &change.steps {
+        let selected_before = account.ledger.selected_model().to_owned();
+        for kind in step.event_kinds() {
+            let mut draft =
+                EventDraft::from_json(&json!({"kind": kind, "provider": step.provider()}));
+            // The server's clock even when clients may name their time: these events are the
+            // server's own, and they take no `at` from anyone.
+            let now = account.ledger.now();
+            draft.at = Ok(now.map_or(clock(), |now| now.max(clock())));
+            if let Err(refused) = decide(ctx, account_id, account, draft, member, writes).await {
+                if let Some(undo) = undo {
+                    undo.restore(account, writes);
+                }
+                return Ok(Err(refused));
+            }
+        }
+        let selected_after = account.ledger.selected_model();
+        selections.push(
+            (selected_after != selected_before)
+                .then(|| (selected_before, selected_after.to_owned())),
+        );
+    }
+    let at = format_instant(&clock());
+    let mut found = Vec::with_capacity(change.steps.len());
+    let mut audit = Vec::with_capacity(change.steps.len() * 3);
+    for (step, selection) in change.steps.iter().zip(selections) {
+        let hit = key_change::write_row(conn, account_id, step, &at).await?;
+        audit.extend(key_change::audit_rows(
+            step,
+            hit,
+            selection,
+            member,
+            change.role,
+            &at,
+        ));
+        found.push(hit);
+    }
+    store::insert_audit(conn, account_id, &audit).await?;
+    Ok(Ok(KeysDone {
+        found,
+        selected_model: account.ledger.selected_model().to_owned(),
+    }))
 }
 
 fn payment_refused(e: PaymentError) -> ApiError {

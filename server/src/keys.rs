@@ -1,10 +1,12 @@
 //! The business's own provider keys over HTTP: save and test (`PUT …/keys`), list, remove,
 //! mark invalid when a provider refuses a call (`POST …/keys/{provider}/rejected`), and the
 //! audit log. Keys are tested against their providers, stored encrypted, and only ever shown
-//! as provider, state, last four characters and when they were tested. The ledger's key
-//! states change through the engine, like every other event.
+//! as provider, state, last four characters and when they were tested. Each change (its key
+//! rows, its ledger events and its audit rows) is one unit the engine decides in the
+//! transaction that locks the account (`key_change`); testing keys against their providers
+//! happens before, outside any lock.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -16,24 +18,22 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use ai_credits::time::format_instant;
-use ai_credits::{Catalogue, EventDraft};
 
 use crate::api::AppState;
 use crate::auth::{Caller, Role};
 use crate::engine;
 use crate::error::ApiError;
+use crate::key_change::{KeyChange, KeyStep, plan_allows_own_keys};
 use crate::providers::{self, Providers, TestResult};
 use crate::secret::{DataKey, Secret};
-use crate::store::{AuditRow, KeyRow};
+use crate::store::KeyRow;
 
 /// Most keys saved in one request (one per provider).
-const KEYS_PER_REQUEST_MAX: usize = 16;
+pub const KEYS_PER_REQUEST_MAX: usize = 16;
 /// Longest key accepted, in bytes.
 const KEY_BYTES_MAX: usize = 512;
 /// Shortest key accepted (a last four must not be most of it).
 const KEY_CHARS_MIN: usize = 8;
-/// Account locks kept before idle ones are forgotten.
-const KEY_LOCKS_MAX: usize = 4096;
 /// Most audit entries returned.
 const AUDIT_ENTRIES_MAX: i64 = 1000;
 
@@ -43,10 +43,6 @@ pub struct KeyService {
     /// 503 `keys_unavailable` rather than store keys nobody could decrypt elsewhere.
     pub data_key: Option<DataKey>,
     pub providers: Providers,
-    /// One lock per account, held while a key row and the ledger's key state change together,
-    /// so two requests for one account cannot interleave and leave them disagreeing (within
-    /// this process; several processes sharing a database are not serialised here).
-    locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl KeyService {
@@ -54,21 +50,7 @@ impl KeyService {
         KeyService {
             data_key,
             providers,
-            locks: std::sync::Mutex::default(),
         }
-    }
-
-    /// Waits for the account's key lock.
-    async fn lock(&self, account_id: &str) -> tokio::sync::OwnedMutexGuard<()> {
-        let lock = {
-            let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
-            // Bounded: forget locks nobody holds or waits for.
-            if locks.len() >= KEY_LOCKS_MAX {
-                locks.retain(|_, l| Arc::strong_count(l) > 1);
-            }
-            Arc::clone(locks.entry(account_id.to_owned()).or_default())
-        };
-        lock.lock_owned().await
     }
 }
 
@@ -120,21 +102,6 @@ fn known_provider(app: &AppState, provider: &str) -> Result<(), ApiError> {
     }
 }
 
-/// Growth plan or higher: the catalogue's `own_keys` flag of the account's plan.
-fn plan_allows_own_keys(catalogue: &Catalogue, plan: &str) -> Result<(), ApiError> {
-    if catalogue.plan(plan).is_some_and(|p| p.own_keys) {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "own_keys_not_in_plan",
-            format!(
-                "the {plan} plan does not include using your own AI keys; change to a plan that does"
-            ),
-        ))
-    }
-}
-
 fn storage(e: sqlx::Error) -> ApiError {
     ApiError::storage(&e)
 }
@@ -151,63 +118,20 @@ fn read_body<T: for<'de> Deserialize<'de>>(
     })
 }
 
-/// Applies one key event for the account through the engine; the selection change it forced, if any.
-async fn apply(
-    app: &AppState,
-    id: &str,
-    kind: &str,
-    provider: &str,
-    actor: &Actor,
-) -> Result<Option<(String, String)>, ApiError> {
-    let draft = EventDraft::from_json(&json!({"kind": kind, "provider": provider}));
-    let accepted = app
-        .engine
-        .submit(id.to_owned(), draft, actor.member.clone())
-        .await?;
-    Ok(accepted.selection_changed)
-}
-
-async fn audit(
+/// Hands a key change to the engine, which decides it as one unit with the account locked.
+async fn change_keys(
     app: &AppState,
     id: &str,
     actor: &Actor,
-    action: &str,
-    provider: &str,
-    detail: Option<String>,
-) -> Result<(), ApiError> {
-    let row = AuditRow {
-        at: format_instant(&engine::clock()),
-        member: actor.member.clone(),
-        role: actor.role.as_str().to_owned(),
-        action: action.to_owned(),
-        provider: Some(provider.to_owned()),
-        detail,
+    steps: Vec<KeyStep>,
+) -> Result<crate::key_change::KeysDone, ApiError> {
+    let change = KeyChange {
+        role: actor.role.as_str(),
+        steps,
     };
-    app.ctx.db.add_audit(id, &row).await.map_err(storage)
-}
-
-/// Records a selection the core reset because of a key change.
-async fn audit_selection(
-    app: &AppState,
-    id: &str,
-    actor: &Actor,
-    provider: &str,
-    changed: Option<(String, String)>,
-) -> Result<(), ApiError> {
-    match changed {
-        Some((from, to)) => {
-            audit(
-                app,
-                id,
-                actor,
-                "selection_reset",
-                provider,
-                Some(format!("{from} -> {to}")),
-            )
-            .await
-        }
-        None => Ok(()),
-    }
+    app.engine
+        .submit_keys(id.to_owned(), change, actor.member.clone())
+        .await
 }
 
 fn view(row: &KeyRow) -> Value {
@@ -277,8 +201,8 @@ pub async fn put_keys(
             tokio::spawn(async move { providers.test(&provider, &key).await })
         })
         .collect();
-    let mut views = Vec::with_capacity(tests.len());
-    let _lock = app.keys.lock(&id).await;
+    let mut steps = Vec::with_capacity(tests.len());
+    let mut rows = Vec::with_capacity(tests.len());
     for ((provider, key), test) in body.keys.iter().zip(tests) {
         let result = test.await.unwrap_or(TestResult::Rejected {
             reason: "provider_error",
@@ -300,34 +224,22 @@ pub async fn put_keys(
             provider: provider.clone(),
             last4: key.last4(),
             state: state.to_owned(),
-            reason: reason.clone(),
+            reason,
             // Scrubbed again here, whatever the adapter did: a detail is stored and shown.
             detail: detail.and_then(|d| providers::scrub(&d, key)),
             tested_at,
         };
-        app.ctx
-            .db
-            .put_key(&id, &sealed, &row)
-            .await
-            .map_err(storage)?;
-        audit(&app, &id, &actor, "added", provider, None).await?;
-        let result = match &reason {
-            None => "connected".to_owned(),
-            Some(r) => format!("rejected: {r}"),
-        };
-        audit(&app, &id, &actor, "tested", provider, Some(result)).await?;
-        tracing::info!(account = %id, provider = %provider, state, reason = reason.as_deref().unwrap_or(""), "provider key saved");
-        // The ledger learns the key exists, then, if the provider refused it, that it is invalid.
-        let mut changed = apply(&app, &id, "connect_key", provider, &actor).await?;
-        if reason.is_some() {
-            changed = apply(&app, &id, "key_invalid", provider, &actor)
-                .await?
-                .or(changed);
-        }
-        audit_selection(&app, &id, &actor, provider, changed).await?;
-        views.push(view(&row));
+        rows.push(row.clone());
+        steps.push(KeyStep::Save { sealed, row });
     }
-    Ok(Json(json!({"keys": views})))
+    // The key rows, the ledger's key states and the audit rows, all in one transaction.
+    change_keys(&app, &id, &actor, steps).await?;
+    for row in &rows {
+        tracing::info!(account = %id, provider = %row.provider, state = %row.state, reason = row.reason.as_deref().unwrap_or(""), "provider key saved");
+    }
+    Ok(Json(
+        json!({"keys": rows.iter().map(view).collect::<Vec<_>>()}),
+    ))
 }
 
 /// `GET /v1/accounts/{id}/keys`: every saved key's state, never the key (admin).
@@ -353,26 +265,20 @@ pub async fn delete_key(
     let caller = app.auth.caller(&app.ctx.db, &headers).await?;
     let actor = check_role(caller, &id, &[Role::Admin], "remove provider keys")?;
     known_provider(&app, &provider)?;
-    let _lock = app.keys.lock(&id).await;
-    let removed = app
-        .ctx
-        .db
-        .delete_key(&id, &provider)
-        .await
-        .map_err(storage)?;
     // Removing a key the ledger does not have changes nothing (SPEC §3 rule 7).
-    let changed = apply(&app, &id, "remove_key", &provider, &actor).await?;
+    let step = KeyStep::Remove {
+        provider: provider.clone(),
+    };
+    let done = change_keys(&app, &id, &actor, vec![step]).await?;
+    let removed = done.found.first().copied().unwrap_or(false);
     if removed {
-        audit(&app, &id, &actor, "removed", &provider, None).await?;
         tracing::info!(account = %id, provider = %provider, "provider key removed");
     }
-    audit_selection(&app, &id, &actor, &provider, changed.clone()).await?;
-    let (ledger, _) = engine::read_ledger(&app.ctx, &id).await?;
     Ok(Json(json!({
         "provider": provider,
         "removed": removed,
         "state": "none",
-        "selected_model": ledger.selected_model(),
+        "selected_model": done.selected_model,
     })))
 }
 
@@ -412,29 +318,16 @@ pub async fn post_rejected(
         RejectedReason::Auth => "auth",
         RejectedReason::Billing => "billing",
     };
-    let at = format_instant(&engine::clock());
-    let _lock = app.keys.lock(&id).await;
-    let marked = app
-        .ctx
-        .db
-        .mark_key_invalid(&id, &provider, reason, &at)
-        .await
-        .map_err(storage)?;
     // Marking invalid a key the ledger does not have changes nothing (SPEC §3 rule 7).
-    let changed = apply(&app, &id, "key_invalid", &provider, &actor).await?;
+    let step = KeyStep::MarkInvalid {
+        provider: provider.clone(),
+        reason: reason.to_owned(),
+    };
+    let done = change_keys(&app, &id, &actor, vec![step]).await?;
+    let marked = done.found.first().copied().unwrap_or(false);
     if marked {
-        audit(
-            &app,
-            &id,
-            &actor,
-            "marked_invalid",
-            &provider,
-            Some(reason.to_owned()),
-        )
-        .await?;
         tracing::info!(account = %id, provider = %provider, reason, "provider key marked invalid");
     }
-    audit_selection(&app, &id, &actor, &provider, changed).await?;
     let catalogue = &app.ctx.catalogue;
     let message = match body.reason {
         RejectedReason::Billing => catalogue.provider_billing_message(&provider),
@@ -483,30 +376,4 @@ pub async fn get_audit(
         })
         .collect();
     Ok(Json(json!({"entries": entries})))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_plan_without_own_keys_is_refused() {
-        // Proves the plan gate reads the catalogue's own_keys flag: the default plans allow keys, a plan with the flag off gets 403 own_keys_not_in_plan.
-        let default = Catalogue::default();
-        assert!(plan_allows_own_keys(&default, "growth").is_ok());
-        assert!(plan_allows_own_keys(&default, "pro").is_ok());
-        let mut doc: Value = serde_json::from_str(&default.to_json()).expect("json");
-        for plan in doc["plans"].as_array_mut().expect("plans") {
-            if plan["id"] == "growth" {
-                plan["own_keys"] = json!(false);
-            }
-        }
-        let starter = Catalogue::from_json(&doc.to_string()).expect("a valid catalogue");
-        let refused = plan_allows_own_keys(&starter, "growth").expect_err("refused");
-        assert_eq!(
-            (refused.status, refused.code.as_str()),
-            (StatusCode::FORBIDDEN, "own_keys_not_in_plan")
-        );
-        assert!(plan_allows_own_keys(&starter, "pro").is_ok());
-    }
 }

@@ -10,6 +10,7 @@ pub mod api;
 pub mod auth;
 pub mod engine;
 pub mod error;
+pub mod key_change;
 pub mod keys;
 pub mod payment;
 pub mod providers;

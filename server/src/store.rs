@@ -229,7 +229,8 @@ pub struct AuditRow {
     pub detail: Option<String>,
 }
 
-/// Orders audit entries: microseconds since the epoch, strictly increasing in this process.
+/// Orders audit entries: microseconds since the epoch, strictly increasing in this process
+/// ([`insert_audit`] also keeps it above the account's stored entries).
 fn audit_seq() -> i64 {
     use std::sync::atomic::{AtomicI64, Ordering};
     static LAST: AtomicI64 = AtomicI64::new(0);
@@ -245,65 +246,6 @@ fn audit_seq() -> i64 {
 }
 
 impl Db {
-    /// Saves (or replaces) an account's key for a provider, encrypted.
-    pub async fn put_key(
-        &self,
-        account_id: &str,
-        sealed: &crate::secret::Sealed,
-        row: &KeyRow,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO provider_keys (account_id, provider, ciphertext, nonce, last4, state, reason, detail, tested_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (account_id, provider) DO UPDATE SET \
-             ciphertext = excluded.ciphertext, nonce = excluded.nonce, last4 = excluded.last4, state = excluded.state, \
-             reason = excluded.reason, detail = excluded.detail, tested_at = excluded.tested_at, updated_at = excluded.updated_at",
-        )
-        .bind(account_id)
-        .bind(&row.provider)
-        .bind(&sealed.ciphertext_hex)
-        .bind(&sealed.nonce_hex)
-        .bind(&row.last4)
-        .bind(&row.state)
-        .bind(row.reason.as_deref())
-        .bind(row.detail.as_deref())
-        .bind(&row.tested_at)
-        .bind(&row.tested_at)
-        .execute(&self.pool)
-        .await
-        .map(|_| ())
-    }
-
-    /// Marks a stored key invalid; false when there is no key for that provider.
-    pub async fn mark_key_invalid(
-        &self,
-        account_id: &str,
-        provider: &str,
-        reason: &str,
-        at: &str,
-    ) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query(
-            "UPDATE provider_keys SET state = 'invalid', reason = $3, detail = NULL, updated_at = $4 \
-             WHERE account_id = $1 AND provider = $2",
-        )
-        .bind(account_id)
-        .bind(provider)
-        .bind(reason)
-        .bind(at)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    /// Deletes a key, ciphertext and all; false when there was none.
-    pub async fn delete_key(&self, account_id: &str, provider: &str) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query("DELETE FROM provider_keys WHERE account_id = $1 AND provider = $2")
-            .bind(account_id)
-            .bind(provider)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
     /// An account's keys, by provider, without their ciphertext.
     pub async fn keys(&self, account_id: &str) -> Result<Vec<KeyRow>, sqlx::Error> {
         let rows = sqlx::query(
@@ -325,24 +267,6 @@ impl Db {
                 })
             })
             .collect()
-    }
-
-    pub async fn add_audit(&self, account_id: &str, entry: &AuditRow) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO audit (account_id, seq, at, member, role, action, provider, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(account_id)
-        .bind(audit_seq())
-        .bind(&entry.at)
-        .bind(&entry.member)
-        .bind(&entry.role)
-        .bind(&entry.action)
-        .bind(entry.provider.as_deref())
-        .bind(entry.detail.as_deref())
-        .execute(&self.pool)
-        .await
-        .map(|_| ())
     }
 
     /// An account's audit log, oldest first, at most `limit` entries.
@@ -368,6 +292,111 @@ impl Db {
             })
             .collect()
     }
+}
+
+/// Saves (or replaces) an account's key for a provider, encrypted. Key rows change only
+/// here and in [`delete_key`] and [`mark_key_invalid`], each on the connection of the engine's
+/// transaction that holds the account's lock (see `key_change`).
+pub async fn put_key(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    sealed: &crate::secret::Sealed,
+    row: &KeyRow,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO provider_keys (account_id, provider, ciphertext, nonce, last4, state, reason, detail, tested_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (account_id, provider) DO UPDATE SET \
+         ciphertext = excluded.ciphertext, nonce = excluded.nonce, last4 = excluded.last4, state = excluded.state, \
+         reason = excluded.reason, detail = excluded.detail, tested_at = excluded.tested_at, updated_at = excluded.updated_at",
+    )
+    .bind(account_id)
+    .bind(&row.provider)
+    .bind(&sealed.ciphertext_hex)
+    .bind(&sealed.nonce_hex)
+    .bind(&row.last4)
+    .bind(&row.state)
+    .bind(row.reason.as_deref())
+    .bind(row.detail.as_deref())
+    .bind(&row.tested_at)
+    .bind(&row.tested_at)
+    .execute(&mut *conn)
+    .await
+    .map(|_| ())
+}
+
+/// Marks a stored key invalid; false when there is no key for that provider.
+pub async fn mark_key_invalid(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    provider: &str,
+    reason: &str,
+    at: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE provider_keys SET state = 'invalid', reason = $3, detail = NULL, updated_at = $4 \
+         WHERE account_id = $1 AND provider = $2",
+    )
+    .bind(account_id)
+    .bind(provider)
+    .bind(reason)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Deletes a key, ciphertext and all; false when there was none.
+pub async fn delete_key(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    provider: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM provider_keys WHERE account_id = $1 AND provider = $2")
+        .bind(account_id)
+        .bind(provider)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Appends audit entries of one account, in order. Called with the account's row locked, so
+/// each `seq` is above every stored one even when several processes (whose clocks may differ
+/// a little) write the same account's log.
+pub async fn insert_audit(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    entries: &[AuditRow],
+) -> Result<(), sqlx::Error> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let last: Option<i64> = sqlx::query("SELECT MAX(seq) FROM audit WHERE account_id = $1")
+        .bind(account_id)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?;
+    let mut seq = last.unwrap_or(0);
+    for chunk in entries.chunks(ROWS_PER_STATEMENT_MAX) {
+        let sql = format!(
+            "INSERT INTO audit (account_id, seq, at, member, role, action, provider, detail) VALUES {}",
+            value_rows(chunk.len(), 8)
+        );
+        let mut query = sqlx::query(&sql);
+        for entry in chunk {
+            seq = audit_seq().max(seq.saturating_add(1));
+            query = query
+                .bind(account_id)
+                .bind(seq)
+                .bind(&entry.at)
+                .bind(&entry.member)
+                .bind(&entry.role)
+                .bind(&entry.action)
+                .bind(entry.provider.as_deref())
+                .bind(entry.detail.as_deref());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// An account row as a writer or reader sees it.

@@ -3,7 +3,9 @@
 //! after, invalid-on-rejection with both reasons and the exact billing message, removal,
 //! selection fallback, the audit log, who may call what, and the key never appearing in a
 //! response, the server's log at `RUST_LOG=trace`, the SQLite file or a PostgreSQL dump; nor
-//! pieces of it a provider echoed back.
+//! pieces of it a provider echoed back. Each key change is one transaction: two servers on one
+//! PostgreSQL racing changes keep the key table, the ledger and the audit log agreeing, and a
+//! change that cannot be stored leaves nothing behind.
 
 mod support;
 
@@ -16,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
+use ai_credits_server::store::{Db, Location};
 use support::{ServerProcess, Storage, Tokens, answer};
 
 /// Keys the fake provider accepts: they contain `GOOD`. `SLOW` answers after
@@ -847,6 +850,190 @@ async fn a_provider_echoing_the_key_has_it_scrubbed_and_an_unreachable_one_says_
     }
     let runs = key_runs_in(key, server.log_text().as_bytes());
     assert!(runs.is_empty(), "the log holds pieces of the key: {runs:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_change_that_cannot_be_stored_leaves_nothing_behind_on_sqlite() {
+    // Proves a key change is all or nothing: while the audit table refuses writes (a trigger), saving, removing and marking a key invalid answer 503 storage_unavailable and leave the key table, the ledger and the audit log exactly as they were; once it takes writes again the same removal goes through.
+    let fake = fake_provider().await;
+    let storage = support::sqlite("keys-rollback");
+    let server = server(&storage, &fake, &[]);
+    let http = support::client();
+    let base = server.base.as_str();
+    let account = support::create_account(&http, base, &json!({"plan": "growth"})).await;
+    let t = Tokens::issue(&http, base, &account).await;
+    let url = |path: &str| format!("{base}/v1/accounts/{account}{path}");
+    answer_of(
+        http.put(url("/keys"))
+            .bearer_auth(&t.admin)
+            .json(&json!({"keys": {"xai": XAI_KEY}})),
+    )
+    .await;
+    let snapshot = || async {
+        (
+            answer_of(http.get(url("/keys")).bearer_auth(&t.admin)).await,
+            answer_of(http.get(url("/entries")).bearer_auth(&t.admin)).await,
+            answer_of(http.get(url("/audit")).bearer_auth(&t.admin)).await,
+        )
+    };
+    let before = snapshot().await;
+    let Storage::Sqlite(path) = &storage else {
+        unreachable!()
+    };
+    let db = Db::open(&Location::SqliteFile(path.display().to_string()))
+        .await
+        .expect("opens the server's database");
+    sqlx::query(
+        "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'the test refuses audit rows'); END",
+    )
+    .execute(&db.pool)
+    .await
+    .expect("creates the trigger");
+    let changes = [
+        http.put(url("/keys"))
+            .bearer_auth(&t.admin)
+            .json(&json!({"keys": {"openai": OPENAI_KEY, "anthropic": ANTHROPIC_BAD_KEY}})),
+        http.delete(url("/keys/xai")).bearer_auth(&t.admin),
+        http.post(url("/keys/xai/rejected"))
+            .bearer_auth(&t.service)
+            .json(&json!({"reason": "billing"})),
+    ];
+    for change in changes {
+        let (status, body) = answer(change.send().await.expect("request")).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (503, Some("storage_unavailable")),
+            "{body}"
+        );
+    }
+    assert!(
+        before == snapshot().await,
+        "a failed key change left something behind"
+    );
+    let (_, state) = support::get_state(&http, base, &account, &t.admin, None).await;
+    assert_eq!(state["keys"], json!({"xai": "connected"}), "{state}");
+    sqlx::query("DROP TRIGGER refuse_audit")
+        .execute(&db.pool)
+        .await
+        .expect("drops the trigger");
+    let removed = answer_of(http.delete(url("/keys/xai")).bearer_auth(&t.admin)).await;
+    assert_eq!(removed["removed"], true, "{removed}");
+}
+
+/// Rounds of racing key changes in the two-server test, and changes per round.
+const RACE_ROUNDS: usize = 30;
+const RACE_CHANGES_PER_ROUND: usize = 16;
+
+/// Whether one provider's key row (`GET keys`), the ledger's key state (`GET state`) and the
+/// last audit entry about that key (`GET audit`, selection resets aside) tell one story.
+fn key_story_agrees(
+    provider: &str,
+    listed: &Value,
+    state: &Value,
+    audit: &Value,
+) -> Result<(), String> {
+    let row = listed["keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|k| k["provider"] == provider)
+        .map(|k| {
+            (
+                k["state"].as_str().unwrap_or("").to_owned(),
+                k["reason"].as_str().unwrap_or("").to_owned(),
+            )
+        });
+    let ledger = state["keys"][provider].as_str();
+    let last = audit["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .rfind(|e| e["provider"] == provider && e["action"] != "selection_reset")
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or("").to_owned(),
+                e["detail"].as_str().unwrap_or("").to_owned(),
+            )
+        });
+    let last = last.as_ref().map(|(a, d)| (a.as_str(), d.as_str()));
+    let agrees = match row.as_ref().map(|(s, r)| (s.as_str(), r.as_str())) {
+        None => ledger.is_none() && matches!(last, None | Some(("removed", _))),
+        Some(("connected", _)) => {
+            ledger == Some("connected") && last == Some(("tested", "connected"))
+        }
+        Some(("rejected", reason)) => {
+            ledger == Some("invalid") && last == Some(("tested", &format!("rejected: {reason}")))
+        }
+        Some(("invalid", reason)) => {
+            ledger == Some("invalid") && last == Some(("marked_invalid", reason))
+        }
+        Some(_) => false,
+    };
+    if agrees {
+        Ok(())
+    } else {
+        Err(format!(
+            "key row {row:?}, ledger {ledger:?}, last audit entry {last:?}"
+        ))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_racing_key_changes_leave_key_row_ledger_and_audit_agreeing() {
+    // Proves a key change is one transaction under the account's row lock: two servers on one PostgreSQL racing saves (good and wrong keys), removals and refusals of one provider's key end every round with the key table, the ledger's key state and the last audit entry telling the same story.
+    let Some(storage) =
+        support::postgres("two_servers_racing_key_changes_leave_key_row_ledger_and_audit_agreeing")
+    else {
+        return;
+    };
+    let fake = fake_provider().await;
+    let data_key = "6a".repeat(32);
+    let env = [
+        ("AI_CREDITS_DATA_KEY", data_key.as_str()),
+        ("RUST_LOG", "warn"),
+    ];
+    let servers = [server(&storage, &fake, &env), server(&storage, &fake, &env)];
+    let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
+    let http = support::client();
+    let account = support::create_account(&http, &bases[0], &json!({"plan": "growth"})).await;
+    let t = Tokens::issue(&http, &bases[0], &account).await;
+    let provider = "openai";
+    for round in 0..RACE_ROUNDS {
+        let changes = (0..RACE_CHANGES_PER_ROUND).map(|i| {
+            let base = &bases[(round + i) % bases.len()];
+            let keys = format!("{base}/v1/accounts/{account}/keys");
+            let request =
+                match (round * 3 + i) % 5 {
+                    0 | 3 => http.put(&keys).bearer_auth(&t.admin).json(
+                        &json!({"keys": {provider: format!("sk-GOOD-race-{round}-{i}-0000")}}),
+                    ),
+                    1 => http.put(&keys).bearer_auth(&t.admin).json(
+                        &json!({"keys": {provider: format!("sk-wrong-race-{round}-{i}-000")}}),
+                    ),
+                    2 => http
+                        .delete(format!("{keys}/{provider}"))
+                        .bearer_auth(&t.admin),
+                    _ => http
+                        .post(format!("{keys}/{provider}/rejected"))
+                        .bearer_auth(&t.service)
+                        .json(&json!({"reason": if i % 2 == 0 { "auth" } else { "billing" }})),
+                };
+            async move { answer(request.send().await.expect("request")).await }
+        });
+        for (status, body) in futures_join(changes).await {
+            assert_eq!(status, 200, "round {round}: {body}");
+        }
+        let get = |path: &str| {
+            answer_of(
+                http.get(format!("{}/v1/accounts/{account}{path}", bases[round % 2]))
+                    .bearer_auth(&t.admin),
+            )
+        };
+        let (listed, state, audit) = (get("/keys").await, get("/state").await, get("/audit").await);
+        if let Err(story) = key_story_agrees(provider, &listed, &state, &audit) {
+            panic!("round {round}: the key table, the ledger and the audit log disagree: {story}");
+        }
+    }
 }
 
 /// The JSON body of a request that must answer 200.

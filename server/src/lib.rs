@@ -42,6 +42,25 @@ pub struct Config {
     /// when missing; `AI_CREDITS_DATA_KEY` wins over it. Without either, an SQLite database
     /// keeps `ai-credits.key` beside it and PostgreSQL switches provider keys off.
     pub data_key_file: Option<std::path::PathBuf>,
+    /// A catalogue document to use instead of the built-in one (`serve --catalogue PATH`):
+    /// read and validated by the core at start-up, served at `/v1/catalogue`. A document the
+    /// core refuses stops start-up with the core's error code.
+    pub catalogue: Option<std::path::PathBuf>,
+}
+
+/// Reads and validates a catalogue document; the error names the file and the core's code.
+fn load_catalogue(path: &std::path::Path) -> Result<Catalogue, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("--catalogue {}: cannot read it: {e}", path.display()))?;
+    let catalogue = Catalogue::from_json(&text)
+        .map_err(|e| format!("--catalogue {}: {e} ({})", path.display(), e.code()))?;
+    tracing::info!(
+        catalogue = %path.display(),
+        version = catalogue.version,
+        source = %catalogue.source,
+        "catalogue loaded"
+    );
+    Ok(catalogue)
 }
 
 /// A server bound to its address, not yet serving.
@@ -61,6 +80,11 @@ impl Server {
         {
             return Err(format!("--www {}: not a directory", dir.display()).into());
         }
+        // Before the database: a bad catalogue should not leave a fresh database behind.
+        let catalogue = match &config.catalogue {
+            Some(path) => load_catalogue(path)?,
+            None => Catalogue::default(),
+        };
         let sqlite_db = match &config.location {
             Location::SqliteFile(path) => Some(std::path::Path::new(path)),
             Location::Postgres(_) => None,
@@ -81,7 +105,7 @@ impl Server {
         let ctx = Arc::new(engine::Ctx {
             db,
             cache: engine::LedgerCache::default(),
-            catalogue: Arc::new(Catalogue::default()),
+            catalogue: Arc::new(catalogue),
             processor,
             allow_client_time: config.allow_client_time,
         });

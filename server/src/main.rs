@@ -3,9 +3,11 @@
 //! - `ai-credits scenario PATH` runs a SPEC §4 scenario (PATH `-` reads stdin) and prints the
 //!   result JSON; a document that is not a scenario prints an error on stderr and exits 2.
 //! - `ai-credits serve [--addr 127.0.0.1:8080] [--db PATH] [--allow-client-time] [--www DIR]
-//!   [--data-key-file PATH]`
+//!   [--data-key-file PATH] [--catalogue PATH]`
 //!   runs the backend; `--www DIR` also serves the static files of DIR at `/` (a web app on the
-//!   API's origin). Storage: `--db` (a file path, or a `postgres://` URL), else `DATABASE_URL` when it
+//!   API's origin); `--catalogue PATH` uses that catalogue document instead of the built-in one
+//!   (validated at start-up: a document the core refuses stops the server, exit 70, with the
+//!   core's error code on stderr). Storage: `--db` (a file path, or a `postgres://` URL), else `DATABASE_URL` when it
 //!   is a PostgreSQL URL, else `ai-credits.db` in the working directory. Once listening it
 //!   prints `ai-credits listening on http://ADDR` on stdout; logs go to stderr (`RUST_LOG`;
 //!   `AI_CREDITS_LOG_FORMAT=json` for JSON lines). `AI_CREDITS_ADMIN_TOKEN` is the platform
@@ -25,7 +27,7 @@ use ai_credits_server::{Config, Server};
 fn usage() -> ExitCode {
     eprintln!(
         "usage: ai-credits scenario PATH   (PATH - reads the scenario from stdin)\n       \
-         ai-credits serve [--addr 127.0.0.1:8080] [--db PATH|postgres://…] [--allow-client-time] [--www DIR] [--data-key-file PATH]"
+         ai-credits serve [--addr 127.0.0.1:8080] [--db PATH|postgres://…] [--allow-client-time] [--www DIR] [--data-key-file PATH] [--catalogue PATH]"
     );
     ExitCode::from(64)
 }
@@ -48,6 +50,7 @@ fn parse_serve(args: &[String]) -> Option<Config> {
     let mut allow_client_time = false;
     let mut www = None;
     let mut data_key_file = None;
+    let mut catalogue = None;
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
@@ -56,6 +59,7 @@ fn parse_serve(args: &[String]) -> Option<Config> {
             "--allow-client-time" => allow_client_time = true,
             "--www" => www = Some(std::path::PathBuf::from(rest.next()?)),
             "--data-key-file" => data_key_file = Some(std::path::PathBuf::from(rest.next()?)),
+            "--catalogue" => catalogue = Some(std::path::PathBuf::from(rest.next()?)),
             _ => return None,
         }
     }
@@ -67,6 +71,7 @@ fn parse_serve(args: &[String]) -> Option<Config> {
         admin_token: std::env::var("AI_CREDITS_ADMIN_TOKEN").ok(),
         www,
         data_key_file,
+        catalogue,
     })
 }
 

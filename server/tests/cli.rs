@@ -81,3 +81,64 @@ fn random_bytes_never_panic_the_runner() {
         assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
     }
 }
+
+#[test]
+fn a_catalogue_the_core_refuses_stops_start_up_with_its_code() {
+    // Proves `serve --catalogue PATH` with a broken document (bad JSON, an unknown field, a default model that does not exist) or a missing file exits 70 before listening, naming the file and the core's error code, and creates no database.
+    let dir = std::env::temp_dir().join(format!("ai-credits-cli-catalogue-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&ai_credits::Catalogue::default().to_json()).expect("json");
+    doc["surprise"] = serde_json::json!(true);
+    let mut no_default = doc.clone();
+    if let Some(fields) = no_default.as_object_mut() {
+        fields.remove("surprise");
+    }
+    no_default["default_model"] = serde_json::json!("gpt-0");
+    let cases = [
+        (
+            "truncated.json",
+            Some("{\"schema\": ".to_owned()),
+            "catalogue_invalid_json",
+        ),
+        (
+            "unknown-field.json",
+            Some(doc.to_string()),
+            "catalogue_unknown_field",
+        ),
+        (
+            "no-default.json",
+            Some(no_default.to_string()),
+            "catalogue_unknown_default_model",
+        ),
+        ("missing.json", None, "cannot read it"),
+    ];
+    for (name, text, expected) in cases {
+        let path = dir.join(name);
+        if let Some(text) = text {
+            std::fs::write(&path, text).expect("writes");
+        }
+        let db = dir.join(format!("{name}.db"));
+        let out = bin()
+            .args(["serve", "--addr", "127.0.0.1:0", "--catalogue"])
+            .arg(&path)
+            .arg("--db")
+            .arg(&db)
+            .env_remove("DATABASE_URL")
+            .env("RUST_LOG", "error")
+            .output()
+            .expect("the binary runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(70), "{name}: {stderr}");
+        assert!(out.stdout.is_empty(), "{name}: it listened");
+        assert!(
+            stderr.contains("cannot start: --catalogue")
+                && stderr.contains(name)
+                && stderr.contains(expected),
+            "{name}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(!db.exists(), "{name}: a database was created");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -5,7 +5,8 @@
 //! response, the server's log at `RUST_LOG=trace`, the SQLite file or a PostgreSQL dump; nor
 //! pieces of it a provider echoed back. Each key change is one transaction: two servers on one
 //! PostgreSQL racing changes keep the key table, the ledger and the audit log agreeing, and a
-//! change that cannot be stored leaves nothing behind.
+//! change that cannot be stored leaves nothing behind. The plan gate follows the catalogue
+//! the server was started with.
 
 mod support;
 
@@ -171,6 +172,16 @@ async fn fake_provider() -> String {
 
 /// A server whose adapters point at `fake`, logging at trace.
 fn server(storage: &Storage, fake: &str, extra: &[(&str, &str)]) -> ServerProcess {
+    server_with(storage, fake, &[], extra)
+}
+
+/// Like [`server`], with more arguments for `serve`.
+fn server_with(
+    storage: &Storage,
+    fake: &str,
+    args: &[&str],
+    extra: &[(&str, &str)],
+) -> ServerProcess {
     let bases: Vec<(String, String)> = ["openai", "anthropic", "moonshot", "xai", "google"]
         .iter()
         .map(|p| {
@@ -188,7 +199,7 @@ fn server(storage: &Storage, fake: &str, extra: &[(&str, &str)]) -> ServerProces
     envs.push(("AI_CREDITS_PROVIDER_TIMEOUT_MS", &timeout));
     envs.push(("RUST_LOG", "trace"));
     envs.extend_from_slice(extra);
-    ServerProcess::start_env(storage, false, &[], &envs)
+    ServerProcess::start_env(storage, false, args, &envs)
 }
 
 /// Every response body the test saw, to search for keys at the end.
@@ -850,6 +861,82 @@ async fn a_provider_echoing_the_key_has_it_scrubbed_and_an_unreachable_one_says_
     }
     let runs = key_runs_in(key, server.log_text().as_bytes());
     assert!(runs.is_empty(), "the log holds pieces of the key: {runs:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_without_own_keys_in_the_loaded_catalogue_cannot_save_keys() {
+    // Proves `serve --catalogue PATH` serves that catalogue and gates keys by it: with growth's own_keys off, a growth account's PUT keys is 403 own_keys_not_in_plan and changes neither its ledger, its key table nor its audit log, while a pro account still saves keys.
+    let mut doc: Value =
+        serde_json::from_str(&ai_credits::Catalogue::default().to_json()).expect("json");
+    for plan in doc["plans"].as_array_mut().expect("plans") {
+        if plan["id"] == "growth" {
+            plan["own_keys"] = json!(false);
+        }
+    }
+    let dir = support::temp_dir("catalogue");
+    let path = dir.join("catalogue.json");
+    std::fs::write(&path, doc.to_string()).expect("writes the catalogue");
+    let fake = fake_provider().await;
+    let path_text = path.display().to_string();
+    let server = server_with(
+        &support::sqlite("keys-catalogue"),
+        &fake,
+        &["--catalogue", &path_text],
+        &[],
+    );
+    let http = support::client();
+    let base = server.base.as_str();
+    let served = answer_of(http.get(format!("{base}/v1/catalogue"))).await;
+    let growth = served["plans"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["id"] == "growth")
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(
+        growth["own_keys"], false,
+        "the loaded catalogue is served: {growth}"
+    );
+
+    let growth = support::create_account(&http, base, &json!({"plan": "growth"})).await;
+    let g = Tokens::issue(&http, base, &growth).await;
+    let url = |account: &str, path: &str| format!("{base}/v1/accounts/{account}{path}");
+    let before = answer_of(http.get(url(&growth, "/entries")).bearer_auth(&g.admin)).await;
+    let (status, body) = answer(
+        http.put(url(&growth, "/keys"))
+            .bearer_auth(&g.admin)
+            .json(&json!({"keys": {"xai": XAI_KEY}}))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("own_keys_not_in_plan")),
+        "{body}"
+    );
+    let after = answer_of(http.get(url(&growth, "/entries")).bearer_auth(&g.admin)).await;
+    assert_eq!(before, after, "the ledger did not change");
+    let listed = answer_of(http.get(url(&growth, "/keys")).bearer_auth(&g.admin)).await;
+    assert_eq!(listed["keys"], json!([]), "{listed}");
+    let audit = answer_of(http.get(url(&growth, "/audit")).bearer_auth(&g.admin)).await;
+    assert_eq!(audit["entries"], json!([]), "{audit}");
+    let (_, state) = support::get_state(&http, base, &growth, &g.admin, None).await;
+    assert_eq!(state["keys"], json!({}), "{state}");
+
+    let pro = support::create_account(&http, base, &json!({"plan": "pro"})).await;
+    let p = Tokens::issue(&http, base, &pro).await;
+    let saved = answer_of(
+        http.put(url(&pro, "/keys"))
+            .bearer_auth(&p.admin)
+            .json(&json!({"keys": {"xai": XAI_KEY}})),
+    )
+    .await;
+    assert_eq!(saved["keys"][0]["state"], "connected", "{saved}");
+    let (_, state) = support::get_state(&http, base, &pro, &p.admin, None).await;
+    assert_eq!(state["keys"], json!({"xai": "connected"}), "{state}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

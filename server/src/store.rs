@@ -270,10 +270,12 @@ impl Db {
     }
 
     /// An account's audit log, oldest first, at most `limit` entries.
+    /// The newest `limit` audit entries, oldest first.
     pub async fn audit(&self, account_id: &str, limit: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT at, member, role, action, provider, detail FROM audit WHERE account_id = $1 \
-             ORDER BY seq LIMIT $2",
+            "SELECT at, member, role, action, provider, detail FROM \
+             (SELECT seq, at, member, role, action, provider, detail FROM audit \
+              WHERE account_id = $1 ORDER BY seq DESC LIMIT $2) AS newest ORDER BY seq",
         )
         .bind(account_id)
         .bind(limit)

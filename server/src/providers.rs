@@ -151,7 +151,8 @@ fn rejected(reason: &'static str, detail: Option<String>) -> TestResult {
 
 /// Reads a provider's answer. 2xx: connected. Otherwise the reason: `billing` for the quota
 /// and credit errors providers return (OpenAI 429 `insufficient_quota`, Anthropic "credit
-/// balance is too low", HTTP 402), `auth` for 401/403 and Google's `API_KEY_INVALID`, else
+/// balance is too low", HTTP 402), `auth` for 401/403, Google's `API_KEY_INVALID` and xAI's
+/// 400 "Incorrect API key provided" (whose `error` is a string, not an object), else
 /// `provider_error`.
 pub fn classify(status: u16, body: &[u8], key: &Secret) -> TestResult {
     if (200..300).contains(&status) {
@@ -159,7 +160,10 @@ pub fn classify(status: u16, body: &[u8], key: &Secret) -> TestResult {
     }
     let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let error = &json["error"];
-    let message = error["message"].as_str().map(str::to_owned);
+    let message = error["message"]
+        .as_str()
+        .or_else(|| error.as_str())
+        .map(str::to_owned);
     let code = error["code"].as_str().unwrap_or("");
     let kind = error["type"].as_str().unwrap_or("");
     let text = String::from_utf8_lossy(body).to_ascii_lowercase();
@@ -169,7 +173,11 @@ pub fn classify(status: u16, body: &[u8], key: &Secret) -> TestResult {
         || text.contains("credit balance is too low")
     {
         "billing"
-    } else if status == 401 || status == 403 || text.contains("api_key_invalid") {
+    } else if status == 401
+        || status == 403
+        || text.contains("api_key_invalid")
+        || text.contains("incorrect api key")
+    {
         "auth"
     } else {
         "provider_error"
@@ -224,6 +232,14 @@ mod tests {
             classify(400, google_400, &key),
             TestResult::Rejected { reason: "auth", .. }
         ));
+        let xai_400 = br#"{"code":"Client specified an invalid argument","error":"Incorrect API key provided: sk***ET. You can obtain an API key from https://console.x.ai."}"#;
+        match classify(400, xai_400, &key) {
+            TestResult::Rejected { reason, detail } => {
+                assert_eq!(reason, "auth");
+                assert!(detail.expect("detail").starts_with("Incorrect API key"));
+            }
+            other => panic!("{other:?}"),
+        }
         assert!(matches!(
             classify(503, b"oops", &key),
             TestResult::Rejected {

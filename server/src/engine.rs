@@ -23,7 +23,7 @@ use sqlx::{Any, AnyConnection, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use ai_credits::time::{format_instant, parse_instant};
-use ai_credits::{Account, Catalogue, Entry, EventDraft, EventKind, Ledger};
+use ai_credits::{Account, Catalogue, Entry, EventDraft, EventKind, Ledger, Rejection};
 
 use crate::error::ApiError;
 use crate::payment::{ChargeRequest, PaymentError, PaymentProcessor};
@@ -113,6 +113,10 @@ pub struct Job {
     pub event: EventDraft,
     /// Who posted it (recorded with a purchase's charge).
     pub member: String,
+    /// Keep the event's own `at` instead of the server's clock. Only in-process callers set it
+    /// (the demo's seeded history, through [`Engine::submit_at`]), never the HTTP path; the
+    /// time is checked not to be in the future before the job is queued.
+    keep_at: bool,
     reply: oneshot::Sender<Result<Accepted, ApiError>>,
 }
 
@@ -141,13 +145,57 @@ impl Engine {
         }
     }
 
-    /// Decides one event; answers after it is committed (or refused).
+    /// Decides one event; answers after it is committed (or refused). `at` is the server's
+    /// clock unless the server honours client times (`--allow-client-time`).
     pub async fn submit(
         &self,
         account_id: String,
         event: EventDraft,
         member: String,
     ) -> Result<Accepted, ApiError> {
+        let answer = self.enqueue(account_id, event, member, false)?;
+        wait(answer).await
+    }
+
+    /// Decides events of one account that carry their own past times, in the order given,
+    /// for trusted in-process callers only (the demo's seeded history). Each event's `at` must
+    /// be a valid time no later than the server's clock; time order against the account's
+    /// latest event is the core's usual check. The events are queued together, so the writer
+    /// decides up to [`BATCH_EVENTS_MAX`] of them in one transaction. One answer per event.
+    pub async fn submit_at(
+        &self,
+        account_id: &str,
+        events: Vec<(EventDraft, String)>,
+    ) -> Vec<Result<Accepted, ApiError>> {
+        let mut answers = Vec::with_capacity(events.len());
+        let mut events = events.into_iter().peekable();
+        while events.peek().is_some() {
+            let queued: Vec<_> = events
+                .by_ref()
+                .take(BATCH_EVENTS_MAX)
+                .map(|(event, member)| {
+                    not_in_the_future(&event)?;
+                    self.enqueue(account_id.to_owned(), event, member, true)
+                })
+                .collect();
+            for answer in queued {
+                answers.push(match answer {
+                    Ok(answer) => wait(answer).await,
+                    Err(e) => Err(e),
+                });
+            }
+        }
+        answers
+    }
+
+    /// Queues one job on its account's writer.
+    fn enqueue(
+        &self,
+        account_id: String,
+        event: EventDraft,
+        member: String,
+        keep_at: bool,
+    ) -> Result<oneshot::Receiver<Result<Accepted, ApiError>>, ApiError> {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         account_id.hash(&mut hasher);
         let queue = &self.queues[(hasher.finish() % self.queues.len() as u64) as usize];
@@ -156,6 +204,7 @@ impl Engine {
             account_id,
             event,
             member,
+            keep_at,
             reply,
         };
         queue.try_send(job).map_err(|_| {
@@ -165,13 +214,30 @@ impl Engine {
                 "too many events are waiting; retry shortly with the same id",
             )
         })?;
-        answer.await.unwrap_or_else(|_| {
-            Err(ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "shutting_down",
-                "the server stopped before deciding the event; retry with the same id",
-            ))
-        })
+        Ok(answer)
+    }
+}
+
+/// Waits for a queued job's answer.
+async fn wait(answer: oneshot::Receiver<Result<Accepted, ApiError>>) -> Result<Accepted, ApiError> {
+    answer.await.unwrap_or_else(|_| {
+        Err(ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "the server stopped before deciding the event; retry with the same id",
+        ))
+    })
+}
+
+/// A kept `at` must be a time, and not after the server's clock: history, not a forecast.
+fn not_in_the_future(event: &EventDraft) -> Result<(), ApiError> {
+    match &event.at {
+        Ok(at) if *at <= clock() => Ok(()),
+        Ok(at) => Err(ApiError::from(Rejection::invalid(format!(
+            "the event is dated {}, after the server's clock; a kept time must be in the past",
+            format_instant(at)
+        )))),
+        Err(problem) => Err(ApiError::from(Rejection::invalid(problem.clone()))),
     }
 }
 
@@ -216,7 +282,15 @@ struct Writes {
 async fn decide_batch(ctx: &Ctx, batch: Vec<Job>) {
     let (jobs, replies): (Vec<_>, Vec<_>) = batch
         .into_iter()
-        .map(|j| ((j.account_id, j.event, j.member), j.reply))
+        .map(|j| {
+            let job = Decision {
+                account_id: j.account_id,
+                event: j.event,
+                member: j.member,
+                keep_at: j.keep_at,
+            };
+            (job, j.reply)
+        })
         .unzip();
     // A transaction dropped on an error is rolled back by sqlx before its connection is reused.
     let outcome = match ctx.db.begin_write().await {
@@ -245,15 +319,23 @@ async fn decide_batch(ctx: &Ctx, batch: Vec<Job>) {
 
 type Answers = Vec<Result<Accepted, ApiError>>;
 
+/// A job without its reply channel, as the transaction decides it.
+struct Decision {
+    account_id: String,
+    event: EventDraft,
+    member: String,
+    keep_at: bool,
+}
+
 async fn decide_in_transaction(
     ctx: &Ctx,
     mut tx: Transaction<'static, Any>,
-    jobs: Vec<(String, EventDraft, String)>,
+    jobs: Vec<Decision>,
 ) -> Result<(Answers, HashMap<String, Locked>), sqlx::Error> {
     let conn: &mut AnyConnection = &mut tx;
     // One statement locks every account of the batch, in id order: two processes locking
     // overlapping batches cannot deadlock.
-    let ids: Vec<&str> = jobs.iter().map(|(id, _, _)| id.as_str()).collect();
+    let ids: Vec<&str> = jobs.iter().map(|j| j.account_id.as_str()).collect();
     let rows = store::lock_accounts(conn, &ids, ctx.db.lock_suffix()).await?;
     let mut locked: HashMap<String, Locked> = HashMap::with_capacity(rows.len());
     let mut broken: HashMap<String, ApiError> = HashMap::new();
@@ -281,9 +363,17 @@ async fn decide_in_transaction(
     }
     let mut writes = Writes::default();
     let mut answers = Vec::with_capacity(jobs.len());
-    for (id, event, member) in jobs {
+    for job in jobs {
+        let Decision {
+            account_id: id,
+            event,
+            member,
+            keep_at,
+        } = job;
         let answer = match (locked.get_mut(&id), broken.get(&id)) {
-            (Some(account), _) => decide(ctx, &id, account, event, &member, &mut writes).await,
+            (Some(account), _) => {
+                decide(ctx, &id, account, event, &member, keep_at, &mut writes).await
+            }
             (None, Some(e)) => Err(e.clone()),
             (None, None) => Err(ApiError::account_not_found()),
         };
@@ -367,10 +457,11 @@ async fn decide(
     account: &mut Locked,
     mut draft: EventDraft,
     member: &str,
+    keep_at: bool,
     writes: &mut Writes,
 ) -> Result<Accepted, ApiError> {
     let now_before = account.ledger.now();
-    if !ctx.allow_client_time {
+    if !ctx.allow_client_time && !keep_at {
         // The server's clock, never before the latest time the account has seen.
         draft.at = Ok(now_before.map_or(clock(), |now| now.max(clock())));
     }

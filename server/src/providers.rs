@@ -1,6 +1,7 @@
 //! Provider adapters: test a key by calling the provider's cheapest authenticated endpoint
 //! (listing models). Base URLs come from `AI_CREDITS_PROVIDER_BASE_{OPENAI,ANTHROPIC,
-//! MOONSHOT,XAI,GOOGLE}` so tests can point them at a fake provider on loopback.
+//! MOONSHOT,XAI,GOOGLE}` so tests can point them at a fake provider on loopback; `serve --demo`
+//! points the ones not set at its own stand-ins (`demo`).
 //!
 //! Nothing here formats a `reqwest::Error`: its message names the URL, and a key must never
 //! reach a log or a response. Google's key goes in the `x-goog-api-key` header (which Google
@@ -70,11 +71,21 @@ impl Providers {
     /// Base URLs from the environment (or the providers' own), the timeout from
     /// `AI_CREDITS_PROVIDER_TIMEOUT_MS`.
     pub fn from_env() -> Providers {
+        Providers::from_env_or(None)
+    }
+
+    /// Like [`from_env`](Self::from_env), but a provider whose base-URL variable is not set
+    /// goes to `{stand_in}/{provider}` instead of the real provider: `serve --demo` passes its
+    /// own `/demo/providers` address, so keys can be tried offline.
+    pub fn from_env_or(stand_in: Option<&str>) -> Providers {
         let bases = ADAPTERS
             .iter()
             .map(|(id, default, scheme)| {
                 let var = format!("AI_CREDITS_PROVIDER_BASE_{}", id.to_ascii_uppercase());
-                let base = std::env::var(var).unwrap_or_else(|_| (*default).to_owned());
+                let base = std::env::var(var).unwrap_or_else(|_| match stand_in {
+                    Some(stand_in) => format!("{}/{id}", stand_in.trim_end_matches('/')),
+                    None => (*default).to_owned(),
+                });
                 (*id, (base.trim_end_matches('/').to_owned(), *scheme))
             })
             .collect();

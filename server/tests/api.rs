@@ -675,6 +675,7 @@ async fn in_process(processor: Arc<dyn PaymentProcessor>) -> (String, Location) 
         admin_token: Some(ADMIN.into()),
         www: None,
         data_key_file: None,
+        demo: false,
     };
     let server = Server::bind(&config, processor).await.expect("binds");
     let base = format!("http://{}", server.local_addr().unwrap());

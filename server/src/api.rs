@@ -20,6 +20,7 @@ use ai_credits::time::{format_instant, parse_instant};
 use ai_credits::{Account, EventDraft, Ledger};
 
 use crate::auth::{self, Authenticator, Role};
+use crate::demo::{self, DemoSettings};
 use crate::engine::{self, Ctx, Engine};
 use crate::error::ApiError;
 use crate::keys::{self, KeyService};
@@ -38,6 +39,8 @@ pub struct AppState {
     pub engine: Engine,
     pub auth: Authenticator,
     pub keys: KeyService,
+    /// Demo mode's settings; `None` unless the server runs with `--demo`.
+    pub demo: Option<DemoSettings>,
     catalogue_json: Bytes,
     catalogue_etag: String,
 }
@@ -54,15 +57,25 @@ impl AppState {
             engine,
             auth,
             keys,
+            demo: None,
             catalogue_json,
             catalogue_etag,
+        }
+    }
+
+    /// Switches demo mode on: the demo routes are served (see `demo`).
+    pub fn with_demo(self, settings: DemoSettings) -> AppState {
+        AppState {
+            demo: Some(settings),
+            ..self
         }
     }
 }
 
 type Shared = State<Arc<AppState>>;
 
-/// The API under `/v1`; with `www`, the static files of that directory at every other path.
+/// The API under `/v1` (with the demo routes when `state.demo` is set); with `www`, the static
+/// files of that directory at every other path.
 pub fn router(state: Arc<AppState>, www: Option<&std::path::Path>) -> Router {
     let router = Router::new()
         .route("/v1/accounts", post(create_account))
@@ -85,6 +98,12 @@ pub fn router(state: Arc<AppState>, www: Option<&std::path::Path>) -> Router {
         .route("/v1/accounts/{id}/audit", get(keys::get_audit))
         .route("/v1/catalogue", get(get_catalogue))
         .route("/v1/openapi.json", get(get_openapi));
+    // Without --demo these paths are unknown like any other: 404 `not_found`.
+    let router = if state.demo.is_some() {
+        demo::routes(router)
+    } else {
+        router
+    };
     let router = match www {
         // Unknown API paths keep their JSON 404; everything else is a file or a plain 404.
         // ServeDir never lists a directory (it serves its index.html or nothing), refuses `..`
@@ -139,7 +158,9 @@ async fn method_not_allowed() -> ApiError {
 }
 
 /// Reads a JSON object body, mapping every failure to a coded 4xx.
-fn json_object(body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value>, ApiError> {
+pub(crate) fn json_object(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Map<String, Value>, ApiError> {
     let bytes = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
@@ -163,7 +184,7 @@ fn json_object(body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value>
     }
 }
 
-fn unknown_fields(body: &Map<String, Value>, known: &[&str]) -> Result<(), ApiError> {
+pub(crate) fn unknown_fields(body: &Map<String, Value>, known: &[&str]) -> Result<(), ApiError> {
     let unknown: Vec<&str> = body
         .keys()
         .map(String::as_str)
@@ -179,7 +200,10 @@ fn unknown_fields(body: &Map<String, Value>, known: &[&str]) -> Result<(), ApiEr
     }
 }
 
-fn optional_text<'a>(body: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, ApiError> {
+pub(crate) fn optional_text<'a>(
+    body: &'a Map<String, Value>,
+    key: &str,
+) -> Result<Option<&'a str>, ApiError> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => Ok(Some(s)),

@@ -21,7 +21,8 @@ const TOKEN_CACHE_MAX: usize = 100_000;
 /// What a token of an account may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
-    /// The business's administrator: packs, plan, provider keys, the model.
+    /// The business's administrator: packs, plan, provider keys, the model; and, being a
+    /// team member who uses the assistant too, whatever a member may (holds and releases).
     Admin,
     /// A team member in the browser: reads state and entries, places and releases holds,
     /// picks the model.
@@ -58,6 +59,8 @@ impl Role {
                     | K::KeyInvalid
                     | K::RemoveKey
                     | K::SelectModel
+                    | K::Hold
+                    | K::Release
             ),
             Role::Member => matches!(kind, K::Hold | K::Release | K::SelectModel),
             Role::Service => matches!(
@@ -106,6 +109,30 @@ impl Caller {
                 ..
             } if own == account_id => Ok(*role),
             Caller::Account { .. } => Err(ApiError::account_not_found()),
+        }
+    }
+
+    /// Only a token of `account_id` with one of `roles`: the platform and other roles get 403,
+    /// another account's token the same 404 as an account that does not exist. The member
+    /// named by the token when it may.
+    pub fn check_role(
+        &self,
+        account_id: &str,
+        roles: &[Role],
+        what: &str,
+    ) -> Result<&str, ApiError> {
+        match self {
+            Caller::Platform => Err(ApiError::forbidden(&format!(
+                "{what} (use a token of the account)"
+            ))),
+            Caller::Account {
+                account_id: own, ..
+            } if own != account_id => Err(ApiError::account_not_found()),
+            Caller::Account { member, role, .. } if roles.contains(role) => Ok(member),
+            Caller::Account { role, .. } => Err(ApiError::forbidden(&format!(
+                "{what} (role {})",
+                role.as_str()
+            ))),
         }
     }
 
@@ -237,7 +264,7 @@ mod tests {
 
     #[test]
     fn roles_post_exactly_their_kinds() {
-        // Proves the role table: admin buys and configures, member holds, service charges.
+        // Proves the role table: admin buys, configures and may do what a member may, member holds, service charges.
         let may = |r: Role| -> Vec<&str> {
             EventKind::ALL
                 .into_iter()
@@ -248,6 +275,8 @@ mod tests {
         assert_eq!(
             may(Role::Admin),
             [
+                "hold",
+                "release",
                 "purchase_pack",
                 "connect_key",
                 "key_invalid",

@@ -27,7 +27,7 @@ use sqlx::{Any, AnyConnection, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use ai_credits::time::{format_instant, parse_instant};
-use ai_credits::{Account, Catalogue, Entry, EventDraft, EventKind, Ledger};
+use ai_credits::{Account, Catalogue, Entry, EventDraft, EventKind, Ledger, Rejection};
 
 use crate::error::ApiError;
 use crate::key_change::{self, KeyChange, KeysDone};
@@ -133,6 +133,10 @@ pub struct Job {
     pub task: Task,
     /// Who asked (recorded with a purchase's charge and in the audit log).
     pub member: String,
+    /// Keep the event's own `at` instead of the server's clock. Only in-process callers set it
+    /// (the demo's seeded history, through [`Engine::submit_at`]), never the HTTP path; the
+    /// time is checked not to be in the future before the job is queued.
+    keep_at: bool,
     reply: oneshot::Sender<Result<Decided, ApiError>>,
 }
 
@@ -161,14 +165,18 @@ impl Engine {
         }
     }
 
-    /// Decides one event; answers after it is committed (or refused).
+    /// Decides one event; answers after it is committed (or refused). `at` is the server's
+    /// clock unless the server honours client times (`--allow-client-time`).
     pub async fn submit(
         &self,
         account_id: String,
         event: EventDraft,
         member: String,
     ) -> Result<Accepted, ApiError> {
-        match self.send(account_id, Task::Event(event), member).await? {
+        match self
+            .send(account_id, Task::Event(event), member, false)
+            .await?
+        {
             Decided::Event(accepted) => Ok(accepted),
             Decided::Keys(_) => Err(mixed_up()),
         }
@@ -182,10 +190,48 @@ impl Engine {
         change: KeyChange,
         member: String,
     ) -> Result<KeysDone, ApiError> {
-        match self.send(account_id, Task::Keys(change), member).await? {
+        match self
+            .send(account_id, Task::Keys(change), member, false)
+            .await?
+        {
             Decided::Keys(done) => Ok(done),
             Decided::Event(_) => Err(mixed_up()),
         }
+    }
+
+    /// Decides events of one account that carry their own past times, in the order given,
+    /// for trusted in-process callers only (the demo's seeded history). Each event's `at` must
+    /// be a valid time no later than the server's clock; time order against the account's
+    /// latest event is the core's usual check. The events are queued together, so the writer
+    /// decides up to [`BATCH_EVENTS_MAX`] of them in one transaction. One answer per event.
+    pub async fn submit_at(
+        &self,
+        account_id: &str,
+        events: Vec<(EventDraft, String)>,
+    ) -> Vec<Result<Accepted, ApiError>> {
+        let mut answers = Vec::with_capacity(events.len());
+        let mut events = events.into_iter().peekable();
+        while events.peek().is_some() {
+            let queued: Vec<_> = events
+                .by_ref()
+                .take(BATCH_EVENTS_MAX)
+                .map(|(event, member)| {
+                    not_in_the_future(&event)?;
+                    self.enqueue(account_id.to_owned(), Task::Event(event), member, true)
+                })
+                .collect();
+            for answer in queued {
+                answers.push(match answer {
+                    Ok(answer) => match wait(answer).await {
+                        Ok(Decided::Event(accepted)) => Ok(accepted),
+                        Ok(Decided::Keys(_)) => Err(mixed_up()),
+                        Err(e) => Err(e),
+                    },
+                    Err(e) => Err(e),
+                });
+            }
+        }
+        answers
     }
 
     /// Queues a job with the writer that owns its account, and waits for the answer.
@@ -194,7 +240,20 @@ impl Engine {
         account_id: String,
         task: Task,
         member: String,
+        keep_at: bool,
     ) -> Result<Decided, ApiError> {
+        let answer = self.enqueue(account_id, task, member, keep_at)?;
+        wait(answer).await
+    }
+
+    /// Queues one job on its account's writer.
+    fn enqueue(
+        &self,
+        account_id: String,
+        task: Task,
+        member: String,
+        keep_at: bool,
+    ) -> Result<oneshot::Receiver<Result<Decided, ApiError>>, ApiError> {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         account_id.hash(&mut hasher);
         let queue = &self.queues[(hasher.finish() % self.queues.len() as u64) as usize];
@@ -203,6 +262,7 @@ impl Engine {
             account_id,
             task,
             member,
+            keep_at,
             reply,
         };
         queue.try_send(job).map_err(|_| {
@@ -212,13 +272,30 @@ impl Engine {
                 "too many events are waiting; retry shortly with the same id",
             )
         })?;
-        answer.await.unwrap_or_else(|_| {
-            Err(ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "shutting_down",
-                "the server stopped before deciding the event; retry with the same id",
-            ))
-        })
+        Ok(answer)
+    }
+}
+
+/// Waits for a queued job's answer.
+async fn wait(answer: oneshot::Receiver<Result<Decided, ApiError>>) -> Result<Decided, ApiError> {
+    answer.await.unwrap_or_else(|_| {
+        Err(ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "the server stopped before deciding the event; retry with the same id",
+        ))
+    })
+}
+
+/// A kept `at` must be a time, and not after the server's clock: history, not a forecast.
+fn not_in_the_future(event: &EventDraft) -> Result<(), ApiError> {
+    match &event.at {
+        Ok(at) if *at <= clock() => Ok(()),
+        Ok(at) => Err(ApiError::from(Rejection::invalid(format!(
+            "the event is dated {}, after the server's clock; a kept time must be in the past",
+            format_instant(at)
+        )))),
+        Err(problem) => Err(ApiError::from(Rejection::invalid(problem.clone()))),
     }
 }
 
@@ -275,7 +352,15 @@ struct Writes {
 async fn decide_batch(ctx: &Ctx, batch: Vec<Job>) {
     let (jobs, replies): (Vec<_>, Vec<_>) = batch
         .into_iter()
-        .map(|j| ((j.account_id, j.task, j.member), j.reply))
+        .map(|j| {
+            let job = Decision {
+                account_id: j.account_id,
+                task: j.task,
+                member: j.member,
+                keep_at: j.keep_at,
+            };
+            (job, j.reply)
+        })
         .unzip();
     // A transaction dropped on an error is rolled back by sqlx before its connection is reused.
     let outcome = match ctx.db.begin_write().await {
@@ -304,15 +389,23 @@ async fn decide_batch(ctx: &Ctx, batch: Vec<Job>) {
 
 type Answers = Vec<Result<Decided, ApiError>>;
 
+/// A job without its reply channel, as the transaction decides it.
+struct Decision {
+    account_id: String,
+    task: Task,
+    member: String,
+    keep_at: bool,
+}
+
 async fn decide_in_transaction(
     ctx: &Ctx,
     mut tx: Transaction<'static, Any>,
-    jobs: Vec<(String, Task, String)>,
+    jobs: Vec<Decision>,
 ) -> Result<(Answers, HashMap<String, Locked>), sqlx::Error> {
     let conn: &mut AnyConnection = &mut tx;
     // One statement locks every account of the batch, in id order: two processes locking
     // overlapping batches cannot deadlock.
-    let ids: Vec<&str> = jobs.iter().map(|(id, _, _)| id.as_str()).collect();
+    let ids: Vec<&str> = jobs.iter().map(|j| j.account_id.as_str()).collect();
     let rows = store::lock_accounts(conn, &ids, ctx.db.lock_suffix()).await?;
     let mut locked: HashMap<String, Locked> = HashMap::with_capacity(rows.len());
     let mut broken: HashMap<String, ApiError> = HashMap::new();
@@ -340,10 +433,16 @@ async fn decide_in_transaction(
     }
     let mut writes = Writes::default();
     let mut answers = Vec::with_capacity(jobs.len());
-    for (id, task, member) in jobs {
+    for job in jobs {
+        let Decision {
+            account_id: id,
+            task,
+            member,
+            keep_at,
+        } = job;
         let answer = match (locked.get_mut(&id), broken.get(&id), task) {
             (Some(account), _, Task::Event(event)) => {
-                decide(ctx, &id, account, event, &member, &mut writes)
+                decide(ctx, &id, account, event, &member, keep_at, &mut writes)
                     .await
                     .map(Decided::Event)
             }
@@ -435,10 +534,11 @@ async fn decide(
     account: &mut Locked,
     mut draft: EventDraft,
     member: &str,
+    keep_at: bool,
     writes: &mut Writes,
 ) -> Result<Accepted, ApiError> {
     let now_before = account.ledger.now();
-    if !ctx.allow_client_time {
+    if !ctx.allow_client_time && !keep_at {
         // The server's clock, never before the latest time the account has seen.
         draft.at = Ok(now_before.map_or(clock(), |now| now.max(clock())));
     }
@@ -595,7 +695,10 @@ async fn decide_keys(
             // server's own, and they take no `at` from anyone.
             let now = account.ledger.now();
             draft.at = Ok(now.map_or(clock(), |now| now.max(clock())));
-            if let Err(refused) = decide(ctx, account_id, account, draft, member, writes).await {
+            // `keep_at`: the time set just above.
+            if let Err(refused) =
+                decide(ctx, account_id, account, draft, member, true, writes).await
+            {
                 if let Some(undo) = undo {
                     undo.restore(account, writes);
                 }

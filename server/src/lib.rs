@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod key_change;
@@ -46,6 +47,11 @@ pub struct Config {
     /// read and validated by the core at start-up, served at `/v1/catalogue`. A document the
     /// core refuses stops start-up with the core's error code.
     pub catalogue: Option<std::path::PathBuf>,
+    /// Demo mode (`serve --demo`, see `demo`): seeds the account `acc_demo` when it is
+    /// missing, serves `POST /v1/demo/session` (an admin token for anyone who asks), the
+    /// stand-in assistant and the stand-in providers, and points the provider adapters whose
+    /// `AI_CREDITS_PROVIDER_BASE_*` is not set at those stand-ins.
+    pub demo: bool,
 }
 
 /// Reads and validates a catalogue document; the error names the file and the core's code.
@@ -110,15 +116,50 @@ impl Server {
             allow_client_time: config.allow_client_time,
         });
         let engine = engine::Engine::start(Arc::clone(&ctx));
+        if config.demo {
+            match demo::ensure_seeded(&ctx, &engine).await? {
+                Some(summary) => tracing::info!(
+                    account = demo::ACCOUNT_ID,
+                    "demo account seeded: {}",
+                    demo::describe(&summary)
+                ),
+                None => tracing::info!(
+                    account = demo::ACCOUNT_ID,
+                    "demo account exists: kept as it is"
+                ),
+            }
+        }
         let auth = auth::Authenticator::new(config.admin_token.as_deref());
         if !auth.admin_enabled() {
             tracing::warn!(
                 "AI_CREDITS_ADMIN_TOKEN is not set: accounts and tokens cannot be created"
             );
         }
-        let keys = keys::KeyService::new(data_key, providers::Providers::from_env());
-        let state = Arc::new(api::AppState::new(ctx, engine, auth, keys));
         let listener = tokio::net::TcpListener::bind(config.addr).await?;
+        // The stand-in providers live at this server's own address, known only once bound.
+        let providers = if config.demo {
+            let stand_in = demo::stand_in_base(listener.local_addr()?);
+            tracing::info!(
+                stand_in,
+                "demo: provider keys are tested against the stand-in providers unless \
+                 AI_CREDITS_PROVIDER_BASE_* says otherwise (keys starting with demo- are accepted)"
+            );
+            providers::Providers::from_env_or(Some(&stand_in))
+        } else {
+            providers::Providers::from_env()
+        };
+        let keys = keys::KeyService::new(data_key, providers);
+        let mut state = api::AppState::new(ctx, engine, auth, keys);
+        if config.demo {
+            tracing::warn!(
+                addr = %listener.local_addr()?,
+                "demo mode: POST /v1/demo/session hands an admin token of {} to anyone who can \
+                 reach this address; never expose it to a network you do not trust",
+                demo::ACCOUNT_ID
+            );
+            state = state.with_demo(demo::DemoSettings::from_env());
+        }
+        let state = Arc::new(state);
         Ok(Server {
             listener,
             app: api::router(state, config.www.as_deref()),

@@ -3,11 +3,17 @@
 //! - `ai-credits scenario PATH` runs a SPEC §4 scenario (PATH `-` reads stdin) and prints the
 //!   result JSON; a document that is not a scenario prints an error on stderr and exits 2.
 //! - `ai-credits serve [--addr 127.0.0.1:8080] [--db PATH] [--allow-client-time] [--www DIR]
-//!   [--data-key-file PATH] [--catalogue PATH]`
+//!   [--data-key-file PATH] [--catalogue PATH] [--demo]`
 //!   runs the backend; `--www DIR` also serves the static files of DIR at `/` (a web app on the
 //!   API's origin); `--catalogue PATH` uses that catalogue document instead of the built-in one
 //!   (validated at start-up: a document the core refuses stops the server, exit 70, with the
-//!   core's error code on stderr). Storage: `--db` (a file path, or a `postgres://` URL), else `DATABASE_URL` when it
+//!   core's error code on stderr). `--demo` runs a demo backend: it seeds the account
+//!   `acc_demo` with about a year of history when it is missing (a restart keeps it), serves
+//!   `POST /v1/demo/session` (an admin token of `acc_demo` for anyone who asks: never expose a
+//!   demo server), the stand-in assistant `POST /v1/accounts/{id}/assistant` (it waits
+//!   `AI_CREDITS_DEMO_REPLY_DELAY_MS`, default 400, before answering) and stand-in providers
+//!   under `/demo/providers/`, which the key tests use unless `AI_CREDITS_PROVIDER_BASE_*` is
+//!   set (a key starting with `demo-` is accepted). Storage: `--db` (a file path, or a `postgres://` URL), else `DATABASE_URL` when it
 //!   is a PostgreSQL URL, else `ai-credits.db` in the working directory. Once listening it
 //!   prints `ai-credits listening on http://ADDR` on stdout; logs go to stderr (`RUST_LOG`;
 //!   `AI_CREDITS_LOG_FORMAT=json` for JSON lines). `AI_CREDITS_ADMIN_TOKEN` is the platform
@@ -27,7 +33,7 @@ use ai_credits_server::{Config, Server};
 fn usage() -> ExitCode {
     eprintln!(
         "usage: ai-credits scenario PATH   (PATH - reads the scenario from stdin)\n       \
-         ai-credits serve [--addr 127.0.0.1:8080] [--db PATH|postgres://…] [--allow-client-time] [--www DIR] [--data-key-file PATH] [--catalogue PATH]"
+         ai-credits serve [--addr 127.0.0.1:8080] [--db PATH|postgres://…] [--allow-client-time] [--www DIR] [--data-key-file PATH] [--catalogue PATH] [--demo]"
     );
     ExitCode::from(64)
 }
@@ -51,6 +57,7 @@ fn parse_serve(args: &[String]) -> Option<Config> {
     let mut www = None;
     let mut data_key_file = None;
     let mut catalogue = None;
+    let mut demo = false;
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
@@ -60,6 +67,7 @@ fn parse_serve(args: &[String]) -> Option<Config> {
             "--www" => www = Some(std::path::PathBuf::from(rest.next()?)),
             "--data-key-file" => data_key_file = Some(std::path::PathBuf::from(rest.next()?)),
             "--catalogue" => catalogue = Some(std::path::PathBuf::from(rest.next()?)),
+            "--demo" => demo = true,
             _ => return None,
         }
     }
@@ -72,6 +80,7 @@ fn parse_serve(args: &[String]) -> Option<Config> {
         www,
         data_key_file,
         catalogue,
+        demo,
     })
 }
 
@@ -108,7 +117,7 @@ fn serve(config: Config) -> ExitCode {
         };
         match server.local_addr() {
             Ok(addr) => {
-                tracing::info!(%addr, allow_client_time = config.allow_client_time, "listening");
+                tracing::info!(%addr, allow_client_time = config.allow_client_time, demo = config.demo, "listening");
                 println!("ai-credits listening on http://{addr}");
                 let _ = std::io::stdout().flush();
             }

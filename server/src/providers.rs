@@ -1,6 +1,7 @@
 //! Provider adapters: test a key by calling the provider's cheapest authenticated endpoint
 //! (listing models). Base URLs come from `AI_CREDITS_PROVIDER_BASE_{OPENAI,ANTHROPIC,
-//! MOONSHOT,XAI,GOOGLE}` so tests can point them at a fake provider on loopback.
+//! MOONSHOT,XAI,GOOGLE}` so tests can point them at a fake provider on loopback; `serve --demo`
+//! points the ones not set at its own stand-ins (`demo`).
 //!
 //! Nothing here formats a `reqwest::Error`: its message names the URL, and a key must never
 //! reach a log or a response. Google's key goes in the `x-goog-api-key` header (which Google
@@ -77,11 +78,21 @@ impl Providers {
     /// Base URLs from the environment (or the providers' own), the timeout from
     /// `AI_CREDITS_PROVIDER_TIMEOUT_MS`.
     pub fn from_env() -> Providers {
+        Providers::from_env_or(None)
+    }
+
+    /// Like [`from_env`](Self::from_env), but a provider whose base-URL variable is not set
+    /// goes to `{stand_in}/{provider}` instead of the real provider: `serve --demo` passes its
+    /// own `/demo/providers` address, so keys can be tried offline.
+    pub fn from_env_or(stand_in: Option<&str>) -> Providers {
         let bases = ADAPTERS
             .iter()
             .map(|(id, default, scheme)| {
                 let var = format!("AI_CREDITS_PROVIDER_BASE_{}", id.to_ascii_uppercase());
-                let base = std::env::var(var).unwrap_or_else(|_| (*default).to_owned());
+                let base = std::env::var(var).unwrap_or_else(|_| match stand_in {
+                    Some(stand_in) => format!("{}/{id}", stand_in.trim_end_matches('/')),
+                    None => (*default).to_owned(),
+                });
                 (*id, (base.trim_end_matches('/').to_owned(), *scheme))
             })
             .collect();
@@ -177,7 +188,8 @@ fn rejected(reason: &'static str, detail: Option<String>) -> TestResult {
 
 /// Reads a provider's answer. 2xx: connected. Otherwise the reason: `billing` for the quota
 /// and credit errors providers return (OpenAI 429 `insufficient_quota`, Anthropic "credit
-/// balance is too low", HTTP 402), `auth` for 401/403 and Google's `API_KEY_INVALID`, else
+/// balance is too low", HTTP 402), `auth` for 401/403, Google's `API_KEY_INVALID` and xAI's
+/// 400 "Incorrect API key provided" (whose `error` is a string, not an object), else
 /// `provider_error`.
 pub fn classify(status: u16, body: &[u8], key: &Secret) -> TestResult {
     if (200..300).contains(&status) {
@@ -185,7 +197,10 @@ pub fn classify(status: u16, body: &[u8], key: &Secret) -> TestResult {
     }
     let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let error = &json["error"];
-    let message = error["message"].as_str().map(str::to_owned);
+    let message = error["message"]
+        .as_str()
+        .or_else(|| error.as_str())
+        .map(str::to_owned);
     let code = error["code"].as_str().unwrap_or("");
     let kind = error["type"].as_str().unwrap_or("");
     let text = String::from_utf8_lossy(body).to_ascii_lowercase();
@@ -195,7 +210,11 @@ pub fn classify(status: u16, body: &[u8], key: &Secret) -> TestResult {
         || text.contains("credit balance is too low")
     {
         "billing"
-    } else if status == 401 || status == 403 || text.contains("api_key_invalid") {
+    } else if status == 401
+        || status == 403
+        || text.contains("api_key_invalid")
+        || text.contains("incorrect api key")
+    {
         "auth"
     } else {
         "provider_error"
@@ -314,6 +333,14 @@ mod tests {
             classify(400, google_400, &key),
             TestResult::Rejected { reason: "auth", .. }
         ));
+        let xai_400 = br#"{"code":"Client specified an invalid argument","error":"Incorrect API key provided: sk***ET. You can obtain an API key from https://console.x.ai."}"#;
+        match classify(400, xai_400, &key) {
+            TestResult::Rejected { reason, detail } => {
+                assert_eq!(reason, "auth");
+                assert!(detail.expect("detail").starts_with("Incorrect API key"));
+            }
+            other => panic!("{other:?}"),
+        }
         assert!(matches!(
             classify(503, b"oops", &key),
             TestResult::Rejected {

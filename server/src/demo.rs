@@ -1,0 +1,1000 @@
+//! Demo mode (`serve --demo`): a backend a web app can be shown with, offline.
+//!
+//! - At start, the account [`ACCOUNT_ID`] is seeded with about a year of plausible history
+//!   (unless it exists: a restart keeps whatever the demo did since).
+//! - `POST /v1/demo/session` hands out an admin token of that account to anyone who asks. That
+//!   is the point of a demo and the reason it must never face the internet.
+//! - `POST /v1/accounts/{id}/assistant` stands in for the host application's AI call: it makes
+//!   up a reply, measures it with the core's token estimator and charges it through the engine
+//!   exactly as a host app's backend would (a `commit` of the caller's hold, or a `usage`).
+//! - `GET /demo/providers/{provider}/…` stand in for the providers' list-models endpoints, so
+//!   saving a provider key can be tried without the internet: a key starting with `demo-` is
+//!   accepted, any other gets the provider's own refusal.
+//!
+//! The seeded history is computed with the core `Ledger` while it is generated, so its totals
+//! land where they should whatever the day the demo starts; every number the demo later shows
+//! comes from the engine like any other account's.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{Datelike, NaiveTime, TimeDelta, Timelike, Utc, Weekday};
+use serde_json::{Map, Value, json};
+
+use ai_credits::time::{Instant, add_months, format_instant};
+use ai_credits::tokens::{TokenizerFamily, estimate_tokens};
+use ai_credits::units::{Credits, TOKENS_PER_FIELD_MAX};
+use ai_credits::{Account, Catalogue, EventDraft, Ledger, Rejection};
+
+use crate::api::{self, AppState};
+use crate::auth::{self, Role};
+use crate::engine::{self, Ctx, Engine};
+use crate::error::ApiError;
+
+/// The demo account's id.
+pub const ACCOUNT_ID: &str = "acc_demo";
+/// Its plan: 3,000,000 credits a month, own keys allowed.
+pub const PLAN: &str = "growth";
+/// The member a session is for when the request names none: the account's owner.
+pub const OWNER: &str = "maya";
+/// Longest member name a session accepts.
+pub const MEMBER_CHARS_MAX: usize = 64;
+/// Longest message the stand-in assistant reads, in characters.
+pub const MESSAGE_CHARS_MAX: usize = 32_000;
+/// Tokens the host app's system prompt (instructions, tools) adds to every call.
+pub const SYSTEM_PROMPT_TOKENS: u64 = 650;
+/// How long the stand-in assistant "thinks" unless `AI_CREDITS_DEMO_REPLY_DELAY_MS` says
+/// otherwise: long enough for a person to see the progress the web app shows.
+pub const REPLY_DELAY_MS_DEFAULT: u64 = 400;
+/// Longest delay the variable may ask for.
+const REPLY_DELAY_MS_MAX: u64 = 60_000;
+/// Where the stand-in providers are served, under the server's own address.
+pub const PROVIDERS_PATH: &str = "/demo/providers";
+
+/// Settings of demo mode that are read once at start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DemoSettings {
+    /// How long the assistant waits before answering.
+    pub reply_delay: Duration,
+}
+
+impl DemoSettings {
+    /// `AI_CREDITS_DEMO_REPLY_DELAY_MS` (0 to 60,000), else [`REPLY_DELAY_MS_DEFAULT`].
+    pub fn from_env() -> DemoSettings {
+        let ms = std::env::var("AI_CREDITS_DEMO_REPLY_DELAY_MS")
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok())
+            .filter(|ms| *ms <= REPLY_DELAY_MS_MAX)
+            .unwrap_or(REPLY_DELAY_MS_DEFAULT);
+        DemoSettings {
+            reply_delay: Duration::from_millis(ms),
+        }
+    }
+}
+
+/// The base URL the provider adapters use in demo mode when their variables are not set:
+/// this server's own stand-ins. An unspecified bind address (`0.0.0.0`, `::`) is reached on
+/// loopback.
+pub fn stand_in_base(addr: std::net::SocketAddr) -> String {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr.ip() {
+            std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("http://{addr}{PROVIDERS_PATH}")
+}
+
+/// The demo routes, added to the API only with `--demo`.
+pub fn routes(router: Router<Arc<AppState>>) -> Router<Arc<AppState>> {
+    router
+        .route("/v1/demo/session", post(post_session))
+        .route("/v1/accounts/{id}/assistant", post(post_assistant))
+        .route("/demo/providers/{provider}/v1/models", get(models_v1))
+        .route(
+            "/demo/providers/{provider}/v1beta/models",
+            get(models_v1beta),
+        )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seeding
+
+/// The team: the owner first. Later members joined later (the cycle they start in).
+const TEAM: [(&str, u64, i64); 4] = [
+    ("maya", 35, 0),
+    ("ana", 30, 0),
+    ("ben", 20, 3),
+    ("cy", 15, 7),
+];
+/// Features by how often they are used.
+const FEATURES: [(&str, u64); 4] = [
+    ("assistant", 50),
+    ("email_drafts", 20),
+    ("text_generation", 20),
+    ("reports", 10),
+];
+/// The fixed seed of the history: the same "now" always gives the same events.
+const SEED: u64 = 0x5eed_a1c7_ed17_2026;
+/// Cycles of history before the current one: the account is about 13 months old.
+const PAST_CYCLES: i64 = 13;
+/// How long ago the current cycle started (before avoiding anchor days 29–31).
+const CYCLE_DAYS_AGO: i64 = 20;
+/// The cycle whose usage ran past the allowance and into the 1M pack.
+const OVERAGE_CYCLE: i64 = 9;
+/// What each cycle used, in permille of the allowance (the overage cycle's is the allowance
+/// plus [`OVERAGE_MIN`]..[`OVERAGE_MAX`]). The team grows, so does its use; the current cycle
+/// is about 62 % used 20 days in.
+const USED_PERMILLE: [u64; 14] = [
+    180, 240, 300, 360, 420, 480, 540, 600, 660, 1000, 700, 760, 840, 620,
+];
+/// Credits the overage cycle drew from the 1M pack (plus at most one call past it).
+const OVERAGE_MIN: Credits = 380_000;
+const OVERAGE_MAX: Credits = 520_000;
+/// The last hours of a cycle's window are kept for topping its usage up to the target.
+const TOP_UP_HOURS: i64 = 3;
+/// The 1M pack was bought this many days short of 12 months ago: it is nearly expired.
+const PACK_1M_EXPIRES_IN_DAYS: i64 = 6;
+/// The 2M pack was bought this many days ago, after the overage.
+const PACK_2M_DAYS_AGO: i64 = 35;
+
+/// A tiny xorshift64* generator: deterministic, good enough for made-up usage, no crate.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        // xorshift never leaves 0; any other state is fine.
+        Rng(seed.max(1))
+    }
+
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `lo..=hi`.
+    fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo + 1)
+    }
+
+    /// One of `choices` by weight (`None` only when there are none, or all weigh 0).
+    fn pick<T: Copy>(&mut self, choices: &[(T, u64)]) -> Option<T> {
+        let total: u64 = choices.iter().map(|(_, w)| w).sum();
+        let mut roll = self.next() % total.max(1);
+        for (choice, weight) in choices {
+            if roll < *weight {
+                return Some(*choice);
+            }
+            roll -= weight;
+        }
+        None
+    }
+}
+
+/// One made-up AI call: who, what for, which model, how many tokens.
+struct Call {
+    member: &'static str,
+    feature: &'static str,
+    model: &'static str,
+    input_tokens: u64,
+    output_tokens: u64,
+}
+
+/// A plausible call of cycle `cycle` (members who had joined by then).
+fn make_call(rng: &mut Rng, cycle: i64) -> Call {
+    let team: Vec<(&'static str, u64)> = TEAM
+        .iter()
+        .filter(|(_, _, joined)| *joined <= cycle)
+        .map(|(name, weight, _)| (*name, *weight))
+        .collect();
+    let member = rng.pick(&team).unwrap_or(OWNER);
+    let feature = rng.pick(&FEATURES).unwrap_or("assistant");
+    let (models, input_tokens, output_tokens): (&[(&'static str, u64)], u64, u64) = match feature {
+        "assistant" => (
+            &[
+                ("claude-sonnet-4-6", 45),
+                ("claude-haiku-4-5", 20),
+                ("gpt-5.4-mini", 20),
+                ("kimi-k2", 15),
+            ],
+            SYSTEM_PROMPT_TOKENS + rng.range(150, 1_200) + rng.range(0, 4_000),
+            rng.range(120, 900),
+        ),
+        "email_drafts" => (
+            &[("claude-haiku-4-5", 50), ("gpt-5.4-mini", 50)],
+            SYSTEM_PROMPT_TOKENS + rng.range(300, 1_500),
+            rng.range(180, 650),
+        ),
+        "text_generation" => (
+            &[
+                ("gpt-5.4-mini", 40),
+                ("claude-sonnet-4-6", 30),
+                ("kimi-k2", 30),
+            ],
+            SYSTEM_PROMPT_TOKENS + rng.range(100, 900),
+            rng.range(250, 1_100),
+        ),
+        _ => (
+            &[("gpt-5", 60), ("claude-sonnet-4-6", 40)],
+            rng.range(5_000, 22_000),
+            rng.range(700, 2_500),
+        ),
+    };
+    Call {
+        member,
+        feature,
+        model: rng.pick(models).unwrap_or("claude-sonnet-4-6"),
+        input_tokens,
+        output_tokens,
+    }
+}
+
+/// What the seeded account looks like at seeding time, by the core.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeedSummary {
+    pub cycle_anchor: Instant,
+    pub events: usize,
+    pub monthly_allowance: Credits,
+    pub monthly_used: Credits,
+    /// (pack, remaining, expires at), in purchase order.
+    pub packs: Vec<(String, Credits, Instant)>,
+}
+
+/// The seeded history: the account's anchor and its events in time order, each with the
+/// member the engine records it for.
+pub struct History {
+    pub cycle_anchor: Instant,
+    pub events: Vec<(Value, String)>,
+    pub summary: SeedSummary,
+}
+
+/// The demo account's history as of `now`: the current cycle began about 20 days ago (on a
+/// day from 1 to 28, so every cycle starts on the same day of the month), 13 cycles before it.
+/// Every event is before `now`, in time order, and accepted by the core (checked here by
+/// applying it); refusals would be a bug of this generator, reported as the core's rejection.
+pub fn history(catalogue: &Arc<Catalogue>, now: Instant) -> Result<History, Rejection> {
+    let out_of_range = || Rejection::invalid("the demo's dates are out of range");
+    let started = (now - TimeDelta::days(CYCLE_DAYS_AGO)).date_naive();
+    let started = started
+        .with_day(started.day().min(28))
+        .ok_or_else(out_of_range)?;
+    let current_start = started
+        .and_time(NaiveTime::from_hms_opt(9, 0, 0).ok_or_else(out_of_range)?)
+        .and_utc();
+    let anchor = add_months(&current_start, -PAST_CYCLES).ok_or_else(out_of_range)?;
+    let mut ledger = Ledger::new(
+        Arc::clone(catalogue),
+        Account {
+            plan: PLAN.to_owned(),
+            cycle_anchor: anchor,
+        },
+    )?;
+    let allowance = catalogue.plan(PLAN).map_or(0, |p| p.monthly_credits);
+    let mut generator = Generator {
+        ledger: &mut ledger,
+        events: Vec::new(),
+        fixed: fixed_events(now)?.into(),
+    };
+    for cycle in 0..=PAST_CYCLES {
+        let start = add_months(&anchor, cycle).ok_or_else(out_of_range)?;
+        let end = add_months(&anchor, cycle + 1).ok_or_else(out_of_range)?;
+        let window_start = start + TimeDelta::minutes(30);
+        let window_end = end.min(now) - TimeDelta::minutes(15);
+        let permille = usize::try_from(cycle)
+            .ok()
+            .and_then(|c| USED_PERMILLE.get(c))
+            .copied()
+            .unwrap_or(0);
+        let mut target = allowance / 1000 * permille;
+        let mut payload = Rng::new(SEED ^ (cycle as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        if cycle == OVERAGE_CYCLE {
+            target += payload.range(OVERAGE_MIN, OVERAGE_MAX);
+        }
+        let mut times = Rng::new(SEED.rotate_left(17) ^ (cycle as u64 + 1));
+        generator.cycle(
+            cycle,
+            (window_start, window_end),
+            target,
+            &mut payload,
+            &mut times,
+        )?;
+    }
+    generator.flush_fixed(now)?;
+    let events = generator.events;
+    let balance = ledger.balance(now)?;
+    let packs = ledger
+        .packs()
+        .iter()
+        .map(|p| (p.pack.clone(), p.remaining_at(&now), p.expires_at))
+        .collect();
+    Ok(History {
+        cycle_anchor: anchor,
+        summary: SeedSummary {
+            cycle_anchor: anchor,
+            events: events.len(),
+            monthly_allowance: balance.monthly.allowance,
+            monthly_used: balance.monthly.used,
+            packs,
+        },
+        events,
+    })
+}
+
+/// The events that happen once: the packs and the model the owner picked.
+fn fixed_events(now: Instant) -> Result<Vec<(Instant, Value)>, Rejection> {
+    let minute = |t: Instant| {
+        chrono::DateTime::from_timestamp(t.timestamp() / 60 * 60, 0)
+            .ok_or_else(|| Rejection::invalid("the demo's dates are out of range"))
+    };
+    let pack_1m = add_months(&(now + TimeDelta::days(PACK_1M_EXPIRES_IN_DAYS)), -12)
+        .ok_or_else(|| Rejection::invalid("the demo's dates are out of range"))?;
+    let pack_1m = minute(pack_1m)?;
+    let pack_2m = minute(now - TimeDelta::days(PACK_2M_DAYS_AGO))?;
+    // Tried GPT-5 for a while about seven months ago, back to Claude three months later.
+    let tried = minute(now - TimeDelta::days(212))?;
+    let back = minute(now - TimeDelta::days(121))?;
+    let mut fixed = vec![
+        (
+            pack_1m,
+            json!({"kind": "purchase_pack", "id": "demo-pack-1M", "pack": "1M"}),
+        ),
+        (tried, json!({"kind": "select_model", "model": "gpt-5"})),
+        (
+            back,
+            json!({"kind": "select_model", "model": "claude-sonnet-4-6"}),
+        ),
+        (
+            pack_2m,
+            json!({"kind": "purchase_pack", "id": "demo-pack-2M", "pack": "2M"}),
+        ),
+    ];
+    fixed.sort_by_key(|(at, _)| *at);
+    Ok(fixed)
+}
+
+/// Applies generated events to a ledger as it goes.
+struct Generator<'a> {
+    ledger: &'a mut Ledger,
+    events: Vec<(Value, String)>,
+    /// Events at fixed times, soonest first, applied when the walk passes them.
+    fixed: VecDeque<(Instant, Value)>,
+}
+
+impl Generator<'_> {
+    /// Applies one event dated `at` (and first the fixed events due by then); the credits of
+    /// the entry it made.
+    fn apply(&mut self, at: Instant, mut event: Value, member: &str) -> Result<Credits, Rejection> {
+        self.flush_fixed(at)?;
+        event["at"] = json!(format_instant(&at));
+        let outcome = self.ledger.apply_draft(EventDraft::from_json(&event))?;
+        self.events.push((event, member.to_owned()));
+        Ok(outcome.entry.map_or(0, |e| e.credits))
+    }
+
+    fn flush_fixed(&mut self, until: Instant) -> Result<(), Rejection> {
+        while self.fixed.front().is_some_and(|(at, _)| *at <= until) {
+            if let Some((at, event)) = self.fixed.pop_front() {
+                self.apply(at, event, OWNER)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A cycle's usage: calls at working-hour times across `window` but its last
+    /// [`TOP_UP_HOURS`], spread so the credits used keep pace with `target`, then topped up in
+    /// those last hours if nights and weekends left it short. Lands on `target` plus at most
+    /// one call.
+    fn cycle(
+        &mut self,
+        cycle: i64,
+        (window_start, window_end): (Instant, Instant),
+        target: Credits,
+        payload: &mut Rng,
+        times: &mut Rng,
+    ) -> Result<(), Rejection> {
+        let walk_end = window_end - TimeDelta::hours(TOP_UP_HOURS);
+        let span = (walk_end - window_start).num_seconds().max(1);
+        let mut used: Credits = 0;
+        let mut n = 0u32;
+        let mut emit = |this: &mut Self, at: Instant| -> Result<Credits, Rejection> {
+            let call = make_call(payload, cycle);
+            n += 1;
+            let event = json!({
+                "kind": "usage",
+                "id": format!("demo-{cycle:02}-{n:04}"),
+                "model": call.model,
+                "input_tokens": call.input_tokens,
+                "output_tokens": call.output_tokens,
+                "feature": call.feature,
+                "member": call.member,
+            });
+            this.apply(at, event, call.member)
+        };
+        let mut at = window_start;
+        loop {
+            at = next_working_time(at, times);
+            if at >= walk_end || used >= target {
+                break;
+            }
+            let elapsed = (at - window_start).num_seconds().clamp(0, span);
+            let pace = u128::from(target) * elapsed.unsigned_abs() as u128 / span as u128;
+            if u128::from(used) < pace {
+                used += emit(self, at)?;
+            }
+        }
+        // Top-up: a burst before the window's end (someone catching up late). A night and a
+        // weekend behind the pace is about 40 calls; these hours hold about 150.
+        let mut at = self.ledger.now().unwrap_or(window_start).max(walk_end);
+        while used < target {
+            at += TimeDelta::seconds(times.range(30, 120) as i64);
+            if at >= window_end {
+                break;
+            }
+            used += emit(self, at)?;
+        }
+        Ok(())
+    }
+}
+
+/// The next moment someone on the team makes a call: 6 to 50 minutes later, between 07:00 and
+/// 19:00 UTC, and mostly not at weekends.
+fn next_working_time(at: Instant, rng: &mut Rng) -> Instant {
+    let mut at = at + TimeDelta::seconds(rng.range(6 * 60, 50 * 60) as i64);
+    let morning = |day: chrono::NaiveDate, rng: &mut Rng| {
+        day.and_time(NaiveTime::MIN).and_utc()
+            + TimeDelta::seconds((7 * 3600 + rng.range(0, 45 * 60)) as i64)
+    };
+    // Bounded: at most a few days are skipped, but never loop on a bad date.
+    for _ in 0..16 {
+        let day = at.date_naive();
+        let weekend = matches!(at.weekday(), Weekday::Sat | Weekday::Sun);
+        if at.hour() >= 19 || (weekend && rng.range(0, 99) < 70) {
+            match day.succ_opt() {
+                Some(next) => at = morning(next, rng),
+                None => return at,
+            }
+        } else if at.hour() < 7 {
+            at = morning(day, rng);
+        } else {
+            return at;
+        }
+    }
+    at
+}
+
+/// Seeds the demo account unless it exists. `None` when it existed (or another process
+/// sharing the database created it first).
+///
+/// Not atomic: the events are decided in batches like any others, so a crash part-way leaves
+/// a partial history that a restart keeps (delete the database to seed afresh). A refused
+/// event stops the server from starting.
+pub async fn ensure_seeded(
+    ctx: &Ctx,
+    engine: &Engine,
+) -> Result<Option<SeedSummary>, Box<dyn std::error::Error + Send + Sync>> {
+    if ctx.db.account_exists(ACCOUNT_ID).await? {
+        return Ok(None);
+    }
+    let history = history(&ctx.catalogue, engine::clock())
+        .map_err(|r| format!("demo history: {} ({})", r.message, r.code.as_str()))?;
+    let anchor = format_instant(&history.cycle_anchor);
+    if let Err(e) = ctx
+        .db
+        .create_account(ACCOUNT_ID, PLAN, &anchor, &anchor)
+        .await
+    {
+        if ctx.db.account_exists(ACCOUNT_ID).await? {
+            return Ok(None);
+        }
+        return Err(e.into());
+    }
+    let drafts = history
+        .events
+        .iter()
+        .map(|(event, member)| (EventDraft::from_json(event), member.clone()))
+        .collect();
+    let answers = engine.submit_at(ACCOUNT_ID, drafts).await;
+    if let Some((i, Err(e))) = answers.iter().enumerate().find(|(_, a)| a.is_err()) {
+        return Err(format!(
+            "demo seed: event {i} was refused: {} ({}); delete the database to seed again",
+            e.message, e.code
+        )
+        .into());
+    }
+    Ok(Some(history.summary))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions
+
+/// Whether `name` is a member name a session accepts: 1 to 64 of `a-z`, `0-9`, `_`, `-`.
+pub fn valid_member(name: &str) -> bool {
+    (1..=MEMBER_CHARS_MAX).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// `POST /v1/demo/session`: a fresh admin token of the demo account for `member` (default the
+/// owner). No credentials: anyone who can reach the server gets one.
+async fn post_session(
+    State(app): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let member = match body {
+        Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => OWNER.to_owned(),
+        body => {
+            let body = api::json_object(body)?;
+            api::unknown_fields(&body, &["member"])?;
+            match body.get("member") {
+                None | Some(Value::Null) => OWNER.to_owned(),
+                Some(Value::String(name)) if valid_member(name) => name.clone(),
+                Some(_) => {
+                    return Err(ApiError::bad_request(
+                        "invalid_request",
+                        format!(
+                            "`member` must be 1 to {MEMBER_CHARS_MAX} characters of a-z, 0-9, _ and -"
+                        ),
+                    ));
+                }
+            }
+        }
+    };
+    let storage = |e: sqlx::Error| ApiError::storage(&e);
+    if !app
+        .ctx
+        .db
+        .account_exists(ACCOUNT_ID)
+        .await
+        .map_err(storage)?
+    {
+        // Seeded at every start when missing; only a database changed behind the server's
+        // back gets here.
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("the demo account {ACCOUNT_ID} does not exist; restart the server to seed it"),
+        ));
+    }
+    let token = auth::new_token();
+    app.ctx
+        .db
+        .create_token(
+            &auth::hex(&auth::sha256(&token)),
+            ACCOUNT_ID,
+            &member,
+            Role::Admin.as_str(),
+            &format_instant(&engine::clock()),
+        )
+        .await
+        .map_err(storage)?;
+    tracing::info!(account = ACCOUNT_ID, member, "demo session token issued");
+    Ok(Json(json!({
+        "account_id": ACCOUNT_ID,
+        "token": token,
+        "member": member,
+        "role": Role::Admin.as_str(),
+    })))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The stand-in assistant
+
+/// What the assistant endpoint reads.
+struct AssistantRequest {
+    model: String,
+    message: String,
+    hold: Option<String>,
+    id: Option<String>,
+    feature: String,
+    history_tokens: u64,
+}
+
+fn read_assistant_request(body: Map<String, Value>) -> Result<AssistantRequest, ApiError> {
+    api::unknown_fields(
+        &body,
+        &[
+            "model",
+            "message",
+            "hold",
+            "id",
+            "feature",
+            "history_tokens",
+        ],
+    )?;
+    let model = api::optional_text(&body, "model")?
+        .ok_or_else(|| ApiError::bad_request("invalid_request", "`model` is required"))?
+        .to_owned();
+    let message = match body.get("message") {
+        Some(Value::String(m)) if (1..=MESSAGE_CHARS_MAX).contains(&m.chars().count()) => m.clone(),
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_request",
+                format!("`message` must be a string of 1 to {MESSAGE_CHARS_MAX} characters"),
+            ));
+        }
+    };
+    let history_tokens = match body.get("history_tokens") {
+        None | Some(Value::Null) => 0,
+        Some(v) => v
+            .as_u64()
+            .filter(|n| *n <= TOKENS_PER_FIELD_MAX)
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_request",
+                    format!(
+                        "`history_tokens` must be a whole number from 0 to {TOKENS_PER_FIELD_MAX}"
+                    ),
+                )
+            })?,
+    };
+    Ok(AssistantRequest {
+        model,
+        message,
+        hold: api::optional_text(&body, "hold")?.map(str::to_owned),
+        id: api::optional_text(&body, "id")?.map(str::to_owned),
+        feature: api::optional_text(&body, "feature")?
+            .unwrap_or("assistant")
+            .to_owned(),
+        history_tokens,
+    })
+}
+
+/// `POST /v1/accounts/{id}/assistant` (member or admin): the demo's stand-in for the host
+/// app's AI call. It makes up a reply, counts its usage with the core's estimator (the message
+/// on the model's tokenizer, plus the system prompt and the history the caller says it sent;
+/// the reply as output), waits a moment, and charges it through the engine as the host app's
+/// backend would: a `commit` of `hold` when given, else a `usage`, with `id` as the idempotency
+/// id (a fresh one by default). A core refusal is answered as `/events` answers it.
+///
+/// A model billed to the business's own key is charged 0 credits like any own-key call, but
+/// the stand-in never calls the provider with that key: the reply is made up either way.
+async fn post_assistant(
+    State(app): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = app.auth.caller(&app.ctx.db, &headers).await?;
+    let member = caller
+        .check_role(&id, &[Role::Member, Role::Admin], "use the assistant")?
+        .to_owned();
+    let request = read_assistant_request(api::json_object(body)?)?;
+    let catalogue = &app.ctx.catalogue;
+    let known = catalogue.model(&request.model);
+    let family = known
+        .map(|m| m.tokenizer)
+        .or_else(|| TokenizerFamily::for_model(&request.model))
+        .unwrap_or(TokenizerFamily::O200k);
+    let name = known.map_or(request.model.as_str(), |m| m.name.as_str());
+    let reply = stand_in_reply(&request.message, name);
+    let input_tokens = estimate_tokens(&request.message, family)
+        .tokens
+        .saturating_add(SYSTEM_PROMPT_TOKENS)
+        .saturating_add(request.history_tokens);
+    let output_tokens = estimate_tokens(&reply, family).tokens;
+    let mut event = json!({
+        "kind": "usage",
+        "id": request.id.unwrap_or_else(|| format!("asst_{}", auth::random_hex(12))),
+        "model": request.model,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "feature": request.feature,
+        "member": member,
+    });
+    if let Some(hold) = request.hold {
+        event["kind"] = json!("commit");
+        event["hold"] = json!(hold);
+    }
+    if let Some(settings) = app.demo {
+        tokio::time::sleep(settings.reply_delay).await;
+    }
+    let accepted = app
+        .engine
+        .submit(id, EventDraft::from_json(&event), member)
+        .await?;
+    Ok(Json(json!({
+        "reply": reply,
+        "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+        "duplicate": accepted.duplicate,
+        "entry": accepted.entry,
+    })))
+}
+
+/// FNV-1a: a stable hash, so the same message always gets the same reply (a retry with the
+/// same id must charge the same tokens to be a duplicate).
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Sentences the stand-in picks from; none pretends to know the business's data.
+const REPLY_SENTENCES: [&str; 8] = [
+    "In a live setup I would look up your bookings, stock and customers before answering.",
+    "A good first step is to check what changed since last week and what is due next.",
+    "I would keep the answer short and link to the records it is based on.",
+    "If anything is overdue, I would list it first, with who has it and since when.",
+    "For a draft, I would match the tone of your recent messages to customers.",
+    "Numbers would come from your reports, rounded the way your team reads them.",
+    "Where the data is unclear, I would say so rather than guess.",
+    "You could ask a follow-up to narrow it down to one location or one product.",
+];
+
+/// The demo assistant's reply: says what it is, quotes the first words of the message, and
+/// runs longer for longer messages (so the output tokens vary as a real model's would).
+pub fn stand_in_reply(message: &str, model_name: &str) -> String {
+    let words: Vec<&str> = message.split_whitespace().collect();
+    let mut quote = String::new();
+    for word in words.iter().take(8) {
+        let clean: String = word.chars().filter(|c| !c.is_control()).collect();
+        if quote.chars().count() + clean.chars().count() > 80 {
+            break;
+        }
+        if !quote.is_empty() {
+            quote.push(' ');
+        }
+        quote.push_str(&clean);
+    }
+    let ellipsis = if quote.split(' ').count() < words.len() {
+        "…"
+    } else {
+        ""
+    };
+    let mut reply = format!(
+        "This is the demo assistant answering as {model_name} (a stand-in: no AI model was \
+         called). You asked: \"{quote}{ellipsis}\"."
+    );
+    let extra = 1 + (message.chars().count() / 150).min(5);
+    let start = usize::try_from(fnv1a(message) % REPLY_SENTENCES.len() as u64).unwrap_or(0);
+    for k in 0..extra {
+        reply.push(' ');
+        reply.push_str(REPLY_SENTENCES[(start + k) % REPLY_SENTENCES.len()]);
+    }
+    if words.len() > 1 {
+        reply.push_str(&format!(
+            " (Your message had {} words; the real assistant would read them all, with your data.)",
+            words.len()
+        ));
+    }
+    reply
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stand-in providers
+
+async fn models_v1(
+    State(app): State<Arc<AppState>>,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match provider.as_str() {
+        "openai" | "anthropic" | "moonshot" | "xai" => {
+            stand_in_models(&app.ctx.catalogue, &provider, &headers, None)
+        }
+        _ => not_a_provider_path(),
+    }
+}
+
+async fn models_v1beta(
+    State(app): State<Arc<AppState>>,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    match provider.as_str() {
+        "google" => stand_in_models(
+            &app.ctx.catalogue,
+            &provider,
+            &headers,
+            query.get("key").map(String::as_str),
+        ),
+        _ => not_a_provider_path(),
+    }
+}
+
+fn not_a_provider_path() -> Response {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no stand-in provider serves this path; see the adapters in providers.rs",
+    )
+    .into_response()
+}
+
+/// One provider's list-models endpoint as the adapter calls it: the key from that provider's
+/// header (Google also reads `?key=`), accepted when it starts with `demo-` (a few of the
+/// catalogue's models of that provider), else that provider's own refusal. The key is never
+/// logged or echoed whole.
+fn stand_in_models(
+    catalogue: &Catalogue,
+    provider: &str,
+    headers: &HeaderMap,
+    query_key: Option<&str>,
+) -> Response {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    if provider == "anthropic" && header("anthropic-version").is_none() {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(
+                json!({"type": "error", "error": {"type": "invalid_request_error",
+                        "message": "anthropic-version: header is required"}}),
+            ),
+        )
+            .into_response();
+    }
+    let key = match provider {
+        "anthropic" => header("x-api-key"),
+        "google" => header("x-goog-api-key").or(query_key),
+        _ => header("authorization").and_then(|v| v.strip_prefix("Bearer ")),
+    }
+    .unwrap_or("");
+    if key.starts_with("demo-") {
+        return (StatusCode::OK, Json(model_list(catalogue, provider))).into_response();
+    }
+    let (status, body) = refusal(provider, key);
+    (status, Json(body)).into_response()
+}
+
+/// The catalogue's models of `provider` in that provider's list shape.
+fn model_list(catalogue: &Catalogue, provider: &str) -> Value {
+    let ids: Vec<(&str, &str)> = catalogue
+        .models
+        .iter()
+        .filter(|m| m.provider == provider)
+        .map(|m| (m.id.as_str(), m.name.as_str()))
+        .collect();
+    let created = 1_735_689_600; // 2025-01-01T00:00:00Z
+    match provider {
+        "anthropic" => json!({
+            "data": ids.iter().map(|(id, name)| json!({
+                "type": "model", "id": id, "display_name": name,
+                "created_at": "2025-01-01T00:00:00Z",
+            })).collect::<Vec<_>>(),
+            "has_more": false,
+            "first_id": ids.first().map(|(id, _)| *id),
+            "last_id": ids.last().map(|(id, _)| *id),
+        }),
+        "google" => json!({
+            "models": ids.iter().map(|(id, name)| json!({
+                "name": format!("models/{id}"), "displayName": name,
+                "supportedGenerationMethods": ["generateContent", "countTokens"],
+            })).collect::<Vec<_>>(),
+        }),
+        _ => json!({
+            "object": "list",
+            "data": ids.iter().map(|(id, _)| json!({
+                "id": id, "object": "model", "created": created, "owned_by": provider,
+            })).collect::<Vec<_>>(),
+        }),
+    }
+}
+
+/// `key` masked as providers mask it in their messages: a few characters of each end.
+fn mask(key: &str, head: usize, tail: usize) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    if chars.len() <= head + tail {
+        return "***".to_owned();
+    }
+    let start: String = chars[..head].iter().collect();
+    let end: String = chars[chars.len() - tail..].iter().collect();
+    format!("{start}***{end}")
+}
+
+/// Each provider's answer to a wrong key, as the provider sends it: OpenAI, Anthropic and
+/// Moonshot 401; xAI 400 with its string `error`; Google 400 `API_KEY_INVALID`.
+fn refusal(provider: &str, key: &str) -> (StatusCode, Value) {
+    match provider {
+        "anthropic" => (
+            StatusCode::UNAUTHORIZED,
+            json!({"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}),
+        ),
+        "moonshot" => (
+            StatusCode::UNAUTHORIZED,
+            json!({"error": {"message": "Invalid Authentication", "type": "invalid_authentication_error"}}),
+        ),
+        "xai" => (
+            StatusCode::BAD_REQUEST,
+            json!({"code": "Client specified an invalid argument",
+                   "error": format!("Incorrect API key provided: {}. You can obtain an API key from https://console.x.ai.", mask(key, 2, 2))}),
+        ),
+        "google" => (
+            StatusCode::BAD_REQUEST,
+            json!({"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.", "status": "INVALID_ARGUMENT",
+                   "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID", "domain": "googleapis.com",
+                                "metadata": {"service": "generativelanguage.googleapis.com"}}]}}),
+        ),
+        _ if key.is_empty() => (
+            StatusCode::UNAUTHORIZED,
+            json!({"error": {"message": "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                   "type": "invalid_request_error", "param": null, "code": null}}),
+        ),
+        _ => (
+            StatusCode::UNAUTHORIZED,
+            json!({"error": {"message": format!("Incorrect API key provided: {}. You can find your API key at https://platform.openai.com/account/api-keys.", mask(key, 3, 4)),
+                   "type": "invalid_request_error", "param": null, "code": "invalid_api_key"}}),
+        ),
+    }
+}
+
+/// A one-line account of a seeding, for the log.
+pub fn describe(summary: &SeedSummary) -> String {
+    let packs: Vec<String> = summary
+        .packs
+        .iter()
+        .map(|(pack, remaining, expires)| {
+            let days = (*expires - Utc::now()).num_days();
+            format!("{pack}: {remaining} left, expires in {days} days")
+        })
+        .collect();
+    format!(
+        "{} events; this cycle {} of {} credits used; packs: {}",
+        summary.events,
+        summary.monthly_used,
+        summary.monthly_allowance,
+        packs.join("; ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_names_are_short_lowercase_words() {
+        // Proves the session's member rule: 1-64 of a-z, 0-9, _ and -, nothing else.
+        assert!(valid_member("maya"));
+        assert!(valid_member("ops_team-2"));
+        assert!(valid_member(&"a".repeat(64)));
+        assert!(!valid_member(""));
+        assert!(!valid_member(&"a".repeat(65)));
+        assert!(!valid_member("Maya"));
+        assert!(!valid_member("ana bell"));
+        assert!(!valid_member("café"));
+    }
+
+    #[test]
+    fn the_reply_quotes_the_message_and_grows_with_it() {
+        // Proves the stand-in reply names itself, quotes the message's first words, is the same for the same message and longer for a longer one.
+        let short = stand_in_reply("How many bookings today?", "Claude Sonnet 4.6");
+        assert!(short.contains("demo assistant"), "{short}");
+        assert!(short.contains("How many bookings today?"), "{short}");
+        assert_eq!(
+            short,
+            stand_in_reply("How many bookings today?", "Claude Sonnet 4.6")
+        );
+        let long = stand_in_reply(&"Summarise the week for me please. ".repeat(40), "GPT-5");
+        assert!(long.len() > short.len() + 200, "{long}");
+        assert!(
+            long.contains("\"Summarise the week for me please. Summarise the…\""),
+            "{long}"
+        );
+    }
+
+    #[test]
+    fn masks_keep_only_the_ends() {
+        // Proves a refused key is never echoed whole, and a short one not at all.
+        assert_eq!(mask("sk-proj-abcdefgh1234", 3, 4), "sk-***1234");
+        assert_eq!(mask("xai-abc", 2, 2), "xa***bc");
+        assert_eq!(mask("abc", 2, 2), "***");
+    }
+}

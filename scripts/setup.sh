@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, skipping what is already there: the wasm target,
 # the wasm-bindgen CLI at exactly the version in Cargo.lock, Debian's Chromium and
-# ChromeDriver, and the npm tools (wasm-opt from the binaryen package, TypeScript).
+# ChromeDriver, the npm tools (wasm-opt from the binaryen package, TypeScript, playwright-core)
+# and the web app's packages (Vite, Vitest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,5 +36,9 @@ fi
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm tools"
   npm ci --no-audit --no-fund --loglevel=error
+fi
+if [ ! -f www/node_modules/.package-lock.json ] || [ www/package-lock.json -nt www/node_modules/.package-lock.json ]; then
+  say "installing the web app's npm packages (Vite, TypeScript, Vitest)"
+  (cd www && npm ci --no-audit --no-fund --loglevel=error)
 fi
 say "ready: $(rustc --version | cut -d' ' -f1-2), wasm-bindgen $want, $(chromium --version 2>/dev/null | head -1), node $(node --version)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test, in order: formatting and lints, the native suites (unit, property, conformance,
 # CLI), the npm package build, the WASM suites under Node and in headless Chromium, the strict
-# TypeScript consumer check, and the JS suites against the built package. CI runs this file.
+# TypeScript consumer check, the JS suites against the built package, and the web app (unit
+# tests, build, end-to-end in Chromium). CI runs this file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -33,3 +34,10 @@ node_modules/.bin/tsc -p tests/js/tsconfig.json
 
 step "JS tests against the built package"
 AI_CREDITS_BIN="$PWD/target/debug/ai-credits" node --test tests/js/
+
+step "web app: unit tests (Vitest), type check and build"
+(cd www && node_modules/.bin/vitest run)
+bash scripts/build-www.sh
+
+step "web app end to end: Chromium against the demo server"
+AI_CREDITS_BIN="$PWD/target/debug/ai-credits" node --test --test-concurrency=1 tests/e2e/

@@ -1,0 +1,332 @@
+// The web app (www/, built on the npm package) end to end, in Debian's Chromium driven by
+// playwright-core, against a real `ai-credits serve --demo` with an SQLite file and a fake
+// AI provider on loopback. The tests run in order on one demo account, like one person's
+// session: type, send, buy, connect and remove a key, run out of credits, lose the server and
+// get it back. Each saves a screenshot in target/e2e-screenshots/.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const root = new URL('../../', import.meta.url).pathname;
+const bin = process.env.AI_CREDITS_BIN ?? join(root, 'target/debug/ai-credits');
+const www = join(root, 'www/dist');
+const shots = process.env.E2E_SCREENSHOTS ?? join(root, 'target/e2e-screenshots');
+const ADMIN = `e2e-admin-${process.pid}`;
+/** The one key the fake provider accepts. */
+const GOOD_KEY = 'xai-e2e-good-key-7731';
+const ACCOUNT = 'acc_demo';
+
+let dir;
+let port;
+let base;
+let server;
+let provider;
+let browser;
+let page;
+let service; // a service token of the demo account (the host app's backend)
+let admin; // an admin token of the demo account, for reading state through the API
+const pageErrors = [];
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** A provider that accepts GOOD_KEY on `GET /v1/models` and refuses others as OpenAI and xAI do (401). */
+function startProvider() {
+  const fake = createHttpServer((req, res) => {
+    const auth = req.headers.authorization ?? '';
+    res.setHeader('content-type', 'application/json');
+    if (req.url === '/v1/models' && auth === `Bearer ${GOOD_KEY}`) {
+      res.end(JSON.stringify({ object: 'list', data: [{ id: 'grok-4', object: 'model' }] }));
+    } else {
+      res.statusCode = 401;
+      res.end(JSON.stringify({ error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' } }));
+    }
+  });
+  return new Promise((resolve) => fake.listen(0, '127.0.0.1', () => resolve(fake)));
+}
+
+/** Starts the demo server on `port` (the same database every time) once it says it listens. */
+function startServer() {
+  const fakeBase = `http://127.0.0.1:${provider.address().port}`;
+  const child = spawn(bin, ['serve', '--demo', '--addr', `127.0.0.1:${port}`, '--db', join(dir, 'demo.db'), '--www', www], {
+    env: {
+      ...process.env,
+      AI_CREDITS_ADMIN_TOKEN: ADMIN,
+      AI_CREDITS_PROVIDER_BASE_XAI: fakeBase,
+      AI_CREDITS_PROVIDER_BASE_OPENAI: fakeBase,
+      AI_CREDITS_DEMO_REPLY_DELAY_MS: '150',
+      RUST_LOG: 'warn',
+      DATABASE_URL: '',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stderr.on('data', (chunk) => { log += chunk; });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`the server did not start:\n${log}`)); }, 20_000);
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the server exited (${code}):\n${log}`)); });
+    child.stdout.on('data', (chunk) => {
+      if (String(chunk).includes('ai-credits listening on')) {
+        clearTimeout(timer);
+        child.removeAllListeners('exit');
+        resolve(child);
+      }
+    });
+  });
+}
+
+async function stopServer() {
+  if (!server || server.exitCode !== null || server.signalCode !== null) return;
+  const exited = new Promise((resolve) => server.once('exit', resolve));
+  server.kill('SIGKILL');
+  await exited;
+}
+
+async function api(method, path, token, body) {
+  const response = await fetch(base + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await response.json();
+  assert.ok(response.ok, `${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+const state = () => api('GET', `/v1/accounts/${ACCOUNT}/state`, admin);
+async function shot(name) {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+const number = (text) => Number(String(text).replace(/[^0-9]/g, ''));
+const estimateData = () => page.locator('[data-testid=estimate]').evaluate((el) => ({ ...el.dataset, text: el.textContent }));
+
+before(async () => {
+  assert.ok(existsSync(join(www, 'index.html')), `${www} is missing: build the web app first (npm run build in www/)`);
+  mkdirSync(shots, { recursive: true });
+  dir = mkdtempSync(join(tmpdir(), 'ai-credits-e2e-'));
+  port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  provider = await startProvider();
+  server = await startServer();
+  const session = await (await fetch(`${base}/v1/demo/session`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).json();
+  admin = session.token;
+  service = (await api('POST', `/v1/accounts/${ACCOUNT}/tokens`, ADMIN, { member: 'host-app', role: 'service' })).token;
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    timeout: 20_000,
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.setDefaultTimeout(15_000);
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(`${base}/#/assistant`);
+  await page.locator('[data-testid=estimate]').waitFor();
+});
+
+after(async () => {
+  await browser?.close();
+  assert.deepEqual(pageErrors, [], 'the page threw no uncaught errors');
+  await stopServer();
+  provider?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test('typing updates the estimate on every keystroke', async () => {
+  // Proves the composer's estimate follows each keystroke (TokenCounter + estimateMessage) and grows with the text.
+  const empty = await estimateData();
+  assert.match(empty.text, /Type a message/);
+  const composer = page.locator('#message');
+  await composer.click();
+  const seen = [];
+  for (const word of ['How ', 'many ', 'bookings ', 'today?']) {
+    await composer.pressSequentially(word);
+    seen.push(await estimateData());
+  }
+  const tokens = seen.map((e) => Number(e.inputTokens));
+  for (let i = 1; i < tokens.length; i++) assert.ok(tokens[i] > tokens[i - 1], `input tokens grow word by word: ${tokens}`);
+  assert.match(seen.at(-1).text, /credits · ≈ \$[0-9.]+ AI cost · after this message you will have ≈ [0-9.]+[kM]? credits/);
+  const short = Number(seen.at(-1).high);
+  await composer.pressSequentially(' Which products were booked most this week, and by which customers? Give me a table.');
+  const long = await estimateData();
+  assert.ok(Number(long.high) > short, `a longer message costs more: ${short} -> ${long.high}`);
+  assert.equal(long.billedTo, 'credits');
+  await shot('01-estimate');
+});
+
+test('sending commits the reply and the usage panel moves by exactly the committed credits', async () => {
+  // Proves hold → stand-in reply → server commit: the turn shows the entry's credits, the panel and the server agree to the credit.
+  const before = await state();
+  const panelBefore = number(await page.locator('[data-testid=usage-credits]').textContent());
+  const replies = page.locator('.turn.assistant');
+  const count = await replies.count();
+  await page.getByRole('button', { name: 'Send' }).click();
+  await replies.nth(count).waitFor();
+  const cost = await replies.nth(count).locator('.cost').textContent();
+  const credits = number(cost);
+  assert.ok(credits > 0, `the reply used credits: ${cost}`);
+  await page.waitForFunction(
+    ([sel, expected]) => Number(document.querySelector(sel)?.textContent.replace(/[^0-9]/g, '')) === expected,
+    ['[data-testid=usage-credits]', panelBefore + credits],
+  );
+  const after = await state();
+  assert.equal(after.held, 0, 'the hold was closed by the commit');
+  assert.equal(before.available - after.available, credits, 'the server charged exactly what the turn shows');
+  assert.match(await replies.nth(count).locator('.text').textContent(), /How many bookings/i);
+  await shot('02-sent');
+});
+
+test('buying a pack raises purchased credits at once', async () => {
+  // Proves Purchase → confirm → purchase_pack through the client: the server and the screen show 1M more purchased credits.
+  const before = await state();
+  await page.getByRole('link', { name: 'Billing & Plan' }).click();
+  const rows = page.locator('[data-testid=owned-packs] tbody tr');
+  const packs = await rows.count();
+  await page.getByRole('button', { name: 'Purchase 1M credits for $15.00' }).click();
+  await page.getByRole('button', { name: 'Confirm $15.00' }).click();
+  await page.getByText('1M credits added to your account for $15.00.').first().waitFor();
+  const after = await state();
+  assert.equal(after.purchased_remaining - before.purchased_remaining, 1_000_000);
+  await page.waitForFunction(([sel, n]) => document.querySelectorAll(sel).length === n, ['[data-testid=owned-packs] tbody tr', packs + 1]);
+  assert.match(await page.locator('[data-testid=runway]').textContent(), /credits/);
+  await shot('03-billing');
+  await page.getByRole('link', { name: 'AI Assistant', exact: true }).click();
+  await page.locator(`[data-testid=purchased-remaining][data-value="${after.purchased_remaining}"]`).waitFor();
+});
+
+test('connecting an xAI key puts Grok in the picker and estimates bill the own key', async () => {
+  // Proves Save Keys tests keys together (one connected, one rejected), Grok appears only then, and the estimate says own key.
+  await page.goto(`${base}/#/settings/ai/configuration`);
+  await page.getByRole('heading', { name: 'AI model' }).waitFor();
+  assert.equal(await page.getByLabel('Grok 4', { exact: true }).count(), 0, 'Grok is hidden without a key');
+  await page.locator('#key-xai').fill(GOOD_KEY);
+  await page.locator('#key-openai').fill('sk-e2e-wrong-key-0000');
+  await page.getByRole('button', { name: 'Save Keys' }).click();
+  await page.getByText('1 of 2 keys connected.').first().waitFor();
+  await page.locator('[data-provider=xai] .badge', { hasText: '● Connected' }).waitFor();
+  await page.locator('[data-provider=openai] .badge', { hasText: '● Key rejected' }).waitFor();
+  assert.equal(await page.locator('#key-xai').inputValue(), '', 'the pasted key is cleared from the page');
+  assert.ok(!(await page.content()).includes(GOOD_KEY), 'the key is nowhere in the page');
+  await page.getByLabel('Grok 4', { exact: true }).check();
+  await page.getByText('The assistant now uses Grok 4.').waitFor();
+  assert.equal((await state()).selected_model, 'grok-4');
+  await page.getByRole('cell', { name: 'Key added' }).first().waitFor();
+  await shot('04-keys');
+  await page.getByRole('link', { name: 'AI Assistant', exact: true }).click();
+  await page.locator('#message').fill('Summarise the news about rentals this week.');
+  const est = await estimateData();
+  assert.equal(est.billedTo, 'own_key');
+  assert.match(est.text, /Billed to your own xAI key · 0 credits/);
+});
+
+test('removing the key falls back to the default model', async () => {
+  // Proves Remove deletes the key, the selected Grok model falls back to the default, and the audit log says so.
+  await page.goto(`${base}/#/settings/ai/configuration`);
+  await page.getByRole('button', { name: 'Remove the xAI key' }).click();
+  await page.getByText(/The assistant switched back to Claude Sonnet 4\.6/).waitFor();
+  assert.equal((await state()).selected_model, 'claude-sonnet-4-6');
+  await page.locator('[data-provider=xai] .badge', { hasText: 'Not connected' }).waitFor();
+  assert.equal(await page.getByLabel('Grok 4', { exact: true }).count(), 0);
+  await page.getByRole('cell', { name: 'Model switched' }).first().waitFor();
+  await page.getByRole('cell', { name: 'Key removed' }).first().waitFor();
+});
+
+test('when credits run out, sending is blocked, history stays readable, and a pack brings it back', async () => {
+  // Proves the exhausted state: a clear message, the composer disabled, earlier turns still shown, and buying a pack re-enables sending.
+  await page.getByRole('link', { name: 'AI Assistant', exact: true }).click();
+  const { available } = await state();
+  await api('POST', `/v1/accounts/${ACCOUNT}/events`, service, { kind: 'debit', id: 'e2e-exhaust', credits: available, feature: 'reports', member: 'ben' });
+  const banner = page.locator('[data-testid=exhausted]');
+  await banner.waitFor({ timeout: 10_000 });
+  assert.match(await banner.textContent(), /used all your AI credits/);
+  assert.ok(await page.locator('#message').isDisabled());
+  assert.ok(await page.getByRole('button', { name: 'Send' }).isDisabled());
+  assert.ok((await page.locator('.turn').count()) >= 2, 'the conversation is still there');
+  await shot('05-exhausted');
+  await banner.getByRole('link', { name: 'buy a credit pack' }).click();
+  await page.getByRole('button', { name: 'Purchase 2M credits for $25.00' }).click();
+  await page.getByRole('button', { name: 'Confirm $25.00' }).click();
+  await page.getByText('2M credits added').first().waitFor();
+  await page.getByRole('link', { name: 'AI Assistant', exact: true }).click();
+  await page.locator('#message').fill('Are we back?');
+  assert.equal(await banner.count(), 0);
+  assert.ok(await page.getByRole('button', { name: 'Send' }).isEnabled());
+});
+
+test('with the server gone the badge shows staleness and estimates keep working', async () => {
+  // Proves offline use: the badge turns stale with an age, estimates still update from the stored state, sending is disabled.
+  await page.evaluate(() => { window.__noReload = true; });
+  await stopServer();
+  const badge = page.locator('[data-testid=sync-status]');
+  await badge.filter({ hasText: 'Offline · last synced' }).waitFor({ timeout: 10_000 });
+  const composer = page.locator('#message');
+  await composer.fill('');
+  await composer.pressSequentially('Draft an email to customers about the holiday opening hours.');
+  const est = await estimateData();
+  assert.ok(Number(est.high) > 0, 'the estimate still works offline');
+  assert.ok(await page.getByRole('button', { name: 'Send' }).isDisabled());
+  await page.getByText('Offline: estimates still work').waitFor();
+  await page.waitForFunction(() => /\d+ s ago/.test(document.querySelector('[data-testid=sync-status]').textContent));
+  await shot('06-offline');
+});
+
+test('when the server comes back everything catches up without a reload', async () => {
+  // Proves recovery: after a restart the badge goes live and an event decided meanwhile shows up, in the same page.
+  server = await startServer();
+  const usage = await api('POST', `/v1/accounts/${ACCOUNT}/events`, service, {
+    kind: 'usage', id: 'e2e-after-restart', model: 'gpt-5.4-mini', input_tokens: 40_000, output_tokens: 8_000, feature: 'assistant', member: 'cy',
+  });
+  assert.ok(usage.entry.credits > 0);
+  const { monthly, purchased_remaining } = await state();
+  await page.locator('[data-testid=sync-status]', { hasText: '● Live' }).waitFor({ timeout: 10_000 });
+  await page.locator(`[data-testid=monthly-used][data-value="${monthly.used}"]`).waitFor({ timeout: 10_000 });
+  await page.locator(`[data-testid=purchased-remaining][data-value="${purchased_remaining}"]`).waitFor({ timeout: 10_000 });
+  assert.equal(await page.evaluate(() => window.__noReload), true, 'the page was not reloaded');
+  assert.ok(await page.getByRole('button', { name: 'Send' }).isEnabled());
+});
+
+test('the app works at phone width and every control is named', async () => {
+  // Proves the responsive layout (no sideways scrolling at 390 px) and accessible names, progress bars with values, and keyboard focus.
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const hash of ['#/assistant', '#/settings/ai', '#/settings/ai/configuration', '#/settings/billing']) {
+    await page.goto(`${base}/${hash}`);
+    await page.locator('main h1').waitFor();
+    const overflow = await page.evaluate(() => document.scrollingElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `${hash} scrolls sideways by ${overflow}px`);
+    const unnamed = await page.evaluate(() => [...document.querySelectorAll('button, input, textarea, select, a')]
+      .filter((el) => {
+        const name = el.getAttribute('aria-label') || el.textContent.trim() || (el.id && document.querySelector(`label[for="${el.id}"]`)?.textContent.trim());
+        return !name;
+      })
+      .map((el) => el.outerHTML.slice(0, 80)));
+    assert.deepEqual(unnamed, [], `${hash} has unnamed controls`);
+    const bars = await page.evaluate(() => [...document.querySelectorAll('[role=progressbar]')]
+      .map((el) => [el.getAttribute('aria-valuenow'), el.getAttribute('aria-valuemax'), el.getAttribute('aria-label')]));
+    assert.ok(bars.every(([now, max, label]) => now !== null && max !== null && label), JSON.stringify(bars));
+  }
+  await page.goto(`${base}/#/assistant`);
+  await page.locator('#message').waitFor();
+  await shot('07-phone');
+  // Keyboard: Tab from the top reaches the composer.
+  await page.locator('body').focus();
+  let reached = false;
+  for (let i = 0; i < 30 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.evaluate(() => document.activeElement?.id === 'message');
+  }
+  assert.ok(reached, 'Tab reaches the message box');
+});

@@ -1,0 +1,323 @@
+// The assistant: a conversation, quick actions and a composer whose estimate follows every
+// keystroke (a `TokenCounter` fed each edit, then `client.estimateMessage`), and sending
+// through the real path: a hold for the worst case, the server's stand-in assistant replies
+// and commits what the reply used, the copy syncs.
+
+import { TokenCounter, type MessageEstimate } from 'ai-credits';
+import type { App } from '../app';
+import { errorCode, errorMessage } from '../api';
+import { h, mount } from '../dom';
+import * as fmt from '../format';
+import { usagePanel } from './usage-panel';
+
+/** How long a hold is kept if the reply never comes. */
+const HOLD_EXPIRES_IN_MS = 5 * 60_000;
+/** Longest message accepted by the stand-in assistant. */
+const MESSAGE_CHARS_MAX = 32_000;
+
+interface Turn {
+  role: 'user' | 'assistant';
+  text: string;
+  at: string;
+  model?: string;
+  credits?: number;
+  billed_to?: string;
+  tokens?: number;
+}
+
+function conversationKey(app: App): string {
+  return `ai-credits-www:conversation:${app.session.account_id}`;
+}
+
+function loadConversation(app: App): Turn[] {
+  try {
+    const text = localStorage.getItem(conversationKey(app));
+    return text ? (JSON.parse(text) as Turn[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+function saveConversation(app: App, turns: Turn[]): void {
+  try {
+    localStorage.setItem(conversationKey(app), JSON.stringify(turns.slice(-200)));
+  } catch {
+    // A full or disabled localStorage only costs the history after a reload.
+  }
+}
+
+/** The edit that turns `before` into `after`: one splice, never splitting a surrogate pair. */
+export function diff(before: string, after: string): { start: number; deleteCount: number; inserted: string } {
+  const max = Math.min(before.length, after.length);
+  let start = 0;
+  while (start < max && before.charCodeAt(start) === after.charCodeAt(start)) start++;
+  if (start > 0 && isHighSurrogate(before.charCodeAt(start - 1))) start--;
+  let tail = 0;
+  while (tail < max - start && before.charCodeAt(before.length - 1 - tail) === after.charCodeAt(after.length - 1 - tail)) tail++;
+  if (tail > 0 && isLowSurrogate(before.charCodeAt(before.length - tail))) tail--;
+  return { start, deleteCount: before.length - start - tail, inserted: after.slice(start, after.length - tail) };
+}
+
+function isHighSurrogate(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
+}
+
+function isLowSurrogate(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
+}
+
+function newId(prefix: string): string {
+  return `${prefix}-${crypto.randomUUID()}`;
+}
+
+export function assistantView(app: App): HTMLElement {
+  let turns = loadConversation(app);
+  let counter: TokenCounter | null = null;
+  let counterModel = '';
+  let typed = '';
+  let sending = false;
+  let notice: { text: string; tone: 'error' | 'info' } | null = null;
+
+  const conversation = h('ol', { class: 'conversation', 'aria-label': 'Conversation', 'aria-live': 'polite' });
+  const banner = h('div', { class: 'banner-slot' });
+  const textarea = h('textarea', {
+    id: 'message', name: 'message', rows: 3, maxlength: MESSAGE_CHARS_MAX,
+    placeholder: 'Ask about bookings, customers, products…', 'aria-describedby': 'estimate',
+  });
+  const estimateLine = h('div', { id: 'estimate', class: 'estimate', 'aria-live': 'polite', 'data-testid': 'estimate' });
+  const sendButton = h('button', { type: 'submit', class: 'primary' }, 'Send');
+  const modelLine = h('span', { class: 'model-line' });
+  const noticeLine = h('p', { class: 'notice', role: 'status' });
+  const quick = h('div', { class: 'quick-actions', role: 'group', 'aria-label': 'Quick actions' });
+
+  const historyTokens = (): number => turns.reduce((sum, t) => sum + (t.tokens ?? 0), 0);
+
+  /** The counter on the selected model's tokenizer, rebuilt when the model changes. */
+  const tokenCounter = (model: string): TokenCounter => {
+    if (!counter || counterModel !== model) {
+      counter?.free();
+      counter = new TokenCounter(model);
+      counter.setText(typed);
+      counterModel = model;
+    }
+    return counter;
+  };
+
+  const estimate = (): MessageEstimate => {
+    const model = app.balance().selected_model;
+    const c = tokenCounter(model);
+    return app.client.estimateMessage({
+      model,
+      text_tokens: { tokens: c.tokens, low: c.low, high: c.high },
+      history_tokens: historyTokens(),
+      feature: 'assistant',
+      member: app.session.member,
+    });
+  };
+
+  const drawConversation = (): void => {
+    if (turns.length === 0) {
+      mount(conversation, h('li', { class: 'empty' }, 'Ask the assistant anything about your business. Each message uses a few credits; the estimate below shows how many before you send.'));
+      return;
+    }
+    mount(conversation, turns.map((t) => h('li', { class: `turn ${t.role}` },
+      h('div', { class: 'who' }, t.role === 'user' ? 'You' : `Assistant · ${app.modelName(t.model ?? '')}`),
+      h('div', { class: 'text' }, t.text),
+      t.role === 'assistant' ? h('div', { class: 'cost' },
+        t.billed_to === 'own_key' ? 'Billed to your own key: no credits used'
+          : `Used ${fmt.exact(t.credits ?? 0)} credits`) : null)));
+    conversation.lastElementChild?.scrollIntoView({ block: 'nearest' });
+  };
+
+  const exhaustedBanner = (est: MessageEstimate): HTMLElement | null => {
+    if (est.allowed || est.rejection?.code !== 'credits_exhausted') return null;
+    const b = app.balance();
+    return h('div', { class: 'banner error', role: 'alert', 'data-testid': 'exhausted' },
+      h('strong', null, 'You have used all your AI credits.'),
+      ` Your monthly credits refill on ${fmt.date(b.cycle.end)}. Your conversation stays here to read; to keep using the assistant now, `,
+      h('a', { href: '#/settings/billing', class: 'button-link' }, 'buy a credit pack'), '.');
+  };
+
+  const drawEstimate = (): void => {
+    const est = estimate();
+    const b = app.balance();
+    // The figures behind the words, for tests and for anyone inspecting the page.
+    estimateLine.dataset.low = String(est.credits.low);
+    estimateLine.dataset.high = String(est.credits.high);
+    estimateLine.dataset.inputTokens = String(est.input_tokens.expected);
+    estimateLine.dataset.billedTo = est.billed_to;
+    mount(banner, exhaustedBanner(est));
+    mount(modelLine, 'Model: ', h('strong', null, app.modelName(est.model)), ' · ',
+      h('a', { href: '#/settings/ai' }, 'change'));
+    const blocked = !est.allowed;
+    textarea.disabled = blocked && est.rejection?.code === 'credits_exhausted';
+    sendButton.disabled = sending || blocked || !app.online || typed.trim() === '';
+    sendButton.title = !app.online ? 'Sending needs the server: you are offline' : '';
+    if (blocked) {
+      mount(estimateLine, h('span', { class: 'warn' }, fmt.sentence(est.rejection?.message ?? 'this message cannot be sent')));
+    } else if (typed.trim() === '') {
+      mount(estimateLine, h('span', { class: 'muted' },
+        est.billed_to === 'own_key'
+          ? `Messages on ${app.modelName(est.model)} are billed to your own ${app.providerName(providerOf(app, est.model))} key.`
+          : `Type a message to see what it will cost. ${fmt.credits(b.available)} available.`));
+    } else {
+      const credits = est.billed_to === 'own_key'
+        ? h('span', { class: 'billed own', 'data-testid': 'billed-to' }, `Billed to your own ${app.providerName(providerOf(app, est.model))} key · 0 credits`)
+        : h('span', { class: 'billed', 'data-testid': 'billed-to' }, `≈ ${fmt.creditRange(est.credits.low, est.credits.high)}`);
+      mount(estimateLine,
+        h('span', { 'data-testid': 'estimate-credits' }, credits),
+        h('span', null, ` · ≈ ${fmt.usdMicros(est.cost_usd_micros.expected)} AI cost`),
+        est.billed_to === 'credits'
+          ? h('span', null, ` · after this message you will have ≈ ${fmt.credits(est.available_after_expected)}`)
+          : null,
+        est.worst_exceeds_available
+          ? h('p', { class: 'warn', role: 'alert' },
+            `In the worst case this message needs more than the ${fmt.credits(est.available)} you have left; it may leave you with none.`)
+          : null);
+    }
+    mount(noticeLine, notice ? h('span', { class: notice.tone }, notice.text) : null);
+    if (!app.online && !notice) mount(noticeLine, h('span', { class: 'info' }, 'Offline: estimates still work; sending waits for the server.'));
+  };
+
+  const drawQuick = (): void => {
+    mount(quick, h('button', {
+      type: 'button', class: 'chip', title: 'Start over: earlier messages stop counting as context',
+      onclick: () => {
+        turns = [];
+        saveConversation(app, turns);
+        drawConversation();
+        drawEstimate();
+      },
+    }, 'New conversation'), app.catalogue.quickActions().map((qa) => h('button', {
+      type: 'button', class: 'chip',
+      onclick: () => {
+        textarea.value = qa.prompt;
+        onEdit();
+        textarea.focus();
+      },
+    }, qa.label)));
+  };
+
+  const onEdit = (): void => {
+    const next = textarea.value;
+    const edit = diff(typed, next);
+    const c = tokenCounter(app.balance().selected_model);
+    try {
+      c.splice(edit.start, edit.deleteCount, edit.inserted);
+    } catch {
+      c.setText(next);
+    }
+    typed = next;
+    if (notice?.tone === 'error') notice = null;
+    drawEstimate();
+  };
+
+  const send = async (): Promise<void> => {
+    const text = typed.trim();
+    if (!text || sending) return;
+    const est = estimate();
+    if (!est.allowed) return;
+    sending = true;
+    notice = { text: 'Sending…', tone: 'info' };
+    drawEstimate();
+    let holdId: string | undefined;
+    let sent = false;
+    const history = historyTokens();
+    const textTokens = tokenCounter(est.model).tokens;
+    try {
+      if (est.billed_to === 'credits') {
+        // Hold the worst case (never more than is available: a reply may still run over it,
+        // and the server charges what it really used).
+        holdId = newId('hold');
+        const credits = Math.max(1, Math.min(est.credits.high, est.available));
+        await app.client.hold({ credits, expires_in_ms: HOLD_EXPIRES_IN_MS, feature: 'assistant', member: app.session.member, id: holdId });
+      }
+      turns.push({ role: 'user', text, at: new Date().toISOString(), tokens: textTokens });
+      textarea.value = '';
+      onEdit();
+      drawConversation();
+      notice = { text: 'The assistant is replying…', tone: 'info' };
+      drawEstimate();
+      const reply = await app.api.assistant({
+        model: est.model, message: text, hold: holdId, id: newId('msg'), feature: 'assistant', history_tokens: history,
+      });
+      sent = true;
+      turns.push({
+        role: 'assistant', text: reply.reply, at: new Date().toISOString(), model: est.model,
+        credits: reply.entry?.credits ?? 0, billed_to: reply.entry?.billed_to ?? est.billed_to,
+        tokens: reply.usage.output_tokens,
+      });
+      saveConversation(app, turns);
+      notice = null;
+    } catch (e) {
+      if (holdId && !sent) {
+        try {
+          await app.client.release(holdId);
+        } catch {
+          // The hold expires by itself.
+        }
+      }
+      if (!sent && turns.at(-1)?.role === 'user' && turns.at(-1)?.text === text) {
+        turns.pop();
+        textarea.value = text;
+        onEdit();
+      }
+      notice = { text: sendError(e), tone: 'error' };
+    } finally {
+      sending = false;
+      drawConversation();
+      await app.afterWrite();
+    }
+  };
+
+  const form = h('form', {
+    class: 'composer', 'aria-label': 'Message the assistant',
+    onsubmit: (e: Event) => {
+      e.preventDefault();
+      void send();
+    },
+  },
+  h('label', { for: 'message' }, 'Message'),
+  textarea,
+  estimateLine,
+  h('div', { class: 'composer-row' }, modelLine, sendButton),
+  noticeLine);
+  textarea.addEventListener('input', onEdit);
+  textarea.addEventListener('keydown', (e: KeyboardEvent) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      void send();
+    }
+  });
+
+  drawConversation();
+  drawQuick();
+  drawEstimate();
+  app.onChange(drawEstimate);
+
+  return h('div', { class: 'assistant-layout' },
+    h('section', { class: 'chat', 'aria-labelledby': 'assistant-title' },
+      h('h1', { id: 'assistant-title' }, 'AI Assistant'),
+      banner,
+      conversation,
+      quick,
+      form),
+    usagePanel(app));
+}
+
+function providerOf(app: App, model: string): string {
+  return app.models.find((m) => m.id === model)?.provider ?? '';
+}
+
+function sendError(e: unknown): string {
+  switch (errorCode(e)) {
+    case 'credits_exhausted':
+      return 'Your credits are used up: buy a credit pack to keep going.';
+    case 'insufficient_credits':
+      return 'There are not enough credits left for this message.';
+    case 'offline':
+      return 'The server cannot be reached: your message was not sent. Try again when you are back online.';
+    default:
+      return `The message was not sent: ${errorMessage(e)}`;
+  }
+}

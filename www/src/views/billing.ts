@@ -1,0 +1,163 @@
+// Settings › Billing & Plan: the plan, the AI credit packs on offer with Purchase, the packs
+// owned (oldest used first, with what is left and when it expires), and the forecast: the
+// runway at the recent pace, and for each pack size what buying it would change and what of
+// it would expire unused.
+
+import type { Forecast, PackReport, Runway } from 'ai-credits';
+import type { App } from '../app';
+import { errorCode, errorMessage } from '../api';
+import { announce, h, mount, progressBar } from '../dom';
+import * as fmt from '../format';
+
+/** The window of the burn rate, in days. */
+const BURN_WINDOW_DAYS = 14;
+
+function runwayText(r: Runway): string {
+  if (!r.exhausted_at) return `last past ${fmt.date(r.horizon)}`;
+  const refill = r.refills_at ? `, until the monthly refill on ${fmt.date(r.refills_at)}` : '';
+  return `run out on ${fmt.date(r.exhausted_at)}${refill}`;
+}
+
+function packStatus(p: PackReport, live: PackReport[], now: string): { text: string; tone: string } {
+  if (p.expires_at <= now) return p.expired > 0 ? { text: `Expired, ${fmt.credits(p.expired)} unused`, tone: 'muted' } : { text: 'Expired', tone: 'muted' };
+  if (p.remaining === 0) return { text: 'Used up', tone: 'muted' };
+  const days = fmt.daysUntil(p.expires_at, new Date(now));
+  const expiring = days <= 30 ? ` · expires in ${days <= 0 ? 'less than a day' : `${days} ${days === 1 ? 'day' : 'days'}`}` : '';
+  if (live[0] === p) return { text: `Used first${expiring}`, tone: days <= 30 ? 'warn' : 'ok' };
+  return { text: `Used after ${live.indexOf(p) === 1 ? 'the one above' : 'the ones above'}${expiring}`, tone: days <= 30 ? 'warn' : '' };
+}
+
+function ownedPacks(app: App): HTMLElement {
+  const section = h('section', { class: 'card', 'aria-labelledby': 'owned-heading' });
+  const draw = (): void => {
+    const balance = app.balance();
+    const packs = [...app.report().packs].sort((a, b) => (a.purchased_at < b.purchased_at ? -1 : 1));
+    const live = packs.filter((p) => p.remaining > 0 && p.expires_at > balance.at);
+    mount(section,
+      h('h2', { id: 'owned-heading' }, 'Your credit packs'),
+      h('p', { class: 'muted' }, 'Packs are used only after the monthly credits run out, the oldest first, and each is valid for 12 months from purchase.'),
+      h('table', { class: 'packs', 'data-testid': 'owned-packs' },
+        h('thead', null, h('tr', null, ['Pack', 'Purchased', 'Expires', 'Remaining', 'Status'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', null, packs.length === 0
+          ? h('tr', null, h('td', { colspan: 5, class: 'muted' }, 'No packs yet.'))
+          : packs.map((p) => {
+            const status = packStatus(p, live, balance.at);
+            return h('tr', null,
+              h('th', { scope: 'row' }, fmt.credits(p.credits)),
+              h('td', null, fmt.date(p.purchased_at)),
+              h('td', null, fmt.date(p.expires_at)),
+              h('td', null, h('span', { class: 'num' }, fmt.credits(p.remaining)),
+                progressBar(`${fmt.credits(p.credits)} pack bought ${fmt.date(p.purchased_at)}: remaining`, p.remaining, p.credits,
+                  `${fmt.exact(p.remaining)} of ${fmt.exact(p.credits)} credits remaining`)),
+              h('td', { class: status.tone }, status.text));
+          }))));
+  };
+  draw();
+  app.onChange(draw);
+  return section;
+}
+
+function offers(app: App): HTMLElement {
+  const section = h('section', { class: 'card', 'aria-labelledby': 'packs-heading' });
+  const status = h('p', { class: 'notice', role: 'status', 'aria-live': 'polite' });
+  let confirming: string | null = null;
+  let buying = false;
+
+  const purchase = async (pack: string, credits: number, price: number): Promise<void> => {
+    buying = true;
+    draw();
+    mount(status, `Charging ${fmt.usdCents(price)} to the payment method on file…`);
+    try {
+      await app.client.send({ kind: 'purchase_pack', pack });
+      const text = `${fmt.credits(credits)} added to your account for ${fmt.usdCents(price)}.`;
+      mount(status, text);
+      announce(text);
+    } catch (e) {
+      const text = errorCode(e) === 'payment_declined'
+        ? `The payment was declined: ${errorMessage(e)}` : `The purchase did not go through: ${errorMessage(e)}`;
+      mount(status, h('span', { class: 'error' }, text));
+    }
+    buying = false;
+    confirming = null;
+    await app.afterWrite();
+  };
+
+  const draw = (): void => {
+    const plan = app.catalogue.plans().find((p) => p.id === app.balance().plan);
+    const allowed = plan?.packs ?? false;
+    mount(section,
+      h('h2', { id: 'packs-heading' }, 'AI Credit Packs'),
+      h('p', { class: 'muted' }, 'Credits are charged to the payment method on file and added to your account immediately.'),
+      allowed ? null : h('p', { class: 'banner' }, `The ${plan?.name ?? ''} plan does not offer credit packs.`),
+      h('ul', { class: 'offers' }, app.catalogue.packs().map((p) => {
+        const name = `${fmt.credits(p.credits)}`;
+        const confirm = confirming === p.id;
+        return h('li', { class: 'offer' },
+          h('span', { class: 'offer-name' }, name),
+          h('span', { class: 'offer-price' }, fmt.usdCents(p.price_cents)),
+          confirm
+            ? h('span', { class: 'confirm' },
+              h('button', {
+                type: 'button', class: 'primary', disabled: buying || !app.online,
+                onclick: () => void purchase(p.id, p.credits, p.price_cents),
+              }, `Confirm ${fmt.usdCents(p.price_cents)}`),
+              h('button', { type: 'button', class: 'secondary', disabled: buying, onclick: () => { confirming = null; draw(); } }, 'Cancel'))
+            : h('button', {
+              type: 'button', class: 'secondary', disabled: buying || !app.online || !allowed,
+              'aria-label': `Purchase ${name} for ${fmt.usdCents(p.price_cents)}`,
+              onclick: () => { confirming = p.id; draw(); },
+            }, 'Purchase'));
+      })),
+      !app.online ? h('p', { class: 'muted' }, 'Purchases need the server: you are offline.') : null,
+      status);
+    if (confirming) section.querySelector<HTMLButtonElement>('.confirm .primary')?.focus();
+  };
+  draw();
+  app.onChange(draw);
+  return section;
+}
+
+function forecastSection(app: App): HTMLElement {
+  const section = h('section', { class: 'card', 'aria-labelledby': 'forecast-heading' });
+  const draw = (): void => {
+    let forecast: Forecast;
+    try {
+      forecast = app.client.forecast(null, BURN_WINDOW_DAYS);
+    } catch (e) {
+      mount(section, h('h2', { id: 'forecast-heading' }, 'Forecast'), h('p', { class: 'error' }, errorMessage(e)));
+      return;
+    }
+    const { burn, runway } = forecast;
+    mount(section,
+      h('h2', { id: 'forecast-heading' }, 'Forecast'),
+      burn.credits === 0
+        ? h('p', { 'data-testid': 'runway' }, `No credits used in the last ${BURN_WINDOW_DAYS} days, so nothing runs out at this pace.`)
+        : h('p', { 'data-testid': 'runway' },
+          `At your recent pace (≈ ${fmt.credits(burn.credits_per_day)} a day over the last ${BURN_WINDOW_DAYS} days), your credits ${runwayText(runway)}.`,
+          runway.breakage > 0 ? ` ${fmt.credits(runway.breakage)} of your packs would expire unused.` : ''),
+      h('table', { class: 'what-if', 'data-testid': 'what-if' },
+        h('caption', null, 'If you bought a pack now'),
+        h('thead', null, h('tr', null, ['Pack', 'Price', 'Your credits would', 'Would expire unused'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', null, forecast.what_if.map((w) => h('tr', null,
+          h('th', { scope: 'row' }, fmt.credits(w.credits)),
+          h('td', null, fmt.usdCents(w.price_cents)),
+          h('td', null, runwayText(w.runway)),
+          h('td', { class: w.breakage > 0 ? 'warn' : '' }, w.breakage > 0 ? fmt.credits(w.breakage) : 'none'))))));
+  };
+  draw();
+  app.onChange(draw);
+  return section;
+}
+
+export function billingView(app: App): HTMLElement {
+  const plan = app.catalogue.plans().find((p) => p.id === app.balance().plan);
+  const b = app.balance();
+  return h('div', { class: 'settings' },
+    h('h1', null, 'Settings › Billing & Plan'),
+    h('section', { class: 'card', 'aria-labelledby': 'plan-heading' },
+      h('h2', { id: 'plan-heading' }, `${plan?.name ?? b.plan} plan`),
+      h('p', null, `${fmt.credits(plan?.monthly_credits ?? b.monthly.allowance)} a month, refilled on ${fmt.date(b.cycle.end)}.`)),
+    offers(app),
+    ownedPacks(app),
+    forecastSection(app));
+}

@@ -39,6 +39,10 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 if [ ! -f www/node_modules/.package-lock.json ] || [ www/package-lock.json -nt www/node_modules/.package-lock.json ]; then
   say "installing the web app's npm packages (Vite, TypeScript, Vitest)"
-  (cd www && npm ci --no-audit --no-fund --loglevel=error)
+  # `npm install`, not `npm ci`: this registry serves only this platform's builds of Rollup's
+  # and esbuild's native packages, so the lock cannot list the other platforms' optional ones
+  # and `npm ci` refuses it as out of sync. `npm install` installs exactly the locked versions
+  # and leaves the lock as it is.
+  (cd www && npm install --no-audit --no-fund --loglevel=error)
 fi
 say "ready: $(rustc --version | cut -d' ' -f1-2), wasm-bindgen $want, $(chromium --version 2>/dev/null | head -1), node $(node --version)"

@@ -190,6 +190,28 @@ test('sending commits the reply and the usage panel moves by exactly the committ
   await shot('02-sent');
 });
 
+test('Settings › AI Assistant shows the month by feature, by member and day by day', async () => {
+  // Proves the usage screen: the monthly bar's values, breakdowns matching the server's, and a stacked daily chart that switches to features.
+  const server = await state();
+  await page.getByRole('link', { name: 'Settings › AI Assistant' }).click();
+  const monthly = page.getByRole('progressbar', { name: 'Monthly credits used' }).first();
+  assert.equal(Number(await monthly.getAttribute('aria-valuenow')), server.monthly.used);
+  assert.equal(Number(await monthly.getAttribute('aria-valuemax')), server.monthly.allowance);
+  for (const [id, map] of [['usage-by-member', server.usage_by_member], ['usage-by-feature', server.usage_by_feature]]) {
+    const rows = await page.locator(`[data-testid=${id}] tbody tr`).evaluateAll((trs) => trs.map((tr) => [tr.querySelector('th').textContent, Number(tr.querySelector('td').textContent.replace(/,/g, ''))]));
+    const named = rows.filter(([name]) => name !== 'Other');
+    assert.ok(named.length >= 3, `${id} has several rows: ${JSON.stringify(rows)}`);
+    assert.deepEqual(named.map(([, credits]) => credits).sort((a, b) => a - b), Object.values(map).sort((a, b) => a - b), `${id} agrees with the server`);
+  }
+  const chart = page.getByRole('img', { name: /Daily credits used this cycle, by model/ });
+  assert.ok((await chart.locator('rect').count()) >= 10, 'the chart has bars');
+  assert.ok((await page.locator('.legend li').count()) >= 3, 'stacked by several models');
+  await shot('03-usage');
+  await page.getByRole('button', { name: 'By feature' }).click();
+  await page.getByRole('img', { name: /by feature/ }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'By feature' }).getAttribute('aria-pressed'), 'true');
+});
+
 test('buying a pack raises purchased credits at once', async () => {
   // Proves Purchase → confirm → purchase_pack through the client: the server and the screen show 1M more purchased credits.
   const before = await state();
@@ -203,7 +225,7 @@ test('buying a pack raises purchased credits at once', async () => {
   assert.equal(after.purchased_remaining - before.purchased_remaining, 1_000_000);
   await page.waitForFunction(([sel, n]) => document.querySelectorAll(sel).length === n, ['[data-testid=owned-packs] tbody tr', packs + 1]);
   assert.match(await page.locator('[data-testid=runway]').textContent(), /credits/);
-  await shot('03-billing');
+  await shot('04-billing');
   await page.getByRole('link', { name: 'AI Assistant', exact: true }).click();
   await page.locator(`[data-testid=purchased-remaining][data-value="${after.purchased_remaining}"]`).waitFor();
 });
@@ -225,7 +247,7 @@ test('connecting an xAI key puts Grok in the picker and estimates bill the own k
   await page.getByText('The assistant now uses Grok 4.').waitFor();
   assert.equal((await state()).selected_model, 'grok-4');
   await page.getByRole('cell', { name: 'Key added' }).first().waitFor();
-  await shot('04-keys');
+  await shot('05-keys');
   await page.getByRole('link', { name: 'AI Assistant', exact: true }).click();
   await page.locator('#message').fill('Summarise the news about rentals this week.');
   const est = await estimateData();
@@ -256,7 +278,7 @@ test('when credits run out, sending is blocked, history stays readable, and a pa
   assert.ok(await page.locator('#message').isDisabled());
   assert.ok(await page.getByRole('button', { name: 'Send' }).isDisabled());
   assert.ok((await page.locator('.turn').count()) >= 2, 'the conversation is still there');
-  await shot('05-exhausted');
+  await shot('06-exhausted');
   await banner.getByRole('link', { name: 'buy a credit pack' }).click();
   await page.getByRole('button', { name: 'Purchase 2M credits for $25.00' }).click();
   await page.getByRole('button', { name: 'Confirm $25.00' }).click();
@@ -281,7 +303,7 @@ test('with the server gone the badge shows staleness and estimates keep working'
   assert.ok(await page.getByRole('button', { name: 'Send' }).isDisabled());
   await page.getByText('Offline: estimates still work').waitFor();
   await page.waitForFunction(() => /\d+ s ago/.test(document.querySelector('[data-testid=sync-status]').textContent));
-  await shot('06-offline');
+  await shot('07-offline');
 });
 
 test('when the server comes back everything catches up without a reload', async () => {
@@ -320,7 +342,7 @@ test('the app works at phone width and every control is named', async () => {
   }
   await page.goto(`${base}/#/assistant`);
   await page.locator('#message').waitFor();
-  await shot('07-phone');
+  await shot('08-phone');
   // Keyboard: Tab from the top reaches the composer.
   await page.locator('body').focus();
   let reached = false;

@@ -42,14 +42,15 @@ export function dailyChart(series: DailySeries, name: (key: string) => string, t
   const { days, keys, credits } = series;
   const dayTotals = credits.map((m) => [...m.values()].reduce((a, b) => a + b, 0));
   const peak = Math.max(1, ...dayTotals);
-  const width = 640;
+  // Horizontal positions are percentages and vertical ones pixels, so the chart fills any
+  // width while its text keeps its size (a scaled viewBox would shrink it on a phone).
   const height = 220;
-  const top = 10;
-  const bottom = 24;
-  const left = 44;
+  const top = 16;
+  const bottom = 22;
   const plot = height - top - bottom;
-  const slot = (width - left) / Math.max(1, days.length);
-  const bar = Math.max(2, slot * 0.7);
+  const slot = 100 / Math.max(1, days.length);
+  const bar = slot * 0.7;
+  const pct = (x: number): string => `${x.toFixed(3)}%`;
   const colour = (key: string): string => COLOURS[keys.indexOf(key) % COLOURS.length]!;
   const total = dayTotals.reduce((a, b) => a + b, 0);
   const peakDay = dayTotals.indexOf(Math.max(...dayTotals, 0));
@@ -59,29 +60,30 @@ export function dailyChart(series: DailySeries, name: (key: string) => string, t
 
   const bars = days.map((d, i) => {
     let y = top + plot;
-    const x = left + i * slot + (slot - bar) / 2;
+    const x = i * slot + (slot - bar) / 2;
     return keys.filter((k) => credits[i]!.has(k)).map((k) => {
       const value = credits[i]!.get(k)!;
       const hgt = (value / peak) * plot;
       y -= hgt;
-      return s('rect', { x: x.toFixed(1), y: y.toFixed(1), width: bar.toFixed(1), height: Math.max(0.5, hgt).toFixed(1), fill: colour(k) },
+      return s('rect', { x: pct(x), y: y.toFixed(1), width: pct(bar), height: Math.max(0.5, hgt).toFixed(1), fill: colour(k) },
         s('title', null, `${fmt.day(d + 'T00:00:00Z')} · ${name(k)}: ${fmt.exact(value)} credits`));
     });
   });
-  const ticks = [0, 0.5, 1].map((f) => {
+  const ticks = [0.5, 1].map((f) => {
     const y = top + plot - f * plot;
     return [
-      s('line', { x1: left, x2: width, y1: y, y2: y, class: 'grid' }),
-      s('text', { x: left - 6, y: y + 4, 'text-anchor': 'end', class: 'axis' }, fmt.compactCredits(Math.round(peak * f))),
+      s('line', { x1: '0', x2: '100%', y1: y, y2: y, class: 'grid' }),
+      s('text', { x: '0', y: y - 3, class: 'axis' }, fmt.credits(Math.round(peak * f))),
     ];
   });
-  const labelEvery = Math.max(1, Math.ceil(days.length / 8));
+  const baseline = s('line', { x1: '0', x2: '100%', y1: top + plot, y2: top + plot, class: 'grid' });
+  const labelEvery = Math.max(1, Math.ceil(days.length / 7));
   const labels = days.map((d, i) => i % labelEvery === 0
-    ? s('text', { x: left + i * slot + slot / 2, y: height - 6, 'text-anchor': 'middle', class: 'axis' }, fmt.day(d + 'T00:00:00Z'))
+    ? s('text', { x: pct(i * slot + slot / 2), y: height - 6, 'text-anchor': 'middle', class: 'axis' }, fmt.day(d + 'T00:00:00Z'))
     : null);
 
   return h('figure', { class: 'chart' },
-    s('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': summary }, ticks, bars, labels),
+    s('svg', { width: '100%', height, role: 'img', 'aria-label': summary }, bars, ticks, baseline, labels),
     h('figcaption', null,
       h('ul', { class: 'legend' }, keys.map((k) => h('li', null,
         h('span', { class: 'swatch', style: `background: ${colour(k)}`, 'aria-hidden': 'true' }), name(k)))),

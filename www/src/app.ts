@@ -97,6 +97,10 @@ export class App {
       this.online = status.online;
       if (cameBack || (status.new_events > 0 && this.isAdmin)) await this.loadKeys();
       if (changed) this.changed();
+    } catch (e) {
+      // `sync` itself never rejects for the network; anything else (a revoked token, a
+      // diverged copy) is kept for the console, and the next tick tries again.
+      console.warn(`ai-credits: sync failed (${errorCode(e)})`, e);
     } finally {
       this.syncing = false;
     }

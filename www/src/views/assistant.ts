@@ -77,6 +77,11 @@ export function assistantView(app: App): HTMLElement {
   let typed = '';
   let sending = false;
   let notice: { text: string; tone: 'error' | 'info' } | null = null;
+  /**
+   * A send whose answer never came (the network failed after the request left): sending the
+   * same text again reuses its hold and idempotency id, so it is charged at most once.
+   */
+  let unanswered: { text: string; model: string; holdId?: string; messageId: string } | null = null;
 
   const conversation = h('ol', { class: 'conversation', 'aria-label': 'Conversation', 'aria-live': 'polite' });
   const banner = h('div', { class: 'banner-slot' });
@@ -220,12 +225,19 @@ export function assistantView(app: App): HTMLElement {
     sending = true;
     notice = { text: 'Sending…', tone: 'info' };
     drawEstimate();
-    let holdId: string | undefined;
+    const again = unanswered?.text === text && unanswered.model === est.model ? unanswered : null;
+    if (unanswered && !again && unanswered.holdId) {
+      // A different message now: the old hold is let go rather than left to expire.
+      void app.client.release(unanswered.holdId).catch(() => undefined);
+    }
+    unanswered = null;
+    let holdId = again?.holdId;
+    const messageId = again?.messageId ?? newId('msg');
     let sent = false;
     const history = historyTokens();
     const textTokens = tokenCounter(est.model).tokens;
     try {
-      if (est.billed_to === 'credits') {
+      if (est.billed_to === 'credits' && !holdId) {
         // Hold the worst case (never more than is available: a reply may still run over it,
         // and the server charges what it really used).
         holdId = newId('hold');
@@ -239,7 +251,7 @@ export function assistantView(app: App): HTMLElement {
       notice = { text: 'The assistant is replying…', tone: 'info' };
       drawEstimate();
       const reply = await app.api.assistant({
-        model: est.model, message: text, hold: holdId, id: newId('msg'), feature: 'assistant', history_tokens: history,
+        model: est.model, message: text, hold: holdId, id: messageId, feature: 'assistant', history_tokens: history,
       });
       sent = true;
       turns.push({
@@ -250,19 +262,24 @@ export function assistantView(app: App): HTMLElement {
       saveConversation(app, turns);
       notice = null;
     } catch (e) {
-      if (holdId && !sent) {
-        try {
-          await app.client.release(holdId);
-        } catch {
-          // The hold expires by itself.
-        }
+      const unknownOutcome = errorCode(e) === 'offline' && turns.at(-1)?.text === text;
+      if (unknownOutcome) {
+        // The request may have reached the server: keep the hold and the id for a safe retry.
+        unanswered = { text, model: est.model, holdId, messageId };
+      } else if (holdId) {
+        void app.client.release(holdId).catch(() => undefined); // else it expires by itself
       }
       if (!sent && turns.at(-1)?.role === 'user' && turns.at(-1)?.text === text) {
         turns.pop();
         textarea.value = text;
         onEdit();
       }
-      notice = { text: sendError(e), tone: 'error' };
+      notice = {
+        text: unknownOutcome
+          ? 'The server did not answer, so the message may not have gone through. Send it again when you are back online: it will not be charged twice.'
+          : sendError(e),
+        tone: 'error',
+      };
     } finally {
       sending = false;
       drawConversation();

@@ -190,6 +190,38 @@ test('sending commits the reply and the usage panel moves by exactly the committ
   await shot('02-sent');
 });
 
+test('a reply lost on its way back is charged once when the message is sent again', async () => {
+  // Proves the retry path: the server commits but the browser never hears back; sending the same text again reuses the hold and id, and the server charges nothing more.
+  const text = 'Which customers rented the most this month?';
+  let dropped = false;
+  await page.route('**/assistant', async (route) => {
+    if (dropped) return route.continue();
+    dropped = true;
+    await route.fetch(); // the server decides it…
+    return route.abort('connectionreset'); // …and the answer is lost
+  });
+  try {
+    const before = await state();
+    await page.locator('#message').fill(text);
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.getByText('The server did not answer').waitFor();
+    assert.equal(await page.locator('#message').inputValue(), text, 'the message is back in the composer');
+    const charged = await state();
+    const credits = before.available - charged.available;
+    assert.ok(credits > 0, 'the first attempt was charged on the server');
+    const replies = page.locator('.turn.assistant');
+    const count = await replies.count();
+    await page.getByRole('button', { name: 'Send' }).click();
+    await replies.nth(count).waitFor();
+    const after = await state();
+    assert.equal(after.available, charged.available, 'sending again charged nothing more');
+    assert.equal(after.held, 0, 'no hold is left behind');
+    assert.equal(number(await replies.nth(count).locator('.cost').textContent()), credits, 'the reply shows the one charge');
+  } finally {
+    await page.unroute('**/assistant');
+  }
+});
+
 test('Settings › AI Assistant shows the month by feature, by member and day by day', async () => {
   // Proves the usage screen: the monthly bar's values, breakdowns matching the server's, and a stacked daily chart that switches to features.
   const server = await state();

@@ -254,9 +254,16 @@ export function assistantView(app: App): HTMLElement {
         model: est.model, message: text, hold: holdId, id: messageId, feature: 'assistant', history_tokens: history,
       });
       sent = true;
+      // A retry the server had already decided answers `duplicate` without the entry: the
+      // synced copy has it, under the message's id.
+      let entry = reply.entry;
+      if (!entry) {
+        await app.sync();
+        entry = app.client.entries().find((e) => e.id === messageId);
+      }
       turns.push({
         role: 'assistant', text: reply.reply, at: new Date().toISOString(), model: est.model,
-        credits: reply.entry?.credits ?? 0, billed_to: reply.entry?.billed_to ?? est.billed_to,
+        credits: entry?.credits ?? 0, billed_to: entry?.billed_to ?? est.billed_to,
         tokens: reply.usage.output_tokens,
       });
       saveConversation(app, turns);

@@ -84,11 +84,12 @@ function offers(app: App): HTMLElement {
 
   const draw = (): void => {
     const plan = app.catalogue.plans().find((p) => p.id === app.balance().plan);
-    const allowed = plan?.packs ?? false;
+    const allowed = (plan?.packs ?? false) && app.isAdmin;
     mount(section,
       h('h2', { id: 'packs-heading' }, 'AI Credit Packs'),
       h('p', { class: 'muted' }, 'Credits are charged to the payment method on file and added to your account immediately.'),
-      allowed ? null : h('p', { class: 'banner' }, `The ${plan?.name ?? ''} plan does not offer credit packs.`),
+      !(plan?.packs ?? false) ? h('p', { class: 'banner' }, `The ${plan?.name ?? ''} plan does not offer credit packs.`)
+        : !app.isAdmin ? h('p', { class: 'banner' }, 'Only an administrator of the account can buy credit packs.') : null,
       h('ul', { class: 'offers' }, app.catalogue.packs().map((p) => {
         const name = `${fmt.credits(p.credits)}`;
         const confirm = confirming === p.id;

@@ -302,8 +302,16 @@ test('removing the key falls back to the default model', async () => {
 test('when credits run out, sending is blocked, history stays readable, and a pack brings it back', async () => {
   // Proves the exhausted state: a clear message, the composer disabled, earlier turns still shown, and buying a pack re-enables sending.
   await page.getByRole('link', { name: 'AI Assistant', exact: true }).click();
+  // Nearly out first: the estimate warns that the worst case is more than what is left.
   const { available } = await state();
-  await api('POST', `/v1/accounts/${ACCOUNT}/events`, service, { kind: 'debit', id: 'e2e-exhaust', credits: available, feature: 'reports', member: 'ben' });
+  const left = 1_500;
+  await api('POST', `/v1/accounts/${ACCOUNT}/events`, service, { kind: 'debit', id: 'e2e-nearly', credits: available - left, feature: 'reports', member: 'ben' });
+  await page.locator(`[data-testid=purchased-remaining][data-value="${(await state()).purchased_remaining}"]`).waitFor({ timeout: 10_000 });
+  await page.locator('#message').fill('Write a detailed report of every booking this month, grouped by customer and product, with totals.');
+  const warned = await estimateData();
+  assert.ok(Number(warned.high) > left, `the worst case (${warned.high}) is more than the ${left} left`);
+  await page.getByText('In the worst case this message needs more than the 1.5k credits you have left').waitFor();
+  await api('POST', `/v1/accounts/${ACCOUNT}/events`, service, { kind: 'debit', id: 'e2e-exhaust', credits: left, feature: 'reports', member: 'ben' });
   const banner = page.locator('[data-testid=exhausted]');
   await banner.waitFor({ timeout: 10_000 });
   assert.match(await banner.textContent(), /used all your AI credits/);

@@ -114,13 +114,13 @@ impl Caller {
 
     /// Only a token of `account_id` with one of `roles`: the platform and other roles get 403,
     /// another account's token the same 404 as an account that does not exist. The member
-    /// named by the token when it may.
+    /// named by the token, and its role, when it may.
     pub fn check_role(
         &self,
         account_id: &str,
         roles: &[Role],
         what: &str,
-    ) -> Result<&str, ApiError> {
+    ) -> Result<(&str, Role), ApiError> {
         match self {
             Caller::Platform => Err(ApiError::forbidden(&format!(
                 "{what} (use a token of the account)"
@@ -128,7 +128,7 @@ impl Caller {
             Caller::Account {
                 account_id: own, ..
             } if own != account_id => Err(ApiError::account_not_found()),
-            Caller::Account { member, role, .. } if roles.contains(role) => Ok(member),
+            Caller::Account { member, role, .. } if roles.contains(role) => Ok((member, *role)),
             Caller::Account { role, .. } => Err(ApiError::forbidden(&format!(
                 "{what} (role {})",
                 role.as_str()

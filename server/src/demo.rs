@@ -671,6 +671,7 @@ async fn post_assistant(
     let caller = app.auth.caller(&app.ctx.db, &headers).await?;
     let member = caller
         .check_role(&id, &[Role::Member, Role::Admin], "use the assistant")?
+        .0
         .to_owned();
     let request = read_assistant_request(api::json_object(body)?)?;
     let catalogue = &app.ctx.catalogue;

@@ -62,22 +62,14 @@ struct Actor {
     role: Role,
 }
 
-/// Only a token of this account with one of `roles`; the platform and other roles get 403,
-/// another account's token 404.
+/// Only a token of this account with one of `roles` (see [`Caller::check_role`]), as the
+/// actor the audit log names.
 fn check_role(caller: Caller, id: &str, roles: &[Role], what: &str) -> Result<Actor, ApiError> {
-    match caller {
-        Caller::Platform => Err(ApiError::forbidden(&format!(
-            "{what} (use a token of the account)"
-        ))),
-        Caller::Account { account_id, .. } if account_id != id => {
-            Err(ApiError::account_not_found())
-        }
-        Caller::Account { member, role, .. } if roles.contains(&role) => Ok(Actor { member, role }),
-        Caller::Account { role, .. } => Err(ApiError::forbidden(&format!(
-            "{what} (role {})",
-            role.as_str()
-        ))),
-    }
+    let (member, role) = caller.check_role(id, roles, what)?;
+    Ok(Actor {
+        member: member.to_owned(),
+        role,
+    })
 }
 
 fn data_key(app: &AppState) -> Result<&DataKey, ApiError> {

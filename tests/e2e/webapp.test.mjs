@@ -187,6 +187,8 @@ test('sending commits the reply and the usage panel moves by exactly the committ
   assert.equal(after.held, 0, 'the hold was closed by the commit');
   assert.equal(before.available - after.available, credits, 'the server charged exactly what the turn shows');
   assert.match(await replies.nth(count).locator('.text').textContent(), /How many bookings/i);
+  await page.locator('#message').fill('And which of those customers booked again this month?');
+  await page.locator('[data-testid=estimate-credits]').waitFor();
   await shot('02-sent');
 });
 

@@ -228,6 +228,7 @@ test('Settings › AI Assistant shows the month by feature, by member and day by
   // Proves the usage screen: the monthly bar's values, breakdowns matching the server's, and a stacked daily chart that switches to features.
   const server = await state();
   await page.getByRole('link', { name: 'Settings › AI Assistant' }).click();
+  await page.locator('[data-testid=usage-by-member]').waitFor();
   const monthly = page.getByRole('progressbar', { name: 'Monthly credits used' }).first();
   assert.equal(Number(await monthly.getAttribute('aria-valuenow')), server.monthly.used);
   assert.equal(Number(await monthly.getAttribute('aria-valuemax')), server.monthly.allowance);
@@ -250,6 +251,7 @@ test('buying a pack raises purchased credits at once', async () => {
   // Proves Purchase → confirm → purchase_pack through the client: the server and the screen show 1M more purchased credits.
   const before = await state();
   await page.getByRole('link', { name: 'Billing & Plan' }).click();
+  await page.locator('[data-testid=owned-packs]').waitFor(); // the screen is drawn before rows are counted
   const rows = page.locator('[data-testid=owned-packs] tbody tr');
   const packs = await rows.count();
   await page.getByRole('button', { name: 'Purchase 1M credits for $15.00' }).click();
@@ -366,9 +368,13 @@ test('when the server comes back everything catches up without a reload', async 
 test('the app works at phone width and every control is named', async () => {
   // Proves the responsive layout (no sideways scrolling at 390 px) and accessible names, progress bars with values, and keyboard focus.
   await page.setViewportSize({ width: 390, height: 844 });
-  for (const hash of ['#/assistant', '#/settings/ai', '#/settings/ai/configuration', '#/settings/billing']) {
+  // Each screen with an element only it has: a hash change keeps the document, so waiting for
+  // any heading could measure the screen before.
+  const screens = [['#/assistant', '#message'], ['#/settings/ai', '[data-testid=usage-by-feature]'],
+    ['#/settings/ai/configuration', '#key-xai'], ['#/settings/billing', '[data-testid=owned-packs]']];
+  for (const [hash, only] of screens) {
     await page.goto(`${base}/${hash}`);
-    await page.locator('main h1').waitFor();
+    await page.locator(only).waitFor();
     const overflow = await page.evaluate(() => document.scrollingElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `${hash} scrolls sideways by ${overflow}px`);
     const unnamed = await page.evaluate(() => [...document.querySelectorAll('button, input, textarea, select, a')]

@@ -193,8 +193,8 @@ test('sending commits the reply and the usage panel moves by exactly the committ
 });
 
 test('a reply lost on its way back is charged once when the message is sent again', async () => {
-  // Proves the retry path: the server commits but the browser never hears back; sending the same text again reuses the hold and id, and the server charges nothing more.
-  const text = 'Which customers rented the most this month?';
+  // Proves the retry path: the server commits but the browser never hears back; sending the same text again reuses the hold and id, and the server charges nothing more. The message is a quick action, billed under its own feature.
+  const text = 'Write a short, friendly description for this product.';
   let dropped = false;
   await page.route('**/assistant', async (route) => {
     if (dropped) return route.continue();
@@ -204,7 +204,8 @@ test('a reply lost on its way back is charged once when the message is sent agai
   });
   try {
     const before = await state();
-    await page.locator('#message').fill(text);
+    await page.getByRole('button', { name: 'Write a product description' }).click();
+    assert.equal(await page.locator('#message').inputValue(), text, 'the quick action fills the composer');
     await page.getByRole('button', { name: 'Send' }).click();
     await page.getByText('The server did not answer').waitFor();
     assert.equal(await page.locator('#message').inputValue(), text, 'the message is back in the composer');
@@ -219,6 +220,8 @@ test('a reply lost on its way back is charged once when the message is sent agai
     assert.equal(after.available, charged.available, 'sending again charged nothing more');
     assert.equal(after.held, 0, 'no hold is left behind');
     assert.equal(number(await replies.nth(count).locator('.cost').textContent()), credits, 'the reply shows the one charge');
+    const generated = (after.usage_by_feature.text_generation ?? 0) - (before.usage_by_feature.text_generation ?? 0);
+    assert.equal(generated, credits, "billed under the quick action's feature");
   } finally {
     await page.unroute('**/assistant');
   }

@@ -75,6 +75,8 @@ export function assistantView(app: App): HTMLElement {
   let counter: TokenCounter | null = null;
   let counterModel = '';
   let typed = '';
+  /** The feature the message is billed under: a quick action's, else the assistant's. */
+  let feature = 'assistant';
   let sending = false;
   let notice: { text: string; tone: 'error' | 'info' } | null = null;
   /**
@@ -115,7 +117,7 @@ export function assistantView(app: App): HTMLElement {
       model,
       text_tokens: { tokens: c.tokens, low: c.low, high: c.high },
       history_tokens: historyTokens(),
-      feature: 'assistant',
+      feature,
       member: app.session.member,
     });
   };
@@ -176,7 +178,7 @@ export function assistantView(app: App): HTMLElement {
           ? h('span', null, ` · after this message you will have ≈ ${fmt.credits(est.available_after_expected)}`)
           : null,
         est.worst_exceeds_available
-          ? h('p', { class: 'warn', role: 'alert' },
+          ? h('p', { class: 'warn' },
             `In the worst case this message needs more than the ${fmt.credits(est.available)} you have left; it may leave you with none.`)
           : null);
     }
@@ -197,6 +199,7 @@ export function assistantView(app: App): HTMLElement {
       type: 'button', class: 'chip',
       onclick: () => {
         textarea.value = qa.prompt;
+        feature = qa.feature;
         onEdit();
         textarea.focus();
       },
@@ -213,6 +216,7 @@ export function assistantView(app: App): HTMLElement {
       c.setText(next);
     }
     typed = next;
+    if (next.trim() === '') feature = 'assistant';
     if (notice?.tone === 'error') notice = null;
     drawEstimate();
   };
@@ -236,13 +240,14 @@ export function assistantView(app: App): HTMLElement {
     let sent = false;
     const history = historyTokens();
     const textTokens = tokenCounter(est.model).tokens;
+    const messageFeature = feature; // clearing the composer below resets `feature`
     try {
       if (est.billed_to === 'credits' && !holdId) {
         // Hold the worst case (never more than is available: a reply may still run over it,
         // and the server charges what it really used).
         holdId = newId('hold');
         const credits = Math.max(1, Math.min(est.credits.high, est.available));
-        await app.client.hold({ credits, expires_in_ms: HOLD_EXPIRES_IN_MS, feature: 'assistant', member: app.session.member, id: holdId });
+        await app.client.hold({ credits, expires_in_ms: HOLD_EXPIRES_IN_MS, feature: messageFeature, member: app.session.member, id: holdId });
       }
       turns.push({ role: 'user', text, at: new Date().toISOString(), tokens: textTokens });
       textarea.value = '';
@@ -251,7 +256,7 @@ export function assistantView(app: App): HTMLElement {
       notice = { text: 'The assistant is replying…', tone: 'info' };
       drawEstimate();
       const reply = await app.api.assistant({
-        model: est.model, message: text, hold: holdId, id: messageId, feature: 'assistant', history_tokens: history,
+        model: est.model, message: text, hold: holdId, id: messageId, feature: messageFeature, history_tokens: history,
       });
       sent = true;
       // A retry the server had already decided answers `duplicate` without the entry: the
@@ -280,6 +285,7 @@ export function assistantView(app: App): HTMLElement {
         turns.pop();
         textarea.value = text;
         onEdit();
+        feature = messageFeature;
       }
       notice = {
         text: unknownOutcome

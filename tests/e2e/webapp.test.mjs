@@ -368,6 +368,27 @@ test('when the server comes back everything catches up without a reload', async 
   assert.ok(await page.getByRole('button', { name: 'Send' }).isEnabled());
 });
 
+test('a team member without the admin role sees usage and the model but not keys or purchases', async () => {
+  // Proves the app follows the token's role: a member session (handed over in sessionStorage) gets no keys card or audit log, and Purchase is off with a reason.
+  const member = (await api('POST', `/v1/accounts/${ACCOUNT}/tokens`, ADMIN, { member: 'ana', role: 'member' })).token;
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  try {
+    const other = await context.newPage();
+    await other.addInitScript((session) => sessionStorage.setItem('ai-credits:session', session),
+      JSON.stringify({ account_id: ACCOUNT, token: member, member: 'ana', role: 'member' }));
+    await other.goto(`${base}/#/settings/ai/configuration`);
+    await other.getByRole('heading', { name: 'AI model' }).waitFor();
+    assert.equal(await other.getByRole('heading', { name: 'Use Your Own AI Account' }).count(), 0);
+    assert.equal(await other.getByRole('heading', { name: 'Key audit log' }).count(), 0);
+    await other.getByRole('link', { name: 'Billing & Plan' }).click();
+    await other.getByText('Only an administrator of the account can buy credit packs.').waitFor();
+    assert.ok(await other.getByRole('button', { name: 'Purchase 1M credits for $15.00' }).isDisabled());
+    assert.match(await other.locator('header .who').textContent(), /Ana · member/);
+  } finally {
+    await context.close();
+  }
+});
+
 test('the app works at phone width and every control is named', async () => {
   // Proves the responsive layout (no sideways scrolling at 390 px) and accessible names, progress bars with values, and keyboard focus.
   await page.setViewportSize({ width: 390, height: 844 });

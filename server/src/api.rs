@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 use tower_http::services::ServeDir;
 
 use ai_credits::time::{format_instant, parse_instant};
-use ai_credits::{Account, EventDraft, Ledger};
+use ai_credits::{Account, EventDraft, EventKind, Ledger};
 
 use crate::auth::{self, Authenticator, Role};
 use crate::demo::{self, DemoSettings};
@@ -343,6 +343,23 @@ async fn post_event(
             kind.as_str(),
             role.as_str()
         )));
+    }
+    // Key states change only through the keys endpoints, which write the stored key, the
+    // ledger's event and the audit entry as one unit; a bare key event here would leave the
+    // ledger saying `connected` with no key stored. Replays and imports of history
+    // (--allow-client-time) carry key events as they happened.
+    if !app.ctx.allow_client_time
+        && let Ok(kind @ (EventKind::ConnectKey | EventKind::KeyInvalid | EventKind::RemoveKey)) =
+            draft.kind
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "use_keys_endpoint",
+            format!(
+                "{} events are not posted here: use PUT /v1/accounts/{id}/keys, DELETE …/keys/{{provider}} or POST …/keys/{{provider}}/rejected, which keep the stored key, the ledger and the audit log together",
+                kind.as_str()
+            ),
+        ));
     }
     let accepted = app
         .engine

@@ -19,6 +19,8 @@ export class App {
   /** Listeners for the app's lifetime (the header's badge). */
   private globalListeners: Array<() => void> = [];
   private syncing = false;
+  /** Whether a screen shows the key rows and audit log, so syncs refresh them. */
+  private keysOnScreen = false;
 
   readonly models: Model[];
   readonly providers: Provider[];
@@ -37,7 +39,6 @@ export class App {
     const client = await Client.connect({ base_url: '', account_id: session.account_id, token: session.token });
     const app = new App(session, client, Catalogue.default());
     app.online = client.status.online;
-    await app.loadKeys();
     setInterval(() => void app.sync(), SYNC_INTERVAL_MS);
     window.addEventListener('online', () => void app.sync());
     return app;
@@ -79,6 +80,15 @@ export class App {
   /** Forgets the listeners of the screen that was on show. */
   leaveScreen(): void {
     this.listeners = [];
+    this.keysOnScreen = false;
+  }
+
+  /** For the screen on show: reads the key rows and audit log now and after every sync that brings events. */
+  showKeys(): void {
+    this.keysOnScreen = true;
+    this.loadKeys()
+      .then(() => this.changed())
+      .catch((e: unknown) => console.warn(`ai-credits: the keys could not be read (${errorCode(e)})`, e));
   }
 
   changed(): void {
@@ -95,7 +105,7 @@ export class App {
       const cameBack = status.online && !this.online;
       const changed = status.new_events > 0 || status.online !== this.online;
       this.online = status.online;
-      if (cameBack || (status.new_events > 0 && this.isAdmin)) await this.loadKeys();
+      if (this.keysOnScreen && (cameBack || status.new_events > 0)) await this.loadKeys();
       if (changed) this.changed();
     } catch (e) {
       // `sync` itself never rejects for the network; anything else (a revoked token, a

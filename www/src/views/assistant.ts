@@ -3,7 +3,7 @@
 // through the real path: a hold for the worst case, the server's stand-in assistant replies
 // and commits what the reply used, the copy syncs.
 
-import { TokenCounter, type MessageEstimate } from 'ai-credits';
+import { TokenCounter, type Balance, type MessageEstimate } from 'ai-credits';
 import type { App } from '../app';
 import { errorCode, errorMessage } from '../api';
 import { h, mount } from '../dom';
@@ -110,8 +110,9 @@ export function assistantView(app: App): HTMLElement {
     return counter;
   };
 
-  const estimate = (): MessageEstimate => {
-    const model = app.balance().selected_model;
+  /** The estimate of what is typed, on the selected model of `balance`. */
+  const estimate = (balance: Balance): MessageEstimate => {
+    const model = balance.selected_model;
     const c = tokenCounter(model);
     return app.client.estimateMessage({
       model,
@@ -136,9 +137,8 @@ export function assistantView(app: App): HTMLElement {
     conversation.lastElementChild?.scrollIntoView({ block: 'nearest' });
   };
 
-  const exhaustedBanner = (est: MessageEstimate): HTMLElement | null => {
+  const exhaustedBanner = (est: MessageEstimate, b: Balance): HTMLElement | null => {
     if (est.allowed || est.rejection?.code !== 'credits_exhausted') return null;
-    const b = app.balance();
     return h('div', { class: 'banner error', role: 'alert', 'data-testid': 'exhausted' },
       h('strong', null, 'You have used all your AI credits.'),
       ` Your monthly credits refill on ${fmt.date(b.cycle.end)}. Your conversation stays here to read; to keep using the assistant now, `,
@@ -146,14 +146,15 @@ export function assistantView(app: App): HTMLElement {
   };
 
   const drawEstimate = (): void => {
-    const est = estimate();
+    // One balance per keystroke: the estimate and every line below read it.
     const b = app.balance();
+    const est = estimate(b);
     // The figures behind the words, for tests and for anyone inspecting the page.
     estimateLine.dataset.low = String(est.credits.low);
     estimateLine.dataset.high = String(est.credits.high);
     estimateLine.dataset.inputTokens = String(est.input_tokens.expected);
     estimateLine.dataset.billedTo = est.billed_to;
-    mount(banner, exhaustedBanner(est));
+    mount(banner, exhaustedBanner(est, b));
     mount(modelLine, 'Model: ', h('strong', null, app.modelName(est.model)), ' · ',
       h('a', { href: '#/settings/ai' }, 'change'));
     const blocked = !est.allowed;
@@ -208,12 +209,15 @@ export function assistantView(app: App): HTMLElement {
 
   const onEdit = (): void => {
     const next = textarea.value;
-    const edit = diff(typed, next);
-    const c = tokenCounter(app.balance().selected_model);
-    try {
-      c.splice(edit.start, edit.deleteCount, edit.inserted);
-    } catch {
-      c.setText(next);
+    // The counter takes the edit whatever model it counts for: should the model have changed
+    // meanwhile, `tokenCounter` rebuilds it from `typed` anyway.
+    if (counter) {
+      const edit = diff(typed, next);
+      try {
+        counter.splice(edit.start, edit.deleteCount, edit.inserted);
+      } catch {
+        counter.setText(next);
+      }
     }
     typed = next;
     if (next.trim() === '') feature = 'assistant';
@@ -224,7 +228,7 @@ export function assistantView(app: App): HTMLElement {
   const send = async (): Promise<void> => {
     const text = typed.trim();
     if (!text || sending) return;
-    const est = estimate();
+    const est = estimate(app.balance());
     if (!est.allowed) return;
     sending = true;
     notice = { text: 'Sending…', tone: 'info' };
@@ -259,13 +263,8 @@ export function assistantView(app: App): HTMLElement {
         model: est.model, message: text, hold: holdId, id: messageId, feature: messageFeature, history_tokens: history,
       });
       sent = true;
-      // A retry the server had already decided answers `duplicate` without the entry: the
-      // synced copy has it, under the message's id.
-      let entry = reply.entry;
-      if (!entry) {
-        await app.sync();
-        entry = app.client.entries().find((e) => e.id === messageId);
-      }
+      // A retry the server had already decided answers `duplicate` with the original entry.
+      const entry = reply.entry;
       turns.push({
         role: 'assistant', text: reply.reply, at: new Date().toISOString(), model: est.model,
         credits: entry?.credits ?? 0, billed_to: entry?.billed_to ?? est.billed_to,

@@ -183,8 +183,7 @@ function ownKeysCard(app: App): HTMLElement {
       mount(status, h('span', { class: 'error' }, errorMessage(e)));
     }
     busy = false;
-    await app.loadKeys();
-    await app.afterWrite();
+    await app.afterWrite(); // the sync brings the key events, and with them fresh key rows
   };
 
   const remove = async (provider: string): Promise<void> => {
@@ -201,8 +200,7 @@ function ownKeysCard(app: App): HTMLElement {
       mount(status, h('span', { class: 'error' }, errorMessage(e)));
     }
     busy = false;
-    await app.loadKeys();
-    await app.afterWrite();
+    await app.afterWrite(); // the sync brings the key events, and with them fresh key rows
   };
 
   const draw = (): void => {
@@ -282,6 +280,7 @@ export function settingsAiView(app: App, tab: 'usage' | 'configuration'): HTMLEl
   const tabs = h('nav', { class: 'tabs', 'aria-label': 'AI Assistant settings' },
     h('a', { href: '#/settings/ai', 'aria-current': tab === 'usage' ? 'page' : null }, 'Usage'),
     h('a', { href: '#/settings/ai/configuration', 'aria-current': tab === 'configuration' ? 'page' : null }, 'Configuration'));
+  if (tab === 'configuration' && app.isAdmin) app.showKeys();
   const body = tab === 'usage'
     ? [usageSection(app)]
     : [modelPicker(app), app.isAdmin ? ownKeysCard(app) : null, app.isAdmin ? auditLog(app) : null];

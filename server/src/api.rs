@@ -278,27 +278,9 @@ async fn create_token(
                 "`role` must be one of admin, member, service",
             )
         })?;
-    if !app
-        .ctx
-        .db
-        .account_exists(&id)
-        .await
-        .map_err(|e| ApiError::storage(&e))?
-    {
-        return Err(ApiError::account_not_found());
-    }
-    let token = auth::new_token();
-    app.ctx
-        .db
-        .create_token(
-            &auth::hex(&auth::sha256(&token)),
-            &id,
-            member,
-            role.as_str(),
-            &format_instant(&engine::clock()),
-        )
-        .await
-        .map_err(|e| ApiError::storage(&e))?;
+    let token = auth::issue_token(&app.ctx.db, &id, member, role)
+        .await?
+        .ok_or_else(ApiError::account_not_found)?;
     tracing::info!(account = %id, member, role = role.as_str(), "token issued");
     let reply = json!({"token": token, "account": id, "member": member, "role": role.as_str()});
     Ok((StatusCode::CREATED, Json(reply)).into_response())

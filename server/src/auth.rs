@@ -10,6 +10,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use ai_credits::EventKind;
+use ai_credits::time::format_instant;
 
 use crate::error::ApiError;
 use crate::store::Db;
@@ -230,6 +231,31 @@ impl Authenticator {
         // A panic while holding this lock cannot leave the map half-changed; keep serving.
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// Issues a new token of `account_id` for `member` with `role`: the secret is returned, once,
+/// and only its SHA-256 is stored. `None` when there is no such account.
+pub async fn issue_token(
+    db: &Db,
+    account_id: &str,
+    member: &str,
+    role: Role,
+) -> Result<Option<String>, ApiError> {
+    let storage = |e: sqlx::Error| ApiError::storage(&e);
+    if !db.account_exists(account_id).await.map_err(storage)? {
+        return Ok(None);
+    }
+    let token = new_token();
+    db.create_token(
+        &hex(&sha256(&token)),
+        account_id,
+        member,
+        role.as_str(),
+        &format_instant(&crate::engine::clock()),
+    )
+    .await
+    .map_err(storage)?;
+    Ok(Some(token))
 }
 
 /// A new secret: `aic_` and 32 random bytes in hex.

@@ -553,34 +553,19 @@ async fn post_session(
             }
         }
     };
-    let storage = |e: sqlx::Error| ApiError::storage(&e);
-    if !app
-        .ctx
-        .db
-        .account_exists(ACCOUNT_ID)
-        .await
-        .map_err(storage)?
-    {
-        // Seeded at every start when missing; only a database changed behind the server's
-        // back gets here.
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("the demo account {ACCOUNT_ID} does not exist; restart the server to seed it"),
-        ));
-    }
-    let token = auth::new_token();
-    app.ctx
-        .db
-        .create_token(
-            &auth::hex(&auth::sha256(&token)),
-            ACCOUNT_ID,
-            &member,
-            Role::Admin.as_str(),
-            &format_instant(&engine::clock()),
-        )
-        .await
-        .map_err(storage)?;
+    // Seeded at every start when missing; only a database changed behind the server's back
+    // has no demo account.
+    let token = auth::issue_token(&app.ctx.db, ACCOUNT_ID, &member, Role::Admin)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!(
+                    "the demo account {ACCOUNT_ID} does not exist; restart the server to seed it"
+                ),
+            )
+        })?;
     tracing::info!(account = ACCOUNT_ID, member, "demo session token issued");
     Ok(Json(json!({
         "account_id": ACCOUNT_ID,

@@ -5,13 +5,11 @@
 // get it back. Each saves a screenshot in target/e2e-screenshots/.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { freePort, launchChromium, startServer, stopServer } from '../js/processes.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const bin = process.env.AI_CREDITS_BIN ?? join(root, 'target/debug/ai-credits');
@@ -33,17 +31,6 @@ let service; // a service token of the demo account (the host app's backend)
 let admin; // an admin token of the demo account, for reading state through the API
 const pageErrors = [];
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 /** A provider that accepts GOOD_KEY on `GET /v1/models` and refuses others as OpenAI and xAI do (401). */
 function startProvider() {
   const fake = createHttpServer((req, res) => {
@@ -60,40 +47,14 @@ function startProvider() {
 }
 
 /** Starts the demo server on `port` (the same database every time) once it says it listens. */
-function startServer() {
+function startDemoServer() {
   const fakeBase = `http://127.0.0.1:${provider.address().port}`;
-  const child = spawn(bin, ['serve', '--demo', '--addr', `127.0.0.1:${port}`, '--db', join(dir, 'demo.db'), '--www', www], {
-    env: {
-      ...process.env,
-      AI_CREDITS_ADMIN_TOKEN: ADMIN,
-      AI_CREDITS_PROVIDER_BASE_XAI: fakeBase,
-      AI_CREDITS_PROVIDER_BASE_OPENAI: fakeBase,
-      AI_CREDITS_DEMO_REPLY_DELAY_MS: '150',
-      RUST_LOG: 'warn',
-      DATABASE_URL: '',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  return startServer(bin, ['--demo', '--addr', `127.0.0.1:${port}`, '--db', join(dir, 'demo.db'), '--www', www], {
+    AI_CREDITS_ADMIN_TOKEN: ADMIN,
+    AI_CREDITS_PROVIDER_BASE_XAI: fakeBase,
+    AI_CREDITS_PROVIDER_BASE_OPENAI: fakeBase,
+    AI_CREDITS_DEMO_REPLY_DELAY_MS: '150',
   });
-  let log = '';
-  child.stderr.on('data', (chunk) => { log += chunk; });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`the server did not start:\n${log}`)); }, 20_000);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the server exited (${code}):\n${log}`)); });
-    child.stdout.on('data', (chunk) => {
-      if (String(chunk).includes('ai-credits listening on')) {
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolve(child);
-      }
-    });
-  });
-}
-
-async function stopServer() {
-  if (!server || server.exitCode !== null || server.signalCode !== null) return;
-  const exited = new Promise((resolve) => server.once('exit', resolve));
-  server.kill('SIGKILL');
-  await exited;
 }
 
 async function api(method, path, token, body) {
@@ -122,15 +83,11 @@ before(async () => {
   port = await freePort();
   base = `http://127.0.0.1:${port}`;
   provider = await startProvider();
-  server = await startServer();
+  server = await startDemoServer();
   const session = await (await fetch(`${base}/v1/demo/session`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).json();
   admin = session.token;
   service = (await api('POST', `/v1/accounts/${ACCOUNT}/tokens`, ADMIN, { member: 'host-app', role: 'service' })).token;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    timeout: 20_000,
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.setDefaultTimeout(15_000);
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -141,7 +98,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   assert.deepEqual(pageErrors, [], 'the page threw no uncaught errors');
-  await stopServer();
+  await stopServer(server);
   provider?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -339,7 +296,7 @@ test('when credits run out, sending is blocked, history stays readable, and a pa
 test('with the server gone the badge shows staleness and estimates keep working', async () => {
   // Proves offline use: the badge turns stale with an age, estimates still update from the stored state, sending is disabled.
   await page.evaluate(() => { window.__noReload = true; });
-  await stopServer();
+  await stopServer(server);
   const badge = page.locator('[data-testid=sync-status]');
   await badge.filter({ hasText: 'Offline · last synced' }).waitFor({ timeout: 10_000 });
   const composer = page.locator('#message');
@@ -355,7 +312,7 @@ test('with the server gone the badge shows staleness and estimates keep working'
 
 test('when the server comes back everything catches up without a reload', async () => {
   // Proves recovery: after a restart the badge goes live and an event decided meanwhile shows up, in the same page.
-  server = await startServer();
+  server = await startDemoServer();
   const usage = await api('POST', `/v1/accounts/${ACCOUNT}/events`, service, {
     kind: 'usage', id: 'e2e-after-restart', model: 'gpt-5.4-mini', input_tokens: 40_000, output_tokens: 8_000, feature: 'assistant', member: 'cy',
   });

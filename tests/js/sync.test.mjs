@@ -3,12 +3,10 @@
 // after a restart, and a retried POST charged once. Chromium is Debian's (never downloaded).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { freePort, launchChromium, startServer, stopServer } from './processes.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const bin = process.env.AI_CREDITS_BIN ?? join(root, 'target/debug/ai-credits');
@@ -24,43 +22,10 @@ const page_html = `<!doctype html><meta charset="utf-8"><title>ai-credits sync</
   window.ready = true;
 </script>`;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts `ai-credits serve` and resolves once it prints its address. */
-function startServer({ port, db, www }) {
-  const child = spawn(bin, ['serve', '--addr', `127.0.0.1:${port}`, '--db', db, '--www', www, '--allow-client-time'], {
-    env: { ...process.env, AI_CREDITS_ADMIN_TOKEN: ADMIN, RUST_LOG: 'warn', DATABASE_URL: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  child.stderr.on('data', (chunk) => { log += chunk; });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`the server did not start:\n${log}`)); }, 15_000);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the server exited (${code}):\n${log}`)); });
-    child.stdout.on('data', (chunk) => {
-      if (String(chunk).includes('ai-credits listening on')) {
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolve(child);
-      }
-    });
-  });
-}
-
-async function stopServer(child) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
+/** `ai-credits serve` with the static files of `www`, keeping client times (the test dates its events). */
+function startSyncServer({ port, db, www }) {
+  return startServer(bin, ['--addr', `127.0.0.1:${port}`, '--db', db, '--www', www, '--allow-client-time'],
+    { AI_CREDITS_ADMIN_TOKEN: ADMIN });
 }
 
 test('the sync client previews at once, syncs what the server decided, and works offline', { timeout: 60_000 }, async () => {
@@ -76,7 +41,7 @@ test('the sync client previews at once, syncs what the server decided, and works
   let server;
   let browser;
   try {
-    server = await startServer({ port, db, www });
+    server = await startSyncServer({ port, db, www });
     const api = async (method, path, token, body) => {
       const response = await fetch(base + path, {
         method,
@@ -95,11 +60,7 @@ test('the sync client previews at once, syncs what the server decided, and works
     const admin = await token('admin');
     const post = (tok, event) => api('POST', `/v1/accounts/${account_id}/events`, tok, { at: new Date().toISOString(), ...event });
 
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-      timeout: 20_000,
-    });
+    browser = await launchChromium();
     const page = await browser.newPage();
     page.setDefaultTimeout(15_000);
     const load = async () => {
@@ -251,7 +212,7 @@ test('the sync client previews at once, syncs what the server decided, and works
     assert.ok(fallback.stored_bytes > 0);
 
     // The server restarts on the same port and database; an event posted meanwhile is caught up.
-    server = await startServer({ port, db, www });
+    server = await startSyncServer({ port, db, www });
     await page.unrouteAll({ behavior: 'ignoreErrors' });
     const usage = await post(service, { kind: 'usage', id: 'u2', model: 'gpt-5', input_tokens: 900, output_tokens: 400 });
     assert.equal(usage.status, 200, JSON.stringify(usage.body));

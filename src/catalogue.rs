@@ -24,6 +24,8 @@ const PLANS_MAX: usize = 32;
 const PACKS_MAX: usize = 64;
 const QUICK_ACTIONS_MAX: usize = 64;
 const ID_BYTES_MAX: usize = 64;
+/// Most answers kept per feature, model and pair for calibration: a checkpoint carries them.
+pub const HISTORY_SAMPLES_MAX: u32 = 256;
 /// A rate above this (≈ $166,667 per 1M tokens) is surely a mistake, and keeping rates below
 /// it means `tokens × rate` can never overflow.
 const RATE_MAX: u64 = 100_000_000;
@@ -234,6 +236,15 @@ impl Catalogue {
     /// The catalogue as its JSON document.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The document's content hash: the first 128 bits of the SHA-256 of `to_json()`, in hex.
+    /// Checkpoints name the catalogue they were made with by it, and the server sends it as
+    /// `/v1/catalogue`'s ETag.
+    pub fn content_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(self.to_json().as_bytes());
+        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
     }
 
     pub fn model(&self, id: &str) -> Option<&Model> {
@@ -688,11 +699,11 @@ mod doc {
             }
             if e.history_samples_min == 0
                 || e.history_samples_max < e.history_samples_min
-                || e.history_samples_max > 10_000
+                || e.history_samples_max > HISTORY_SAMPLES_MAX
             {
-                return Err(CatalogueError::InvalidValue(
-                    "estimation needs 1 ≤ history_samples_min ≤ history_samples_max ≤ 10000".into(),
-                ));
+                return Err(CatalogueError::InvalidValue(format!(
+                    "estimation needs 1 ≤ history_samples_min ≤ history_samples_max ≤ {HISTORY_SAMPLES_MAX}"
+                )));
             }
             if self.plans.is_empty() {
                 return Err(CatalogueError::InvalidValue(

@@ -182,3 +182,28 @@ impl ScenarioError {
         }
     }
 }
+
+/// Why a checkpoint document could not be restored.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum CheckpointError {
+    /// Not JSON, not a checkpoint, another format or version, or a value out of range: the
+    /// document was not made by this core (or was changed since).
+    #[error("not a valid checkpoint: {0}")]
+    Invalid(String),
+    /// The checkpoint was made with another catalogue than the one it is restored with: prices
+    /// could differ, so it is refused. Fetch the catalogue it names (`GET /v1/catalogue`).
+    #[error(
+        "the checkpoint was made with catalogue {expected}, not this one ({found}); restore it with the catalogue it names"
+    )]
+    CatalogueMismatch { expected: String, found: String },
+}
+
+impl CheckpointError {
+    /// The stable snake_case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CheckpointError::Invalid(_) => "checkpoint_invalid",
+            CheckpointError::CatalogueMismatch { .. } => "checkpoint_catalogue_mismatch",
+        }
+    }
+}

@@ -21,7 +21,7 @@ use crate::catalogue::{Model, QuickAction, Range};
 use crate::error::Rejection;
 use crate::event::Tokens;
 use crate::keys::BilledTo;
-use crate::ledger::{Draw, EntryKind, Ledger, gate, unknown_model};
+use crate::ledger::{Draw, Ledger, gate, unknown_model};
 use crate::time::Instant;
 use crate::tokens::TokenEstimate;
 use crate::units::{Credits, credits_from_millicredits, usd_micros_from_millicredits};
@@ -101,35 +101,29 @@ fn percentile(sorted: &[u64], per_cent: u64) -> u64 {
 }
 
 impl Ledger {
-    /// Output tokens of one answer for this feature and model, from the account's history
-    /// (most recent usages and commits first) or the catalogue's defaults.
+    /// Output tokens of one answer for this feature and model, from the account's recent
+    /// answers (the newest `history_samples_max` of each feature, model and pair, kept by the
+    /// ledger as they arrive) or the catalogue's defaults.
     pub fn output_calibration(&self, feature: Option<&str>, model: &str) -> Calibration {
         let settings = &self.catalogue().estimation;
-        let max = settings.history_samples_max as usize;
         let min = settings.history_samples_min as usize;
-        let mut by_both = Vec::new();
-        let mut by_feature = Vec::new();
-        let mut by_model = Vec::new();
-        for entry in self.entries().iter().rev() {
-            if entry.kind == EntryKind::Debit {
-                continue;
-            }
-            let Some(tokens) = entry.tokens else { continue };
-            let same_model = entry.model.as_deref() == Some(model);
-            let same_feature = feature.is_some() && entry.by.feature.as_deref() == feature;
-            if same_feature && same_model {
-                by_both.push(tokens.output);
-            }
-            if same_feature && by_feature.len() < max {
-                by_feature.push(tokens.output);
-            }
-            if same_model && by_model.len() < max {
-                by_model.push(tokens.output);
-            }
-            if by_both.len() >= max {
-                break;
-            }
-        }
+        let windows = self.output_samples();
+        let samples_of = |map: &crate::sorted_map::SortedMap<crate::window::Samples>, key: &str| {
+            map.get(key)
+                .map(|s| s.output_tokens.iter().copied().collect::<Vec<u64>>())
+                .unwrap_or_default()
+        };
+        let (by_both, by_feature) = match feature {
+            Some(f) => (
+                samples_of(
+                    &windows.by_feature_model,
+                    &crate::window::pair_key(f, model),
+                ),
+                samples_of(&windows.by_feature, f),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        let by_model = samples_of(&windows.by_model, model);
         let candidates = [
             (CalibrationSource::FeatureModel, by_both),
             (CalibrationSource::Feature, by_feature),

@@ -10,10 +10,9 @@ use crate::error::Rejection;
 use crate::ledger::Ledger;
 use crate::time::{Instant, add_months};
 use crate::units::Credits;
+use crate::window::{BURN_DAYS_MAX, hour_of, hour_start};
 
 const MS_PER_DAY: i64 = 86_400_000;
-/// The longest burn-rate window, in days.
-pub const WINDOW_DAYS_MAX: u32 = 3660;
 
 /// Recent consumption: credits charged (billed to credits, unpaid included) in a window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -102,23 +101,19 @@ struct SimPack {
 
 impl Ledger {
     /// Credits charged in the `window_days` before `at` (or since the account's first event,
-    /// when that is later), as a rate.
+    /// when that is later), as a rate. The window is counted in whole UTC hours: it starts at
+    /// the beginning of the hour its start falls in, and reaches back at most
+    /// [`BURN_DAYS_MAX`] days (the history a checkpoint keeps).
     pub fn burn_rate(&self, at: Instant, window_days: u32) -> Result<BurnRate, Rejection> {
         self.check_query_time(&at)?;
-        // A window longer than ten years says nothing more, and keeps the date arithmetic in range.
-        let window = chrono::Duration::days(i64::from(window_days.clamp(1, WINDOW_DAYS_MAX)));
+        let window = chrono::Duration::days(i64::from(window_days.clamp(1, BURN_DAYS_MAX)));
         let mut start = at.checked_sub_signed(window).unwrap_or(at);
-        if let Some(first) = self.events().first() {
-            start = start.max(first.at);
+        if let Some(first) = self.first_event_at() {
+            start = start.max(first);
         }
-        let credits = self
-            .entries()
-            .iter()
-            .rev()
-            .take_while(|e| e.at >= start)
-            .filter(|e| e.at <= at)
-            .map(|e| e.credits)
-            .fold(0, Credits::saturating_add);
+        let start_hour = hour_of(&start);
+        let start = hour_start(start_hour).unwrap_or(start);
+        let credits = self.burn_window().credits_since(start_hour);
         let window_ms = (at - start).num_milliseconds();
         let per_day = if window_ms > 0 {
             u128::from(credits) * MS_PER_DAY as u128 / window_ms as u128

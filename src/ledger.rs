@@ -16,8 +16,10 @@ use crate::cycle::Cycle;
 use crate::error::{RejectCode, Rejection};
 use crate::event::{Attribution, Event, EventBody, EventDraft, Tokens};
 use crate::keys::{self, BilledTo, KeyRing, KeyState};
+use crate::report::CycleUsage;
 use crate::time::{Instant, add_months, format_instant};
 use crate::units::{Credits, credits_from_millicredits, usd_micros_from_millicredits};
+use crate::window::{BurnWindow, OutputSamples};
 
 /// What an account starts with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,7 +68,7 @@ impl PackHolding {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum HoldState {
+pub(crate) enum HoldState {
     /// Not committed or released, and holding its credits (before its expiry).
     Active,
     /// Past its expiry without a commit or release: holds nothing, can still close once.
@@ -76,10 +78,12 @@ enum HoldState {
 }
 
 #[derive(Clone, Debug)]
-struct HoldRecord {
-    credits: Credits,
-    by: Attribution,
-    state: HoldState,
+pub(crate) struct HoldRecord {
+    pub(crate) id: String,
+    pub(crate) credits: Credits,
+    pub(crate) expires_at: Instant,
+    pub(crate) by: Attribution,
+    pub(crate) state: HoldState,
 }
 
 /// Where a draw took credits from.
@@ -128,6 +132,37 @@ pub struct Entry {
     pub would_be_credits: Credits,
     /// The would-be AI cost in millionths of a US dollar.
     pub cost_usd_micros: u64,
+}
+
+/// An event accepted before the ledger's own history begins, as the store that keeps it
+/// answers for it: the event and the entry it made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accepted {
+    pub event: Event,
+    pub entry: Option<Entry>,
+}
+
+/// The events accepted before a ledger's history begins: for a ledger restored from a
+/// checkpoint, the store that answers idempotency for their ids (SPEC §5.3).
+pub trait EarlierEvents {
+    /// The accepted event with this id (of a kind that takes part in idempotency).
+    fn accepted(&self, id: &str) -> Option<Accepted>;
+}
+
+/// No earlier events: a ledger that holds its whole history.
+pub struct NoEarlierEvents;
+
+impl EarlierEvents for NoEarlierEvents {
+    fn accepted(&self, _: &str) -> Option<Accepted> {
+        None
+    }
+}
+
+/// What `apply_inner` did: a new event (and the index of the entry it made), or a duplicate
+/// (and the original entry).
+enum Applied {
+    New(Option<usize>),
+    Duplicate(Option<Box<Entry>>),
 }
 
 /// What `apply` did with an accepted event.
@@ -270,38 +305,48 @@ impl View<'_> {
 /// The ledger of one account.
 #[derive(Clone, Debug)]
 pub struct Ledger {
-    catalogue: Arc<Catalogue>,
-    account: Account,
-    plan: String,
+    pub(crate) catalogue: Arc<Catalogue>,
+    pub(crate) account: Account,
+    pub(crate) plan: String,
     /// The latest time seen (of any event that passed the time check).
-    now: Option<Instant>,
+    pub(crate) now: Option<Instant>,
     /// The cycle containing `now` (the anchor's cycle before any event).
-    cycle: Cycle,
+    pub(crate) cycle: Cycle,
     /// Allowance used in `cycle`.
-    monthly_used: Credits,
-    packs: Vec<PackHolding>,
+    pub(crate) monthly_used: Credits,
+    pub(crate) packs: Vec<PackHolding>,
     /// Packs before this index are spent or expired (both happen oldest first), so at `now`
     /// the live packs are exactly `packs[live_from..]`.
-    live_from: usize,
-    /// Credits left in `packs[live_from..]`.
-    live_credits: Credits,
-    holds: Vec<HoldRecord>,
-    hold_ids: HashMap<String, usize>,
+    pub(crate) live_from: usize,
+    pub(crate) holds: Vec<HoldRecord>,
+    pub(crate) hold_ids: HashMap<String, usize>,
     /// Holds by expiry, soonest first, to lapse them as time passes. Closed holds stay in it
     /// until their expiry comes up (removing them early would cost a search): only `Active`
     /// ones count.
-    active_holds: BinaryHeap<Reverse<(Instant, usize)>>,
+    pub(crate) active_holds: BinaryHeap<Reverse<(Instant, usize)>>,
     /// Credits of the `Active` holds.
-    held: Credits,
-    keys: KeyRing,
-    selected_model: String,
-    entries: Vec<Entry>,
-    /// Accepted events, in order: the ledger can be rebuilt from them.
-    events: Vec<Event>,
+    pub(crate) held: Credits,
+    pub(crate) keys: KeyRing,
+    pub(crate) selected_model: String,
+    /// Accepted events before `events[0]` (those a checkpoint covers).
+    pub(crate) sequence_base: u64,
+    /// When the first accepted event happened.
+    pub(crate) first_event_at: Option<Instant>,
+    /// What the entries of `cycle` add up to.
+    pub(crate) usage: CycleUsage,
+    /// Output tokens of recent answers, for estimates.
+    pub(crate) samples: OutputSamples,
+    /// Credits charged hour by hour, for forecasts.
+    pub(crate) burn: BurnWindow,
+    /// The entries since the ledger's history begins (all of them, unless it was restored
+    /// from a checkpoint).
+    pub(crate) entries: Vec<Entry>,
+    /// Accepted events since the ledger's history begins, in order.
+    pub(crate) events: Vec<Event>,
     /// Idempotency: id → (index in `events`, index in `entries` if it made one).
-    ids: HashMap<String, (usize, Option<usize>)>,
+    pub(crate) ids: HashMap<String, (usize, Option<usize>)>,
     /// Scratch space for `draw`.
-    plan_buffer: Vec<(Option<usize>, Credits)>,
+    pub(crate) plan_buffer: Vec<(Option<usize>, Credits)>,
 }
 
 impl Ledger {
@@ -322,12 +367,16 @@ impl Ledger {
             monthly_used: 0,
             packs: Vec::new(),
             live_from: 0,
-            live_credits: 0,
             holds: Vec::new(),
             hold_ids: HashMap::new(),
             active_holds: BinaryHeap::new(),
             held: 0,
             keys: KeyRing::default(),
+            sequence_base: 0,
+            first_event_at: None,
+            usage: CycleUsage::default(),
+            samples: OutputSamples::default(),
+            burn: BurnWindow::default(),
             entries: Vec::new(),
             events: Vec::new(),
             ids: HashMap::new(),
@@ -364,9 +413,54 @@ impl Ledger {
         &self.entries
     }
 
-    /// Accepted events in order; replaying them rebuilds this ledger.
+    /// Accepted events in order since the ledger's history begins; replaying them on the
+    /// ledger it began from rebuilds this one.
     pub fn events(&self) -> &[Event] {
         &self.events
+    }
+
+    /// How many events the ledger has accepted, those before its history included.
+    pub fn sequence(&self) -> u64 {
+        self.sequence_base + self.events.len() as u64
+    }
+
+    /// When the first accepted event happened.
+    pub fn first_event_at(&self) -> Option<Instant> {
+        self.first_event_at
+    }
+
+    /// What the entries of `cycle` add up to, when it is the ledger's current cycle.
+    pub(crate) fn cycle_usage(&self, cycle: &Cycle) -> Option<&CycleUsage> {
+        (cycle.index == self.cycle.index).then_some(&self.usage)
+    }
+
+    pub(crate) fn output_samples(&self) -> &OutputSamples {
+        &self.samples
+    }
+
+    pub(crate) fn burn_window(&self) -> &BurnWindow {
+        &self.burn
+    }
+
+    /// Replaces the hold records (none closed) and rebuilds their indexes.
+    pub(crate) fn set_holds(&mut self, holds: Vec<HoldRecord>) {
+        self.hold_ids = holds
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.id.clone(), i))
+            .collect();
+        self.active_holds = holds
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.state == HoldState::Active)
+            .map(|(i, h)| Reverse((h.expires_at, i)))
+            .collect();
+        self.held = holds
+            .iter()
+            .filter(|h| h.state == HoldState::Active)
+            .map(|h| h.credits)
+            .fold(0, Credits::saturating_add);
+        self.holds = holds;
     }
 
     /// Every pack bought, in purchase order.
@@ -389,10 +483,25 @@ impl Ledger {
     /// idempotency, values, the hold, the model/plan/pack/provider, availability. A rejected
     /// event changes nothing but the latest time seen (when it passed the time check).
     pub fn apply_draft(&mut self, draft: EventDraft) -> Result<Outcome, Rejection> {
-        let (duplicate, entry) = self.apply_inner(draft)?;
-        Ok(Outcome {
-            duplicate,
-            entry: entry.map(|i| self.entries[i].clone()),
+        self.apply_after(draft, &NoEarlierEvents)
+    }
+
+    /// `apply_draft` for a ledger whose history begins after `earlier` (one restored from a
+    /// checkpoint): ids and holds it does not know are looked up there.
+    pub fn apply_after(
+        &mut self,
+        draft: EventDraft,
+        earlier: &dyn EarlierEvents,
+    ) -> Result<Outcome, Rejection> {
+        Ok(match self.apply_inner(draft, earlier)? {
+            Applied::New(entry) => Outcome {
+                duplicate: false,
+                entry: entry.map(|i| self.entries[i].clone()),
+            },
+            Applied::Duplicate(entry) => Outcome {
+                duplicate: true,
+                entry: entry.map(|e| *e),
+            },
         })
     }
 
@@ -410,7 +519,7 @@ impl Ledger {
         self.ids.reserve(expected);
         let mut count = 0;
         for draft in drafts {
-            self.apply_inner(draft).map_err(|r| {
+            self.apply_inner(draft, &NoEarlierEvents).map_err(|r| {
                 Rejection::new(
                     r.code,
                     format!("event {count} was refused on replay: {}", r.message),
@@ -422,7 +531,11 @@ impl Ledger {
     }
 
     /// `apply_draft` without copying the entry out: (duplicate, index of the entry made).
-    fn apply_inner(&mut self, draft: EventDraft) -> Result<(bool, Option<usize>), Rejection> {
+    fn apply_inner(
+        &mut self,
+        draft: EventDraft,
+        earlier: &dyn EarlierEvents,
+    ) -> Result<Applied, Rejection> {
         let at = self.advance(draft.at.map_err(Rejection::invalid)?)?;
         let kind = draft.kind.map_err(Rejection::invalid)?;
         let id = if kind.is_idempotent() {
@@ -432,17 +545,23 @@ impl Ledger {
                     kind.as_str()
                 )));
             };
-            if let Some(&(event_index, entry_index)) = self.ids.get(&id) {
-                let original = &self.events[event_index];
+            let seen = match self.ids.get(&id) {
+                Some(&(event_index, entry_index)) => Some(Accepted {
+                    event: self.events[event_index].clone(),
+                    entry: entry_index.map(|i| self.entries[i].clone()),
+                }),
+                None => earlier.accepted(&id),
+            };
+            if let Some(original) = seen {
                 return match &draft.body {
-                    Ok(body) if original.same_content(body, &draft.extra) => {
-                        Ok((true, entry_index))
+                    Ok(body) if original.event.same_content(body, &draft.extra) => {
+                        Ok(Applied::Duplicate(original.entry.map(Box::new)))
                     }
                     _ => Err(Rejection::new(
                         RejectCode::IdempotencyConflict,
                         format!(
                             "id `{id}` was already used for a different {} event; use a new id for a new event",
-                            original.body.kind().as_str()
+                            original.event.body.kind().as_str()
                         ),
                     )),
                 };
@@ -458,11 +577,13 @@ impl Ledger {
             body,
             extra: draft.extra,
         };
-        let entry = self.execute(&event)?;
+        let entry = self.execute(&event, earlier)?;
         let entry_index = entry.map(|e| {
+            self.count(&e);
             self.entries.push(e);
             self.entries.len() - 1
         });
+        self.first_event_at.get_or_insert(at);
         if let Some(id) = &event.id
             && kind.is_idempotent()
         {
@@ -470,7 +591,20 @@ impl Ledger {
                 .insert(id.clone(), (self.events.len(), entry_index));
         }
         self.events.push(event);
-        Ok((false, entry_index))
+        Ok(Applied::New(entry_index))
+    }
+
+    /// Adds a new entry to what the cycle, the estimates and the forecasts read.
+    fn count(&mut self, entry: &Entry) {
+        self.usage.add(entry);
+        self.burn.record(&entry.at, entry.credits);
+        if entry.kind != EntryKind::Debit
+            && let (Some(model), Some(tokens)) = (&entry.model, &entry.tokens)
+        {
+            let window = self.catalogue.estimation.history_samples_max as usize;
+            self.samples
+                .record(entry.by.feature.as_deref(), model, tokens.output, window);
+        }
     }
 
     /// The time check of every event: `at` must not be before the latest time seen. When it
@@ -500,7 +634,9 @@ impl Ledger {
     fn advance_to(&mut self, at: Instant, cycle: Cycle) {
         if cycle.index != self.cycle.index {
             self.monthly_used = 0;
+            self.usage = CycleUsage::default();
         }
+        self.burn.forget_before(&at);
         self.cycle = cycle;
         while let Some(&Reverse((expires_at, index))) = self.active_holds.peek() {
             if expires_at > at {
@@ -517,14 +653,17 @@ impl Ledger {
             if pack.remaining > 0 && at < pack.expires_at {
                 break;
             }
-            self.live_credits -= pack.remaining;
             self.live_from += 1;
         }
         self.now = Some(at);
     }
 
     /// The checks after the values and the change itself; returns the entry to record.
-    fn execute(&mut self, event: &Event) -> Result<Option<Entry>, Rejection> {
+    fn execute(
+        &mut self,
+        event: &Event,
+        earlier: &dyn EarlierEvents,
+    ) -> Result<Option<Entry>, Rejection> {
         let at = event.at;
         // The catalogue is shared and immutable; holding our own handle lets a model borrowed
         // from it live across changes to the ledger.
@@ -574,12 +713,14 @@ impl Ledger {
                     ));
                 }
                 let index = self.holds.len();
+                let id = event.id.clone().unwrap_or_default();
                 self.holds.push(HoldRecord {
+                    id: id.clone(),
                     credits: *credits,
+                    expires_at: *expires_at,
                     by: by.clone(),
                     state: HoldState::Active,
                 });
-                let id = event.id.clone().unwrap_or_default();
                 self.hold_ids.insert(id, index);
                 self.active_holds.push(Reverse((*expires_at, index)));
                 self.held += credits;
@@ -591,7 +732,7 @@ impl Ledger {
                 tokens,
                 by,
             } => {
-                let index = self.open_hold(hold)?;
+                let index = self.open_hold(hold, earlier)?;
                 let model = model_for_call(&catalogue, model)?;
                 self.route(model)?;
                 self.close_hold(index);
@@ -610,7 +751,7 @@ impl Ledger {
                 )))
             }
             EventBody::Release { hold } => {
-                let index = self.open_hold(hold)?;
+                let index = self.open_hold(hold, earlier)?;
                 self.close_hold(index);
                 Ok(None)
             }
@@ -625,7 +766,6 @@ impl Ledger {
                 })?;
                 let expires_at = add_months(&at, i64::from(offer.valid_months))
                     .ok_or_else(|| Rejection::invalid("the pack's expiry is out of range"))?;
-                self.live_credits += offer.credits;
                 self.packs.push(PackHolding {
                     id: Arc::from(event.id.as_deref().unwrap_or_default()),
                     pack: offer.id.clone(),
@@ -717,18 +857,29 @@ impl Ledger {
         }
     }
 
-    fn open_hold(&self, id: &str) -> Result<usize, Rejection> {
-        let index = *self.hold_ids.get(id).ok_or_else(|| {
+    fn open_hold(&self, id: &str, earlier: &dyn EarlierEvents) -> Result<usize, Rejection> {
+        let closed = || {
             Rejection::new(
-                RejectCode::HoldNotFound,
-                format!("there is no hold `{id}`; place a hold before committing or releasing it"),
-            )
-        })?;
-        if self.holds[index].state == HoldState::Closed {
-            return Err(Rejection::new(
                 RejectCode::HoldClosed,
                 format!("hold `{id}` was already committed or released; a hold closes once"),
+            )
+        };
+        let Some(&index) = self.hold_ids.get(id) else {
+            // A hold from before the ledger's history that the history does not carry was
+            // closed by then: a checkpoint keeps every hold still open.
+            if earlier
+                .accepted(id)
+                .is_some_and(|a| a.event.body.kind() == crate::event::EventKind::Hold)
+            {
+                return Err(closed());
+            }
+            return Err(Rejection::new(
+                RejectCode::HoldNotFound,
+                format!("there is no hold `{id}`; place a hold before committing or releasing it"),
             ));
+        };
+        if self.holds[index].state == HoldState::Closed {
+            return Err(closed());
         }
         Ok(index)
     }
@@ -832,7 +983,6 @@ impl Ledger {
                 Some(i) => {
                     let pack = &mut self.packs[i];
                     pack.remaining -= credits;
-                    self.live_credits -= credits;
                     draws.push(Draw {
                         source: Source::Pack(Arc::clone(&pack.id)),
                         credits,

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod catalogue;
+pub mod checkpoint;
 pub mod cycle;
 pub mod error;
 pub mod estimate;
@@ -20,6 +21,7 @@ pub mod sorted_map;
 pub mod time;
 pub mod tokens;
 pub mod units;
+pub mod window;
 
 /// The WebAssembly facade (public so the WASM test suites can call it as Rust).
 #[cfg(target_arch = "wasm32")]
@@ -27,8 +29,12 @@ pub mod units;
 pub mod wasm;
 
 pub use catalogue::{Catalogue, Model};
-pub use error::{CatalogueError, RejectCode, Rejection, ScenarioError};
+pub use checkpoint::{Checkpoint, EventLog};
+pub use error::{CatalogueError, CheckpointError, RejectCode, Rejection, ScenarioError};
 pub use event::{Event, EventBody, EventDraft, EventKind, Tokens};
 pub use keys::{BilledTo, KeyState};
-pub use ledger::{Account, Balance, Charge, Entry, Ledger, Outcome, Preview};
+pub use ledger::{
+    Accepted, Account, Balance, Charge, EarlierEvents, Entry, Ledger, NoEarlierEvents, Outcome,
+    Preview,
+};
 pub use report::Report;

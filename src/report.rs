@@ -1,7 +1,7 @@
 //! The result document of SPEC §4: an account's state at an instant, as JSON.
 
-use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::cycle::Cycle;
 use crate::error::{RejectCode, Rejection};
@@ -49,7 +49,7 @@ impl RejectedItem {
 }
 
 /// Usage totals for one feature, member or model.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
     pub entries: u64,
     pub credits: Credits,
@@ -71,7 +71,7 @@ impl Totals {
 }
 
 /// Usage of one cycle by feature, member and model.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
     pub by_feature: SortedMap<Totals>,
     pub by_member: SortedMap<Totals>,
@@ -93,10 +93,41 @@ impl Usage {
 }
 
 /// Credit usage and own-key usage of one cycle, shown apart (SPEC §3 rule 11).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Breakdown {
     pub credits: Usage,
     pub own_key: Usage,
+}
+
+/// What the entries of the ledger's current cycle add up to, kept up to date as they arrive
+/// (so a report never reads the history, and a checkpoint carries it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CycleUsage {
+    /// Credits billed to credits, by feature and by member (none of 0).
+    pub usage_by_feature: SortedMap<Credits>,
+    pub usage_by_member: SortedMap<Credits>,
+    pub breakdown: Breakdown,
+}
+
+impl CycleUsage {
+    pub(crate) fn add(&mut self, e: &Entry) {
+        match e.billed_to {
+            BilledTo::OwnKey => self.breakdown.own_key.add(e),
+            BilledTo::Credits => {
+                self.breakdown.credits.add(e);
+                if e.credits > 0 {
+                    if let Some(f) = &e.by.feature {
+                        let total = self.usage_by_feature.entry_or_default(f);
+                        *total = total.saturating_add(e.credits);
+                    }
+                    if let Some(m) = &e.by.member {
+                        let total = self.usage_by_member.entry_or_default(m);
+                        *total = total.saturating_add(e.credits);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// SPEC §4's result document.
@@ -154,29 +185,7 @@ impl Ledger {
             })
             .collect();
         let cycle = balance.cycle;
-        let entries = self.entries();
-        let first = entries.partition_point(|e| e.at < cycle.start);
-        let mut usage_by_feature = SortedMap::<Credits>::new();
-        let mut usage_by_member = SortedMap::<Credits>::new();
-        let mut breakdown = Breakdown::default();
-        for e in entries[first..].iter().filter(|e| cycle.contains(&e.at)) {
-            match e.billed_to {
-                BilledTo::OwnKey => breakdown.own_key.add(e),
-                BilledTo::Credits => {
-                    breakdown.credits.add(e);
-                    if e.credits > 0 {
-                        if let Some(f) = &e.by.feature {
-                            let total = usage_by_feature.entry_or_default(f);
-                            *total = total.saturating_add(e.credits);
-                        }
-                        if let Some(m) = &e.by.member {
-                            let total = usage_by_member.entry_or_default(m);
-                            *total = total.saturating_add(e.credits);
-                        }
-                    }
-                }
-            }
-        }
+        let usage = self.cycle_usage(&cycle).cloned().unwrap_or_default();
         Ok(Report {
             at,
             plan: balance.plan,
@@ -189,12 +198,12 @@ impl Ledger {
             can_send: balance.can_send,
             selected_model: balance.selected_model,
             keys: self.keys().states().clone(),
-            entries: entries.to_vec(),
+            entries: self.entries().to_vec(),
             rejected,
             duplicates,
-            usage_by_feature,
-            usage_by_member,
-            breakdown,
+            usage_by_feature: usage.usage_by_feature,
+            usage_by_member: usage.usage_by_member,
+            breakdown: usage.breakdown,
         })
     }
 }

@@ -3,15 +3,18 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::catalogue::Catalogue;
+use crate::checkpoint::{Checkpoint, EventLog};
 use crate::error::ScenarioError;
-use crate::event::EventDraft;
-use crate::ledger::Ledger;
+use crate::estimate::MessageRequest;
+use crate::event::{EventDraft, Tokens};
+use crate::ledger::{Charge, Ledger};
 use crate::report::{RejectedItem, Report};
 use crate::snapshot::read_account;
-use crate::time::parse_instant;
+use crate::time::{Instant, parse_instant};
+use crate::tokens::TokenEstimate;
 
 /// Most events one scenario may hold.
 pub const SCENARIO_EVENTS_MAX: usize = 1_000_000;
@@ -23,8 +26,14 @@ pub fn run_json(text: &str) -> Result<Report, ScenarioError> {
     run(&doc, Arc::new(Catalogue::default()))
 }
 
-/// Runs a scenario document against `catalogue`.
-pub fn run(doc: &Value, catalogue: Arc<Catalogue>) -> Result<Report, ScenarioError> {
+/// A scenario's parts.
+struct Parsed<'a> {
+    account: crate::ledger::Account,
+    events: &'a [Value],
+    query_at: Instant,
+}
+
+fn parse(doc: &Value) -> Result<Parsed<'_>, ScenarioError> {
     let doc = doc
         .as_object()
         .ok_or_else(|| ScenarioError::NotAScenario("the document must be a JSON object".into()))?;
@@ -58,21 +67,154 @@ pub fn run(doc: &Value, catalogue: Arc<Catalogue>) -> Result<Report, ScenarioErr
             ));
         }
     };
+    Ok(Parsed {
+        account,
+        events,
+        query_at,
+    })
+}
+
+/// What a scenario run leaves: the result document and the ledger that answered it.
+pub struct Run {
+    pub report: Report,
+    pub ledger: Ledger,
+}
+
+/// Runs a scenario document against `catalogue`.
+pub fn run(doc: &Value, catalogue: Arc<Catalogue>) -> Result<Report, ScenarioError> {
+    run_through(doc, catalogue, &[]).map(|r| r.report)
+}
+
+/// Runs a scenario the way a server with checkpoints does: after each cut (a number of
+/// events, in ascending order) the ledger is checkpointed, the document written to JSON and
+/// read back, and a ledger restored from it goes on, the events before it answered by an
+/// [`EventLog`] (the server's store). The report's `entries` are the store's and then the last
+/// ledger's, as a server's `?entries=all` reads them. With no cuts it is the plain runner.
+pub fn run_through(
+    doc: &Value,
+    catalogue: Arc<Catalogue>,
+    cuts: &[usize],
+) -> Result<Run, ScenarioError> {
+    let Parsed {
+        account,
+        events,
+        query_at,
+    } = parse(doc)?;
     let plan = account.plan.clone();
-    let mut ledger =
-        Ledger::new(catalogue, account).map_err(|_| ScenarioError::UnknownPlan(plan))?;
+    let mut ledger = Ledger::new(Arc::clone(&catalogue), account)
+        .map_err(|_| ScenarioError::UnknownPlan(plan))?;
+    let mut store = EventLog::default();
+    let mut stored_entries = Vec::new();
     let mut rejected = Vec::new();
     let mut duplicates = Vec::new();
-    for value in events {
+    let mut cuts = cuts.iter().copied().peekable();
+    for (i, value) in events.iter().enumerate() {
+        while cuts.next_if(|&c| c <= i).is_some() {
+            store.extend_from(&ledger);
+            stored_entries.extend_from_slice(ledger.entries());
+            let text = ledger.checkpoint().to_json();
+            let checkpoint = Checkpoint::from_json(&text)
+                .map_err(|e| ScenarioError::NotAScenario(e.to_string()))?;
+            ledger = Ledger::from_checkpoint(Arc::clone(&catalogue), &checkpoint)
+                .map_err(|e| ScenarioError::NotAScenario(e.to_string()))?;
+        }
         let draft = EventDraft::from_json(value);
         let name = draft.name();
-        match ledger.apply_draft(draft) {
+        match ledger.apply_after(draft, &store) {
             Ok(outcome) if outcome.duplicate => duplicates.push(name),
             Ok(_) => {}
             Err(rejection) => rejected.push(RejectedItem::new(name, rejection)),
         }
     }
-    ledger
+    let mut report = ledger
         .report(query_at, rejected, duplicates)
-        .map_err(|r| ScenarioError::BadQueryAt(r.message))
+        .map_err(|r| ScenarioError::BadQueryAt(r.message))?;
+    if !stored_entries.is_empty() {
+        stored_entries.append(&mut report.entries);
+        report.entries = stored_entries;
+    }
+    Ok(Run { report, ledger })
+}
+
+/// Everything a ledger answers at `at` besides the report, as one JSON document: the balance,
+/// previews of a debit and of a usage of every model, estimates of a message for each feature
+/// it has seen and none, on every model, of every quick action, the burn rate over several
+/// windows and the forecast. What a checkpoint must answer identically (SPEC §5.3).
+pub fn answers(ledger: &Ledger, at: Instant) -> Value {
+    let catalogue = Arc::clone(ledger.catalogue());
+    let as_json = |r: Result<Value, crate::error::Rejection>| match r {
+        Ok(v) => v,
+        Err(e) => json!({"rejection": e}),
+    };
+    let mut features: Vec<Option<String>> = vec![None];
+    features.extend(
+        ledger
+            .output_samples()
+            .by_feature
+            .iter()
+            .map(|(f, _)| Some(f.to_owned())),
+    );
+    features.push(Some("agents".to_owned()));
+    let tokens = Tokens {
+        input: 12_000,
+        cached_input: 3_000,
+        cache_write: 500,
+        output: 2_500,
+    };
+    let mut previews = vec![as_json(
+        ledger
+            .preview(at, &Charge::Debit { credits: 25_000 })
+            .map(|p| value(&p)),
+    )];
+    let mut estimates = Vec::new();
+    for model in &catalogue.models {
+        let charge = Charge::Usage {
+            model: model.id.clone(),
+            tokens,
+        };
+        previews.push(as_json(ledger.preview(at, &charge).map(|p| value(&p))));
+        for feature in &features {
+            let request = MessageRequest {
+                model: model.id.clone(),
+                text_tokens: TokenEstimate {
+                    tokens: 300,
+                    low: 250,
+                    high: 380,
+                },
+                history_tokens: 1_200,
+                feature: feature.clone(),
+                member: None,
+            };
+            let calibration = ledger.output_calibration(feature.as_deref(), &model.id);
+            estimates.push(as_json(
+                ledger
+                    .estimate_message(at, &request, calibration)
+                    .map(|e| value(&e)),
+            ));
+        }
+        for action in &catalogue.quick_actions {
+            estimates.push(as_json(
+                ledger
+                    .estimate_quick_action(at, action, &model.id)
+                    .map(|e| value(&e)),
+            ));
+        }
+    }
+    let burn: Vec<Value> = [1, 3, 7, 14]
+        .into_iter()
+        .map(|days| as_json(ledger.burn_rate(at, days).map(|b| value(&b))))
+        .collect();
+    json!({
+        "balance": as_json(ledger.balance(at).map(|b| value(&b))),
+        "available_models": ledger.available_models().map(|m| m.id.clone()).collect::<Vec<_>>(),
+        "previews": previews,
+        "estimates": estimates,
+        "burn": burn,
+        "forecast": as_json(ledger.forecast(at, 14).map(|f| value(&f))),
+    })
+}
+
+/// Plain data as JSON (serializing it cannot fail).
+fn value<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or_default()
 }

@@ -47,3 +47,10 @@ fn every_forecast_case_matches_its_hand_checked_numbers_natively() {
     // Proves burn rate, runway and pack what-ifs (with breakage) on the cases in tests/forecasts/.
     support::assert_forecasts();
 }
+
+#[test]
+fn every_scenario_through_a_checkpoint_at_every_cut_agrees_with_the_whole_log_natively() {
+    // Proves SPEC §5.3 on every scenario: restore + the remaining events = full replay, for the
+    // report and for balance, previews, estimates, burn and forecast.
+    support::assert_checkpoints_agree_on_every_scenario();
+}

@@ -3,6 +3,8 @@
 //! nothing, and replaying the accepted events gives the same ledger.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -312,6 +314,29 @@ proptest! {
                 prop_assert!(!preview.allowed);
                 prop_assert_eq!(preview.rejection.map(|r| r.code), Some(rejection.code));
             }
+        }
+    }
+
+    #[test]
+    fn a_checkpoint_at_random_cuts_answers_like_the_whole_log(
+        steps in prop::collection::vec((gap(), step(), any::<u8>()), 1..120),
+        cuts in prop::collection::vec(0usize..120, 1..4),
+        query_minutes in prop_oneof![Just(0i64), 0i64..(60 * 24 * 40)],
+    ) {
+        // Proves SPEC §5.3 over random streams: restore at random cut points (chained) + the
+        // remaining events = the whole log, for the report, balance, previews, estimates,
+        // burn and forecast.
+        let events = events(&steps);
+        let last = at_of(events.last().unwrap());
+        let doc = json!({
+            "account": {"plan": "growth", "cycle_anchor": "2026-01-31T09:00:00Z"},
+            "events": events,
+            "query_at": format_instant(&(last + chrono::Duration::minutes(query_minutes))),
+        });
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (steps.len() + 1)).collect();
+        cuts.sort_unstable();
+        if let Err(e) = support::checkpoint_agrees(&doc, &cuts) {
+            prop_assert!(false, "cuts {:?}: {}", cuts, e);
         }
     }
 }

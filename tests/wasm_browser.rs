@@ -19,3 +19,10 @@ fn every_forecast_case_matches_in_wasm_in_chromium() {
     // Proves the forecast cases give the same hand-checked numbers in WASM, in headless Chromium.
     support::assert_forecasts();
 }
+
+#[wasm_bindgen_test]
+fn every_scenario_through_a_checkpoint_at_every_cut_agrees_in_wasm_in_chromium() {
+    // Proves SPEC §5.3 in the WASM build in headless Chromium: restore + the remaining events =
+    // the whole log on every scenario, at every cut point.
+    support::assert_checkpoints_agree_on_every_scenario();
+}

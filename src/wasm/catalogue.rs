@@ -33,6 +33,13 @@ impl Catalogue {
         self.0.to_json()
     }
 
+    /// The document's content hash: what checkpoints name and the server sends as
+    /// `/v1/catalogue`'s ETag.
+    #[wasm_bindgen(js_name = contentHash)]
+    pub fn content_hash(&self) -> String {
+        self.0.content_hash()
+    }
+
     #[wasm_bindgen(getter)]
     pub fn version(&self) -> u32 {
         self.0.version

@@ -20,6 +20,12 @@ impl From<crate::Rejection> for JsValue {
     }
 }
 
+impl From<crate::CheckpointError> for JsValue {
+    fn from(e: crate::CheckpointError) -> JsValue {
+        error(e.code(), &e.to_string())
+    }
+}
+
 /// Core value → plain JS object (maps as objects, integers as numbers).
 pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
     value

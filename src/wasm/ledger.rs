@@ -25,7 +25,8 @@ pub struct Ledger {
 }
 
 struct CachedCalibration {
-    entries: usize,
+    /// The ledger's `sequence()` when it was computed.
+    sequence: u64,
     feature: Option<String>,
     model: String,
     value: Calibration,
@@ -40,10 +41,10 @@ impl Ledger {
     }
 
     fn calibration(&self, feature: Option<&str>, model: &str) -> Calibration {
-        let entries = self.inner.entries().len();
+        let sequence = self.inner.sequence();
         let mut cache = self.calibration.borrow_mut();
         if let Some(c) = cache.as_ref()
-            && c.entries == entries
+            && c.sequence == sequence
             && c.feature.as_deref() == feature
             && c.model == model
         {
@@ -51,7 +52,7 @@ impl Ledger {
         }
         let value = self.inner.output_calibration(feature, model);
         *cache = Some(CachedCalibration {
-            entries,
+            sequence,
             feature: feature.map(str::to_owned),
             model: model.to_owned(),
             value,
@@ -199,6 +200,28 @@ impl Ledger {
             catalogue_or_default(catalogue),
             &doc,
         )?))
+    }
+
+    /// A ledger restored from `checkpoint()` (the object or its JSON text), made with the
+    /// same catalogue (else `checkpoint_catalogue_mismatch`). Events after it are applied as
+    /// usual; it has no entries of its own from before.
+    #[wasm_bindgen(js_name = fromCheckpoint)]
+    pub fn from_checkpoint(
+        #[wasm_bindgen(unchecked_param_type = "LedgerCheckpoint | string")] checkpoint: JsValue,
+        catalogue: Option<Catalogue>,
+    ) -> Result<Ledger, JsValue> {
+        let checkpoint = crate::Checkpoint::from_json(&js::json_text_from_js(checkpoint)?)?;
+        Ok(Ledger::wrap(crate::Ledger::from_checkpoint(
+            catalogue_or_default(catalogue),
+            &checkpoint,
+        )?))
+    }
+
+    /// The state from the latest event on, in a document that does not grow with history
+    /// (SPEC §5.3).
+    #[wasm_bindgen(unchecked_return_type = "LedgerCheckpoint")]
+    pub fn checkpoint(&self) -> Result<JsValue, JsValue> {
+        js::to_js(&self.inner.checkpoint())
     }
 
     /// The account, the latest time seen and every accepted event.

@@ -20,6 +20,7 @@ export type ErrorCode =
   | "catalogue_unknown_default_model" | "catalogue_default_model_not_on_credits"
   | "catalogue_invalid_value" | "catalogue_too_large"
   | "scenario_invalid_json" | "scenario_invalid" | "scenario_bad_query_at"
+  | "checkpoint_invalid" | "checkpoint_catalogue_mismatch"
   | "invalid_json" | "invalid_argument" | "value_not_representable" | "unknown_quick_action";
 /** The errors this package throws: real `Error`s with a stable `code`. */
 export interface AiCreditsError extends Error { name: "AiCreditsError"; code: ErrorCode; }
@@ -138,6 +139,31 @@ export interface BurnRate { window_start: Instant; window_end: Instant; credits:
 export interface Runway { exhausted_at: Instant | null; refills_at: Instant | null; breakage: number; horizon: Instant; }
 export interface PackWhatIf { pack: string; credits: number; price_cents: number; runway: Runway; breakage: number; }
 export interface Forecast { burn: BurnRate; runway: Runway; what_if: PackWhatIf[]; }
+/** Usage totals of one feature, member or model. */
+export interface Totals { entries: number; credits: number; unpaid: number; tokens: number; cost_usd_micros: number; }
+export interface UsageTotals { by_feature: { [id: string]: Totals }; by_member: { [id: string]: Totals }; by_model: { [id: string]: Totals }; }
+/**
+ * A ledger's state from its latest event on (SPEC §5.3), in a document that does not grow with
+ * its history: restore it with `Ledger.fromCheckpoint`. Its `catalogue` is the content hash
+ * of the catalogue it was made with (`Catalogue.contentHash()`, `/v1/catalogue`'s ETag).
+ */
+export interface LedgerCheckpoint {
+  format: "ai-credits/checkpoint"; version: 1; catalogue: string; account: AccountInit;
+  /** How many accepted events it covers. */
+  sequence: number;
+  now: Instant | null; first_event_at: Instant | null; plan: string; selected_model: string; keys: KeyStates;
+  cycle: { index: number; monthly_used: number;
+    usage: { usage_by_feature: { [id: string]: number }; usage_by_member: { [id: string]: number };
+             breakdown: { credits: UsageTotals; own_key: UsageTotals } } };
+  packs: { id: string; pack: string; credits: number; price_cents: number; purchased_at: Instant; expires_at: Instant; remaining: number }[];
+  expired_packs: { count: number; credits: number; expired: number };
+  holds: { id: string; credits: number; expires_at: Instant; feature?: string; member?: string; lapsed?: boolean }[];
+  samples: { taken: number; by_model: { [id: string]: { last: number; output_tokens: number[] } };
+             by_feature: { [id: string]: { last: number; output_tokens: number[] } };
+             by_feature_model: { [id: string]: { last: number; output_tokens: number[] } } };
+  /** Credits charged per UTC hour: [hours since the epoch, credits]. */
+  burn: [number, number][];
+}
 export interface LedgerSnapshot {
   format: "ai-credits/ledger-snapshot"; version: 1; catalogue_version: number;
   account: AccountInit; now: Instant | null; events: LedgerEvent[];

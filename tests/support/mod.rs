@@ -110,3 +110,68 @@ pub fn assert_forecasts() {
         Err(report) => panic!("forecasts differ:\n{report}"),
     }
 }
+
+/// Runs one scenario whole and through checkpoints at `cuts`; `Err` names the first
+/// difference in the result document (entries from the store included) or in any of
+/// `scenario::answers` at the query time.
+pub fn checkpoint_agrees(doc: &Value, cuts: &[usize]) -> Result<(), String> {
+    use ai_credits::scenario::{answers, run_through};
+    let catalogue = std::sync::Arc::new(ai_credits::Catalogue::default());
+    let whole = run_through(doc, catalogue.clone(), &[]).map_err(|e| e.to_string())?;
+    let cut = run_through(doc, catalogue, cuts).map_err(|e| e.to_string())?;
+    let [a, b] = [&whole.report, &cut.report].map(|r| serde_json::to_value(r).unwrap());
+    compare_values(&b, &a, "report")?;
+    let at = whole.report.at;
+    compare_values(
+        &answers(&cut.ledger, at),
+        &answers(&whole.ledger, at),
+        "answers",
+    )
+}
+
+fn compare_values(actual: &Value, expected: &Value, path: &str) -> Result<(), String> {
+    match (actual, expected) {
+        (Value::Object(a), Value::Object(e)) if a.len() == e.len() => {
+            e.iter().try_for_each(|(k, v)| {
+                compare_values(a.get(k).unwrap_or(&Value::Null), v, &format!("{path}.{k}"))
+            })
+        }
+        (Value::Array(a), Value::Array(e)) if a.len() == e.len() => a
+            .iter()
+            .zip(e)
+            .enumerate()
+            .try_for_each(|(i, (a, e))| compare_values(a, e, &format!("{path}[{i}]"))),
+        _ if actual == expected => Ok(()),
+        _ => Err(format!(
+            "{path}: whole log {expected}, through checkpoints {actual}"
+        )),
+    }
+}
+
+/// Every scenario through a checkpoint at every cut point, and through all of them chained:
+/// the same result document and the same answers as the whole log (SPEC §5.3).
+pub fn assert_checkpoints_agree_on_every_scenario() {
+    let mut failures = Vec::new();
+    let mut runs = 0;
+    for (name, scenario, _) in SCENARIOS {
+        let doc: Value = serde_json::from_str(scenario).expect("scenario JSON");
+        if ai_credits::scenario::run(&doc, std::sync::Arc::new(Default::default())).is_err() {
+            continue; // a runner-error case: no ledger to checkpoint
+        }
+        let n = doc["events"].as_array().map_or(0, Vec::len);
+        let every: Vec<usize> = (0..=n).collect();
+        for cuts in (0..=n).map(|k| vec![k]).chain([every]) {
+            runs += 1;
+            if let Err(e) = checkpoint_agrees(&doc, &cuts) {
+                failures.push(format!("{name} cut at {cuts:?}: {e}"));
+                break;
+            }
+        }
+    }
+    assert!(runs > 200, "only {runs} runs");
+    assert!(
+        failures.is_empty(),
+        "checkpoints disagree with the whole log:\n{}",
+        failures.join("\n")
+    );
+}

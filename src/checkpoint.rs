@@ -20,7 +20,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::catalogue::Catalogue;
 use crate::cycle::Cycle;
@@ -28,11 +29,11 @@ use crate::error::CheckpointError;
 use crate::event::{Attribution, TEXT_BYTES_MAX};
 use crate::keys::{KeyRing, KeyState};
 use crate::ledger::{Accepted, Account, EarlierEvents, HoldRecord, HoldState, Ledger, PackHolding};
-use crate::report::CycleUsage;
+use crate::report::{Breakdown, CycleUsage, Totals, Usage};
 use crate::sorted_map::SortedMap;
 use crate::time::{Instant, format_instant, parse_instant};
 use crate::units::Credits;
-use crate::window::{BurnWindow, OutputSamples};
+use crate::window::{BurnWindow, OutputSamples, Samples};
 
 /// The `format` value of a checkpoint document.
 pub const CHECKPOINT_FORMAT: &str = "ai-credits/checkpoint";
@@ -48,16 +49,14 @@ pub const CHECKPOINT_BYTES_MAX: usize = 4 << 20;
 const LIST_MAX: usize = 16_384;
 
 /// The account a checkpoint belongs to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AccountDoc {
     pub plan: String,
     pub cycle_anchor: String,
 }
 
 /// The current cycle: which one, the allowance used and what its entries add up to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CycleDoc {
     pub index: i64,
     pub monthly_used: Credits,
@@ -65,8 +64,7 @@ pub struct CycleDoc {
 }
 
 /// A pack, with what is left of it (what was left at expiry, once expired).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PackDoc {
     pub id: String,
     pub pack: String,
@@ -78,8 +76,7 @@ pub struct PackDoc {
 }
 
 /// The expired packs a checkpoint does not list one by one.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ExpiredPacks {
     pub count: u64,
     pub credits: Credits,
@@ -88,25 +85,23 @@ pub struct ExpiredPacks {
 }
 
 /// A hold not yet committed or released.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct HoldDoc {
     pub id: String,
     pub credits: Credits,
     pub expires_at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub feature: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub member: Option<String>,
     /// Past its expiry: holds nothing, can still be committed or released once.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub lapsed: bool,
 }
 
 /// The checkpoint document (`format`: [`CHECKPOINT_FORMAT`], `version`: 1); its JSON schema is
 /// `docs/checkpoint.schema.json`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Checkpoint {
     pub format: String,
     pub version: u32,
@@ -145,13 +140,318 @@ impl Checkpoint {
                 text.len()
             )));
         }
-        serde_json::from_str(text).map_err(|e| CheckpointError::Invalid(e.to_string()))
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| CheckpointError::Invalid(e.to_string()))?;
+        Checkpoint::from_value(&value)
     }
 
-    /// Reads a checkpoint from a JSON value.
-    pub fn from_value(value: serde_json::Value) -> Result<Checkpoint, CheckpointError> {
-        serde_json::from_value(value).map_err(|e| CheckpointError::Invalid(e.to_string()))
+    /// Reads a checkpoint from a JSON value: every field, no other field. (Read by hand from
+    /// the tree rather than by serde's derived readers, which would add a third to the WASM
+    /// package's size.)
+    pub fn from_value(value: &Value) -> Result<Checkpoint, CheckpointError> {
+        let o = Obj::new(
+            value,
+            "checkpoint",
+            &[
+                "format",
+                "version",
+                "catalogue",
+                "account",
+                "sequence",
+                "now",
+                "first_event_at",
+                "plan",
+                "selected_model",
+                "keys",
+                "cycle",
+                "packs",
+                "expired_packs",
+                "holds",
+                "samples",
+                "burn",
+            ],
+        )?;
+        let account = o.obj("account", &["plan", "cycle_anchor"])?;
+        let cycle = o.obj("cycle", &["index", "monthly_used", "usage"])?;
+        let expired = o.obj("expired_packs", &["count", "credits", "expired"])?;
+        let keys = o.map("keys", |v, path| match v.as_str() {
+            Some("connected") => Ok(KeyState::Connected),
+            Some("invalid") => Ok(KeyState::Invalid),
+            _ => Err(invalid(format!("{path} is not a key state"))),
+        })?;
+        Ok(Checkpoint {
+            format: o.text("format")?,
+            version: u32::try_from(o.u64("version")?).map_err(|_| invalid("bad version"))?,
+            catalogue: o.text("catalogue")?,
+            account: AccountDoc {
+                plan: account.text("plan")?,
+                cycle_anchor: account.text("cycle_anchor")?,
+            },
+            sequence: o.u64("sequence")?,
+            now: o.opt_text("now")?,
+            first_event_at: o.opt_text("first_event_at")?,
+            plan: o.text("plan")?,
+            selected_model: o.text("selected_model")?,
+            keys,
+            cycle: CycleDoc {
+                index: cycle.i64("index")?,
+                monthly_used: cycle.u64("monthly_used")?,
+                usage: read_cycle_usage(cycle.get("usage")?, "checkpoint.cycle.usage")?,
+            },
+            packs: o
+                .list("packs")?
+                .iter()
+                .map(|v| {
+                    let p = Obj::new(
+                        v,
+                        "checkpoint.packs[]",
+                        &[
+                            "id",
+                            "pack",
+                            "credits",
+                            "price_cents",
+                            "purchased_at",
+                            "expires_at",
+                            "remaining",
+                        ],
+                    )?;
+                    Ok(PackDoc {
+                        id: p.text("id")?,
+                        pack: p.text("pack")?,
+                        credits: p.u64("credits")?,
+                        price_cents: p.u64("price_cents")?,
+                        purchased_at: p.text("purchased_at")?,
+                        expires_at: p.text("expires_at")?,
+                        remaining: p.u64("remaining")?,
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            expired_packs: ExpiredPacks {
+                count: expired.u64("count")?,
+                credits: expired.u64("credits")?,
+                expired: expired.u64("expired")?,
+            },
+            holds: o
+                .list("holds")?
+                .iter()
+                .map(|v| {
+                    let h = Obj::new(
+                        v,
+                        "checkpoint.holds[]",
+                        &["id", "credits", "expires_at", "feature", "member", "lapsed"],
+                    )?;
+                    Ok(HoldDoc {
+                        id: h.text("id")?,
+                        credits: h.u64("credits")?,
+                        expires_at: h.text("expires_at")?,
+                        feature: h.opt_text("feature")?,
+                        member: h.opt_text("member")?,
+                        lapsed: h.opt_bool("lapsed")?,
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            samples: read_samples(o.get("samples")?)?,
+            burn: read_burn(o.get("burn")?)?,
+        })
     }
+}
+
+/// A JSON object with a known set of fields, read field by field with errors that name them.
+struct Obj<'a> {
+    map: &'a Map<String, Value>,
+    path: &'a str,
+}
+
+impl<'a> Obj<'a> {
+    fn new(value: &'a Value, path: &'a str, fields: &[&str]) -> Result<Obj<'a>, CheckpointError> {
+        let map = value
+            .as_object()
+            .ok_or_else(|| invalid(format!("{path} is not an object")))?;
+        if let Some(unknown) = map.keys().find(|k| !fields.contains(&k.as_str())) {
+            return Err(invalid(format!("{path} has an unknown field `{unknown}`")));
+        }
+        Ok(Obj { map, path })
+    }
+
+    fn get(&self, key: &str) -> Result<&'a Value, CheckpointError> {
+        self.map
+            .get(key)
+            .ok_or_else(|| invalid(format!("{} has no `{key}`", self.path)))
+    }
+
+    fn obj(&self, key: &'a str, fields: &[&str]) -> Result<Obj<'a>, CheckpointError> {
+        Obj::new(self.get(key)?, key, fields)
+    }
+
+    fn bad(&self, key: &str, what: &str) -> CheckpointError {
+        invalid(format!("{}.{key} is not {what}", self.path))
+    }
+
+    fn u64(&self, key: &str) -> Result<u64, CheckpointError> {
+        self.get(key)?
+            .as_u64()
+            .ok_or_else(|| self.bad(key, "a whole number ≥ 0"))
+    }
+
+    fn i64(&self, key: &str) -> Result<i64, CheckpointError> {
+        self.get(key)?
+            .as_i64()
+            .ok_or_else(|| self.bad(key, "a whole number"))
+    }
+
+    fn text(&self, key: &str) -> Result<String, CheckpointError> {
+        self.get(key)?
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| self.bad(key, "a string"))
+    }
+
+    fn opt_text(&self, key: &str) -> Result<Option<String>, CheckpointError> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(self.bad(key, "a string or null")),
+        }
+    }
+
+    fn opt_bool(&self, key: &str) -> Result<bool, CheckpointError> {
+        match self.map.get(key) {
+            None => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(self.bad(key, "true or false")),
+        }
+    }
+
+    fn list(&self, key: &str) -> Result<&'a Vec<Value>, CheckpointError> {
+        let list = self
+            .get(key)?
+            .as_array()
+            .ok_or_else(|| self.bad(key, "a list"))?;
+        if list.len() > LIST_MAX {
+            return Err(self.bad(key, "a list of a size this core writes"));
+        }
+        Ok(list)
+    }
+
+    fn map<T>(
+        &self,
+        key: &str,
+        read: impl Fn(&Value, &str) -> Result<T, CheckpointError>,
+    ) -> Result<SortedMap<T>, CheckpointError> {
+        read_map(self.get(key)?, &format!("{}.{key}", self.path), read)
+    }
+}
+
+fn read_map<T>(
+    value: &Value,
+    path: &str,
+    read: impl Fn(&Value, &str) -> Result<T, CheckpointError>,
+) -> Result<SortedMap<T>, CheckpointError> {
+    let map = value
+        .as_object()
+        .ok_or_else(|| invalid(format!("{path} is not an object")))?;
+    if map.len() > LIST_MAX {
+        return Err(invalid(format!("{path} has too many keys")));
+    }
+    let mut out = SortedMap::new();
+    for (k, v) in map {
+        out.insert(k, read(v, &format!("{path}.{k}"))?);
+    }
+    Ok(out)
+}
+
+fn read_totals(v: &Value, path: &str) -> Result<Totals, CheckpointError> {
+    let t = Obj::new(
+        v,
+        path,
+        &["entries", "credits", "unpaid", "tokens", "cost_usd_micros"],
+    )?;
+    Ok(Totals {
+        entries: t.u64("entries")?,
+        credits: t.u64("credits")?,
+        unpaid: t.u64("unpaid")?,
+        tokens: t.u64("tokens")?,
+        cost_usd_micros: t.u64("cost_usd_micros")?,
+    })
+}
+
+fn read_usage(v: &Value, path: &str) -> Result<Usage, CheckpointError> {
+    let u = Obj::new(v, path, &["by_feature", "by_member", "by_model"])?;
+    Ok(Usage {
+        by_feature: u.map("by_feature", read_totals)?,
+        by_member: u.map("by_member", read_totals)?,
+        by_model: u.map("by_model", read_totals)?,
+    })
+}
+
+fn read_cycle_usage(v: &Value, path: &str) -> Result<CycleUsage, CheckpointError> {
+    let c = Obj::new(
+        v,
+        path,
+        &["usage_by_feature", "usage_by_member", "breakdown"],
+    )?;
+    let credits = |v: &Value, path: &str| {
+        v.as_u64()
+            .ok_or_else(|| invalid(format!("{path} is not a whole number ≥ 0")))
+    };
+    let b = c.obj("breakdown", &["credits", "own_key"])?;
+    Ok(CycleUsage {
+        usage_by_feature: c.map("usage_by_feature", credits)?,
+        usage_by_member: c.map("usage_by_member", credits)?,
+        breakdown: Breakdown {
+            credits: read_usage(b.get("credits")?, "breakdown.credits")?,
+            own_key: read_usage(b.get("own_key")?, "breakdown.own_key")?,
+        },
+    })
+}
+
+fn read_samples(v: &Value) -> Result<OutputSamples, CheckpointError> {
+    let s = Obj::new(
+        v,
+        "samples",
+        &["taken", "by_model", "by_feature", "by_feature_model"],
+    )?;
+    let window = |v: &Value, path: &str| {
+        let w = Obj::new(v, path, &["last", "output_tokens"])?;
+        let output_tokens = w
+            .list("output_tokens")?
+            .iter()
+            .map(|n| {
+                n.as_u64()
+                    .ok_or_else(|| invalid(format!("{path}.output_tokens has a bad count")))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Samples {
+            last: w.u64("last")?,
+            output_tokens,
+        })
+    };
+    Ok(OutputSamples {
+        taken: s.u64("taken")?,
+        by_model: s.map("by_model", window)?,
+        by_feature: s.map("by_feature", window)?,
+        by_feature_model: s.map("by_feature_model", window)?,
+    })
+}
+
+fn read_burn(v: &Value) -> Result<BurnWindow, CheckpointError> {
+    let list = v
+        .as_array()
+        .filter(|l| l.len() <= LIST_MAX)
+        .ok_or_else(|| invalid("burn is not a list"))?;
+    let buckets = list
+        .iter()
+        .map(|pair| match pair.as_array().map(Vec::as_slice) {
+            Some([hour, credits]) => Ok((
+                hour.as_i64().ok_or_else(|| invalid("a burn hour is bad"))?,
+                credits
+                    .as_u64()
+                    .ok_or_else(|| invalid("burn credits are bad"))?,
+            )),
+            _ => Err(invalid("a burn bucket is not [hour, credits]")),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(BurnWindow::from_buckets(buckets))
 }
 
 fn invalid(message: impl Into<String>) -> CheckpointError {

@@ -336,6 +336,16 @@ impl EventDraft {
         }
     }
 
+    /// The well-formed event, when the draft has no problem (an event read back from a store).
+    pub fn into_event(self) -> Option<Event> {
+        Some(Event {
+            at: self.at.ok()?,
+            id: self.id,
+            body: self.body.ok()?,
+            extra: self.extra,
+        })
+    }
+
     /// Reads one JSON event. Never fails: problems are kept in the draft.
     pub fn from_json(value: &Value) -> EventDraft {
         let items = value

@@ -102,7 +102,7 @@ pub struct Draw {
 }
 
 /// What kind of event produced an entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     Usage,
@@ -422,6 +422,47 @@ impl Ledger {
     /// How many events the ledger has accepted, those before its history included.
     pub fn sequence(&self) -> u64 {
         self.sequence_base + self.events.len() as u64
+    }
+
+    /// Whether `id` was accepted in the ledger's own history (not one a checkpoint left to
+    /// the store).
+    pub fn knows_id(&self, id: &str) -> bool {
+        self.ids.contains_key(id)
+    }
+
+    /// Whether the ledger has a record of hold `id` (open, or closed in its own history).
+    pub fn knows_hold(&self, id: &str) -> bool {
+        self.hold_ids.contains_key(id)
+    }
+
+    /// Whether events were accepted before the ledger's history begins (it was restored from
+    /// a checkpoint): ids it does not know may then be in the store.
+    pub fn has_earlier_events(&self) -> bool {
+        self.sequence_base > 0
+    }
+
+    /// A rough count of the bytes this ledger holds in memory, for caches bounded in bytes.
+    pub fn approx_bytes(&self) -> usize {
+        const BASE: usize = 2_048;
+        const PER_EVENT: usize = 160;
+        const PER_ENTRY: usize = 240;
+        const PER_HOLD: usize = 120;
+        const PER_PACK: usize = 120;
+        const PER_SAMPLE: usize = 8;
+        let samples: usize = [
+            &self.samples.by_model,
+            &self.samples.by_feature,
+            &self.samples.by_feature_model,
+        ]
+        .iter()
+        .flat_map(|m| m.iter())
+        .map(|(k, s)| k.len() + 48 + s.output_tokens.len() * PER_SAMPLE)
+        .sum();
+        BASE + samples
+            + self.events.len() * PER_EVENT
+            + self.entries.len() * PER_ENTRY
+            + self.holds.len() * PER_HOLD
+            + self.packs.len() * PER_PACK
     }
 
     /// When the first accepted event happened.

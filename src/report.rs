@@ -49,7 +49,7 @@ impl RejectedItem {
 }
 
 /// Usage totals for one feature, member or model.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Totals {
     pub entries: u64,
     pub credits: Credits,
@@ -71,7 +71,7 @@ impl Totals {
 }
 
 /// Usage of one cycle by feature, member and model.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Usage {
     pub by_feature: SortedMap<Totals>,
     pub by_member: SortedMap<Totals>,
@@ -93,7 +93,7 @@ impl Usage {
 }
 
 /// Credit usage and own-key usage of one cycle, shown apart (SPEC §3 rule 11).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Breakdown {
     pub credits: Usage,
     pub own_key: Usage,
@@ -101,7 +101,7 @@ pub struct Breakdown {
 
 /// What the entries of the ledger's current cycle add up to, kept up to date as they arrive
 /// (so a report never reads the history, and a checkpoint carries it).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct CycleUsage {
     /// Credits billed to credits, by feature and by member (none of 0).
     pub usage_by_feature: SortedMap<Credits>,
@@ -254,5 +254,81 @@ impl Serialize for Entry {
         m.serialize_entry("would_be_credits", &self.would_be_credits)?;
         m.serialize_entry("cost_usd_micros", &self.cost_usd_micros)?;
         m.end()
+    }
+}
+
+/// An entry as `Entry`'s JSON writes it (what a store keeps and hands back for a retry).
+#[derive(Deserialize)]
+struct EntryDoc {
+    id: String,
+    at: String,
+    kind: crate::ledger::EntryKind,
+    model: Option<String>,
+    billed_to: BilledTo,
+    credits: Credits,
+    unpaid: Credits,
+    draws: Vec<DrawDoc>,
+    hold: Option<String>,
+    feature: Option<String>,
+    member: Option<String>,
+    input_tokens: Option<u64>,
+    cached_input_tokens: Option<u64>,
+    cache_write_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+    would_be_credits: Credits,
+    cost_usd_micros: u64,
+}
+
+#[derive(Deserialize)]
+struct DrawDoc {
+    source: String,
+    pack: Option<String>,
+    credits: Credits,
+}
+
+impl<'de> Deserialize<'de> for Entry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let doc = EntryDoc::deserialize(d)?;
+        let at = crate::time::parse_instant(&doc.at).ok_or_else(|| D::Error::custom("bad `at`"))?;
+        let draws = doc
+            .draws
+            .into_iter()
+            .map(|d| {
+                let source = match (d.source.as_str(), d.pack) {
+                    ("monthly", None) => Source::Monthly,
+                    ("pack", Some(id)) => Source::Pack(id.into()),
+                    _ => return Err(D::Error::custom("bad draw")),
+                };
+                Ok(Draw {
+                    source,
+                    credits: d.credits,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let tokens = doc.input_tokens.map(|input| crate::event::Tokens {
+            input,
+            cached_input: doc.cached_input_tokens.unwrap_or(0),
+            cache_write: doc.cache_write_tokens.unwrap_or(0),
+            output: doc.output_tokens.unwrap_or(0),
+        });
+        Ok(Entry {
+            id: doc.id,
+            at,
+            kind: doc.kind,
+            model: doc.model,
+            billed_to: doc.billed_to,
+            credits: doc.credits,
+            unpaid: doc.unpaid,
+            draws,
+            tokens,
+            by: crate::event::Attribution {
+                feature: doc.feature,
+                member: doc.member,
+            },
+            hold: doc.hold,
+            would_be_credits: doc.would_be_credits,
+            cost_usd_micros: doc.cost_usd_micros,
+        })
     }
 }

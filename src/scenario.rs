@@ -82,7 +82,9 @@ pub struct Run {
 
 /// Runs a scenario document against `catalogue`.
 pub fn run(doc: &Value, catalogue: Arc<Catalogue>) -> Result<Report, ScenarioError> {
-    run_through(doc, catalogue, &[]).map(|r| r.report)
+    // No cut: the checkpoint code is not even linked into a build that only runs scenarios
+    // (the WASM package's size is a budget).
+    drive(doc, catalogue, |_, _, _| Ok(())).map(|r| r.report)
 }
 
 /// Runs a scenario the way a server with checkpoints does: after each cut (a number of
@@ -95,32 +97,52 @@ pub fn run_through(
     catalogue: Arc<Catalogue>,
     cuts: &[usize],
 ) -> Result<Run, ScenarioError> {
+    let mut cuts = cuts.iter().copied().peekable();
+    let restore_catalogue = Arc::clone(&catalogue);
+    drive(doc, catalogue, move |i, ledger, store| {
+        while cuts.next_if(|&c| c <= i).is_some() {
+            store.log.extend_from(ledger);
+            store.entries.extend_from_slice(ledger.entries());
+            let text = ledger.checkpoint().to_json();
+            let checkpoint = Checkpoint::from_json(&text)
+                .map_err(|e| ScenarioError::NotAScenario(e.to_string()))?;
+            *ledger = Ledger::from_checkpoint(Arc::clone(&restore_catalogue), &checkpoint)
+                .map_err(|e| ScenarioError::NotAScenario(e.to_string()))?;
+        }
+        Ok(())
+    })
+}
+
+/// What a server's store keeps of the events before a ledger's checkpoint: the events by id
+/// and their entries.
+#[derive(Default)]
+struct Store {
+    log: EventLog,
+    entries: Vec<crate::ledger::Entry>,
+}
+
+/// Applies a scenario's events, calling `before_event(i, …)` before event `i`.
+fn drive(
+    doc: &Value,
+    catalogue: Arc<Catalogue>,
+    mut before_event: impl FnMut(usize, &mut Ledger, &mut Store) -> Result<(), ScenarioError>,
+) -> Result<Run, ScenarioError> {
     let Parsed {
         account,
         events,
         query_at,
     } = parse(doc)?;
     let plan = account.plan.clone();
-    let mut ledger = Ledger::new(Arc::clone(&catalogue), account)
-        .map_err(|_| ScenarioError::UnknownPlan(plan))?;
-    let mut store = EventLog::default();
-    let mut stored_entries = Vec::new();
+    let mut ledger =
+        Ledger::new(catalogue, account).map_err(|_| ScenarioError::UnknownPlan(plan))?;
+    let mut store = Store::default();
     let mut rejected = Vec::new();
     let mut duplicates = Vec::new();
-    let mut cuts = cuts.iter().copied().peekable();
     for (i, value) in events.iter().enumerate() {
-        while cuts.next_if(|&c| c <= i).is_some() {
-            store.extend_from(&ledger);
-            stored_entries.extend_from_slice(ledger.entries());
-            let text = ledger.checkpoint().to_json();
-            let checkpoint = Checkpoint::from_json(&text)
-                .map_err(|e| ScenarioError::NotAScenario(e.to_string()))?;
-            ledger = Ledger::from_checkpoint(Arc::clone(&catalogue), &checkpoint)
-                .map_err(|e| ScenarioError::NotAScenario(e.to_string()))?;
-        }
+        before_event(i, &mut ledger, &mut store)?;
         let draft = EventDraft::from_json(value);
         let name = draft.name();
-        match ledger.apply_after(draft, &store) {
+        match ledger.apply_after(draft, &store.log) {
             Ok(outcome) if outcome.duplicate => duplicates.push(name),
             Ok(_) => {}
             Err(rejection) => rejected.push(RejectedItem::new(name, rejection)),
@@ -129,9 +151,9 @@ pub fn run_through(
     let mut report = ledger
         .report(query_at, rejected, duplicates)
         .map_err(|r| ScenarioError::BadQueryAt(r.message))?;
-    if !stored_entries.is_empty() {
-        stored_entries.append(&mut report.entries);
-        report.entries = stored_entries;
+    if !store.entries.is_empty() {
+        store.entries.append(&mut report.entries);
+        report.entries = store.entries;
     }
     Ok(Run { report, ledger })
 }

@@ -2,7 +2,6 @@
 //! key ring have a handful of keys each. Serializes as a JSON object in key order, like a
 //! `BTreeMap`, with a fraction of the code in the WebAssembly build.
 
-use serde::de::{Deserialize, Deserializer};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// String keys in ascending order, each with a value.
@@ -74,34 +73,6 @@ impl<V: Serialize> Serialize for SortedMap<V> {
             m.serialize_entry(k, v)?;
         }
         m.end()
-    }
-}
-
-impl<'de, V: Deserialize<'de>> Deserialize<'de> for SortedMap<V> {
-    /// Reads a JSON object; a key given twice keeps its last value.
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(MapVisitor(std::marker::PhantomData))
-    }
-}
-
-struct MapVisitor<V>(std::marker::PhantomData<V>);
-
-impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for MapVisitor<V> {
-    type Value = SortedMap<V>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an object")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(
-        self,
-        mut access: A,
-    ) -> Result<Self::Value, A::Error> {
-        let mut map = SortedMap::new();
-        while let Some((key, value)) = access.next_entry::<String, V>()? {
-            map.insert(&key, value);
-        }
-        Ok(map)
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::sorted_map::SortedMap;
 use crate::time::Instant;
@@ -24,7 +24,7 @@ pub const BURN_DAYS_MAX: u32 = 14;
 const MS_PER_HOUR: i64 = 3_600_000;
 
 /// The newest output-token counts of one feature, model or pair, oldest first.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Samples {
     /// The ledger's sample counter when this key last got one (for least-recently-used order).
     pub last: u64,
@@ -32,7 +32,7 @@ pub struct Samples {
 }
 
 /// Output-token samples of past answers (usages and commits), newest `window` per key.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct OutputSamples {
     /// Samples taken so far (orders keys by recency).
     pub taken: u64,
@@ -99,7 +99,7 @@ fn push(map: &mut SortedMap<Samples>, key: &str, output: u64, taken: u64, window
 
 /// Credits charged per UTC hour, for the last [`BURN_DAYS_MAX`] days before the ledger's
 /// latest event.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct BurnWindow {
     /// `(hours since the Unix epoch, credits)`, oldest first, no hour twice, no zero.
@@ -117,6 +117,11 @@ pub fn hour_start(hour: i64) -> Option<Instant> {
 }
 
 impl BurnWindow {
+    /// A window of these buckets (checked by `is_within` before use).
+    pub(crate) fn from_buckets(buckets: VecDeque<(i64, Credits)>) -> BurnWindow {
+        BurnWindow { buckets }
+    }
+
     /// Adds `credits` charged at `at` (the ledger's latest time).
     pub fn record(&mut self, at: &Instant, credits: Credits) {
         if credits == 0 {

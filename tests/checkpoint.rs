@@ -112,7 +112,7 @@ fn tampered(change: impl FnOnce(&mut Value)) -> Result<Ledger, ai_credits::Check
     let ledger = busy_ledger(500, 40);
     let mut doc = serde_json::to_value(ledger.checkpoint()).unwrap();
     change(&mut doc);
-    let checkpoint = Checkpoint::from_value(doc)?;
+    let checkpoint = Checkpoint::from_value(&doc)?;
     Ledger::from_checkpoint(Arc::new(Catalogue::default()), &checkpoint)
 }
 
@@ -206,4 +206,16 @@ fn the_published_schema_names_every_field_the_core_writes() {
     written.sort_unstable();
     assert_eq!(required, written);
     assert_eq!(properties, written);
+}
+
+#[test]
+fn an_entry_reads_back_from_its_json() {
+    // Proves a store can keep an entry as JSON and hand the same entry back for a retry.
+    let ledger = busy_ledger(600, 30);
+    assert!(ledger.entries().len() > 100);
+    for entry in ledger.entries() {
+        let text = serde_json::to_string(entry).unwrap();
+        let read: ai_credits::Entry = serde_json::from_str(&text).unwrap();
+        assert_eq!(&read, entry);
+    }
 }

@@ -29,9 +29,8 @@ use crate::keys::{self, KeyService};
 pub const BODY_BYTES_MAX: usize = 64 * 1024;
 /// Most events one page of `/entries` scans.
 pub const ENTRIES_PAGE_MAX: i64 = 1000;
-/// Fields the core does not read yet but the API accepts on events (the core will learn to
-/// read a provider's own usage report).
-const TOLERATED_EXTRA_FIELDS: &[&str] = &["provider_usage"];
+/// Entries `/state` lists unless asked for all of them (`?entries=all`).
+pub const STATE_ENTRIES_DEFAULT: i64 = 100;
 
 /// Everything a handler needs.
 pub struct AppState {
@@ -48,10 +47,9 @@ pub struct AppState {
 impl AppState {
     pub fn new(ctx: Arc<Ctx>, engine: Engine, auth: Authenticator, keys: KeyService) -> AppState {
         let catalogue_json = Bytes::from(ctx.catalogue.to_json());
-        let catalogue_etag = format!(
-            "\"{}\"",
-            &auth::hex(&auth::sha256(&String::from_utf8_lossy(&catalogue_json)))[..32]
-        );
+        // The content hash checkpoints name, so a client can tell whether its own copy of the
+        // catalogue is the one a checkpoint was made with.
+        let catalogue_etag = format!("\"{}\"", ctx.catalogue.content_hash());
         AppState {
             ctx,
             engine,
@@ -83,6 +81,7 @@ pub fn router(state: Arc<AppState>, www: Option<&std::path::Path>) -> Router {
         .route("/v1/accounts/{id}/events", post(post_event))
         .route("/v1/accounts/{id}/state", get(get_state))
         .route("/v1/accounts/{id}/entries", get(get_entries))
+        .route("/v1/accounts/{id}/checkpoint", get(get_checkpoint))
         .route(
             "/v1/accounts/{id}/keys",
             get(keys::get_keys).put(keys::put_keys),
@@ -300,11 +299,9 @@ async fn post_event(
         _ => e,
     })?;
     let draft = EventDraft::from_json(&Value::Object(event));
-    let unknown: Vec<&String> = draft
-        .extra
-        .keys()
-        .filter(|k| !TOLERATED_EXTRA_FIELDS.contains(&k.as_str()))
-        .collect();
+    // Nothing but what the core reads is stored: a field it does not read is refused (a
+    // usage's or commit's `provider_usage` is read by the core into its token counts).
+    let unknown: Vec<&String> = draft.extra.keys().collect();
     if !unknown.is_empty() {
         let names: Vec<&str> = unknown.iter().map(|k| k.as_str()).collect();
         return Err(ApiError::bad_request(
@@ -382,18 +379,68 @@ async fn get_state(
             })
         })
         .transpose()?;
-    let (ledger, version) = engine::read_ledger(&app.ctx, &id).await?;
+    let wanted = match query.get("entries").map(String::as_str) {
+        None => engine::EntriesWanted::Newest(STATE_ENTRIES_DEFAULT),
+        Some("all") => engine::EntriesWanted::All,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_request",
+                format!(
+                    "`entries` is `all` or absent (the newest {STATE_ENTRIES_DEFAULT}), not {other:?}"
+                ),
+            ));
+        }
+    };
+    let read = engine::read_state(&app.ctx, &id, wanted).await?;
     let at = at.unwrap_or_else(|| {
         let clock = engine::clock();
-        ledger.now().map_or(clock, |now| now.max(clock))
+        read.ledger.now().map_or(clock, |now| now.max(clock))
     });
-    let report = ledger.report(at, vec![], vec![])?;
+    let report = read.ledger.report(at, vec![], vec![])?;
     let mut doc =
         serde_json::to_value(&report).map_err(|e| ApiError::corrupt(&id, &e.to_string()))?;
     if let Value::Object(o) = &mut doc {
-        o.insert("version".into(), version.into());
+        // The entries come from the store (the ledger keeps only those since its checkpoint).
+        o.insert("entries".into(), Value::Array(read.entries));
+        o.insert(
+            "entries_before".into(),
+            read.older.map_or(Value::Null, Value::from),
+        );
+        o.insert("version".into(), read.version.into());
+        o.insert("cursor".into(), read.event_count.into());
     }
     Ok(Json(doc))
+}
+
+/// The account's checkpoint as of its latest committed event (SPEC §5.3), with the cursor
+/// to fetch the events after it from (`/entries?after=`) and the catalogue it names. ETag:
+/// the account's version.
+async fn get_checkpoint(
+    State(app): Shared,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    app.auth
+        .caller(&app.ctx.db, &headers)
+        .await?
+        .check_read(&id)?;
+    let read = engine::read_state(&app.ctx, &id, engine::EntriesWanted::None).await?;
+    let etag = format!("\"v{}\"", read.version);
+    let not_modified = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let etag_header =
+        HeaderValue::from_str(&etag).unwrap_or_else(|_| HeaderValue::from_static("\"v\""));
+    if not_modified {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag_header)]).into_response());
+    }
+    let body = json!({
+        "checkpoint": read.ledger.checkpoint(),
+        "cursor": read.event_count,
+        "version": read.version,
+    });
+    Ok(([(header::ETAG, etag_header)], Json(body)).into_response())
 }
 
 async fn get_entries(
@@ -422,8 +469,19 @@ async fn get_entries(
                 }),
         }
     };
-    let after = number("after", 0, i64::MAX)?;
     let limit = number("limit", ENTRIES_PAGE_MAX, ENTRIES_PAGE_MAX)?.max(1);
+    if query.contains_key("before") {
+        if query.contains_key("after") {
+            return Err(ApiError::bad_request(
+                "invalid_request",
+                "page with `before` (older entries) or `after` (newer events), not both",
+            ));
+        }
+        let before = number("before", 0, i64::MAX)?;
+        let (entries, older) = engine::entries_before(&app.ctx, &id, before, limit).await?;
+        return Ok(Json(json!({"entries": entries, "before": older})));
+    }
+    let after = number("after", 0, i64::MAX)?;
     let page = engine::entries_after(&app.ctx, &id, after, limit).await?;
     Ok(Json(json!({
         "entries": page.entries,

@@ -12,6 +12,13 @@
 //! rows, its ledger events and its audit rows are written in the same transaction, under the
 //! same lock, so they commit or roll back together.
 //!
+//! Cost does not grow with an account's age: every `checkpoint_every` accepted events (and
+//! at least once per batch that reaches it) the writer stores the account's checkpoint (SPEC
+//! §5.3) in the same transaction, and the in-memory ledger forgets its history at that point.
+//! A cold account is one checkpoint and the events after it. Idempotency for ids older than
+//! the checkpoint comes from the database (the unique `(account_id, idem_id)` index), read for
+//! the whole batch in one query per account before the events are decided.
+//!
 //! SQLite has one writer; PostgreSQL several, each owning a share of the accounts (by hash),
 //! so one account's events stay in one queue and its cached ledger stays warm. Several server
 //! processes may share one PostgreSQL database: the row locks serialise them, and the
@@ -27,12 +34,15 @@ use sqlx::{Any, AnyConnection, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use ai_credits::time::{format_instant, parse_instant};
-use ai_credits::{Account, Catalogue, Entry, EventDraft, EventKind, Ledger, Rejection};
+use ai_credits::{
+    Account, Catalogue, Checkpoint, EarlierEvents, Entry, EventBody, EventDraft, EventKind, Ledger,
+    NoEarlierEvents, Rejection,
+};
 
 use crate::error::ApiError;
 use crate::key_change::{self, KeyChange, KeysDone};
 use crate::payment::{ChargeRequest, PaymentError, PaymentProcessor};
-use crate::store::{self, AccountRow, AccountUpdate, Backend, Db, EventRow};
+use crate::store::{self, AccountRow, AccountUpdate, Backend, CheckpointRow, Db, EventRow};
 
 /// Most events decided in one transaction.
 pub const BATCH_EVENTS_MAX: usize = 512;
@@ -40,8 +50,10 @@ pub const BATCH_EVENTS_MAX: usize = 512;
 pub const QUEUE_EVENTS_MAX: usize = 8192;
 /// Writers on PostgreSQL (each a connection of its own).
 const PG_WRITERS: usize = 8;
-/// Most ledgers kept in memory.
-const CACHE_ACCOUNTS_MAX: usize = 4096;
+/// The ledger cache's default bound, in bytes (`serve --cache-mb`).
+pub const CACHE_BYTES_DEFAULT: usize = 256 << 20;
+/// How many accepted events an account's checkpoint may lag behind (`serve --checkpoint-every`).
+pub const CHECKPOINT_EVERY_DEFAULT: i64 = 64;
 
 /// The server's clock, to the millisecond (sub-millisecond digits would only clutter output).
 pub fn clock() -> DateTime<Utc> {
@@ -49,21 +61,57 @@ pub fn clock() -> DateTime<Utc> {
     DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
 }
 
-/// Ledgers rebuilt from the database, keyed by account and the version they were rebuilt at.
-#[derive(Default)]
+/// Ledgers rebuilt from the database, keyed by account and the version they were rebuilt at,
+/// bounded in bytes (each ledger's `approx_bytes`): past the bound the ledgers used least
+/// recently are forgotten, and rebuilt from their checkpoints when next used.
 pub struct LedgerCache {
-    map: Mutex<HashMap<String, (i64, Arc<Ledger>)>>,
+    inner: Mutex<CacheMap>,
+    bytes_max: usize,
+}
+
+#[derive(Default)]
+struct CacheMap {
+    map: HashMap<String, Cached>,
+    bytes: usize,
+    tick: u64,
+}
+
+struct Cached {
+    version: i64,
+    ledger: Arc<Ledger>,
+    bytes: usize,
+    used: u64,
+}
+
+impl Default for LedgerCache {
+    fn default() -> Self {
+        LedgerCache::new(CACHE_BYTES_DEFAULT)
+    }
 }
 
 impl LedgerCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (i64, Arc<Ledger>)>> {
-        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    /// A cache that holds at most about `bytes_max` bytes of ledgers.
+    pub fn new(bytes_max: usize) -> LedgerCache {
+        LedgerCache {
+            inner: Mutex::new(CacheMap::default()),
+            bytes_max,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheMap> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The ledger of `id` at exactly `version`, to read.
     pub fn get(&self, id: &str, version: i64) -> Option<Arc<Ledger>> {
-        match self.lock().get(id) {
-            Some((v, ledger)) if *v == version => Some(Arc::clone(ledger)),
+        let mut cache = self.lock();
+        cache.tick += 1;
+        let tick = cache.tick;
+        match cache.map.get_mut(id) {
+            Some(c) if c.version == version => {
+                c.used = tick;
+                Some(Arc::clone(&c.ledger))
+            }
             _ => None,
         }
     }
@@ -71,23 +119,58 @@ impl LedgerCache {
     /// The ledger of `id` at exactly `version`, to change (it leaves the cache until the
     /// change is committed).
     fn take(&self, id: &str, version: i64) -> Option<Ledger> {
-        let (v, ledger) = self.lock().remove(id)?;
-        (v == version).then(|| Arc::try_unwrap(ledger).unwrap_or_else(|shared| (*shared).clone()))
+        let mut cache = self.lock();
+        let c = cache.map.remove(id)?;
+        cache.bytes -= c.bytes;
+        (c.version == version)
+            .then(|| Arc::try_unwrap(c.ledger).unwrap_or_else(|shared| (*shared).clone()))
     }
 
     /// Keeps `ledger` as `id` at `version`, unless a newer one is already there.
     pub fn put(&self, id: &str, version: i64, ledger: Arc<Ledger>) {
-        let mut map = self.lock();
-        if map.get(id).is_some_and(|(v, _)| *v >= version) {
+        let mut cache = self.lock();
+        if cache.map.get(id).is_some_and(|c| c.version >= version) {
             return;
         }
-        if map.len() >= CACHE_ACCOUNTS_MAX && !map.contains_key(id) {
-            // Bounded, not clever: forget one account (any); it is rebuilt when next used.
-            if let Some(victim) = map.keys().next().cloned() {
-                map.remove(&victim);
+        let bytes = ledger.approx_bytes() + id.len();
+        if bytes > self.bytes_max {
+            return;
+        }
+        cache.tick += 1;
+        let used = cache.tick;
+        if let Some(old) = cache.map.insert(
+            id.to_owned(),
+            Cached {
+                version,
+                ledger,
+                bytes,
+                used,
+            },
+        ) {
+            cache.bytes -= old.bytes;
+        }
+        cache.bytes += bytes;
+        while cache.bytes > self.bytes_max {
+            // The scan is over the cache's entries, and runs only once it is full.
+            let Some(victim) = cache
+                .map
+                .iter()
+                .filter(|(k, _)| k.as_str() != id)
+                .min_by_key(|(_, c)| c.used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            if let Some(gone) = cache.map.remove(&victim) {
+                cache.bytes -= gone.bytes;
             }
         }
-        map.insert(id.to_owned(), (version, ledger));
+    }
+
+    /// Bytes held now, and how many ledgers.
+    pub fn usage(&self) -> (usize, usize) {
+        let cache = self.lock();
+        (cache.bytes, cache.map.len())
     }
 }
 
@@ -99,6 +182,8 @@ pub struct Ctx {
     pub processor: Arc<dyn PaymentProcessor>,
     /// Honour a client's `at` (conformance replays, imports); otherwise `at` is the server's.
     pub allow_client_time: bool,
+    /// Most accepted events an account's stored checkpoint may lag behind its log.
+    pub checkpoint_every: i64,
 }
 
 /// What an accepted event did.
@@ -331,6 +416,21 @@ struct Locked {
     version: i64,
     event_count: i64,
     changed: bool,
+    /// The events the stored checkpoint covers (0: none stored).
+    checkpoint_seq: i64,
+    /// Events before the ledger's history, by id, read for this batch's events.
+    earlier: StoredEarlier,
+}
+
+/// Events before a ledger's history (those its checkpoint covers), as read from the database
+/// by id for one batch.
+#[derive(Default)]
+struct StoredEarlier(HashMap<String, ai_credits::Accepted>);
+
+impl EarlierEvents for StoredEarlier {
+    fn accepted(&self, id: &str) -> Option<ai_credits::Accepted> {
+        self.0.get(id).cloned()
+    }
 }
 
 struct ChargeRow {
@@ -347,6 +447,7 @@ struct ChargeRow {
 struct Writes {
     events: Vec<EventRow>,
     charges: Vec<ChargeRow>,
+    checkpoints: Vec<CheckpointRow>,
 }
 
 async fn decide_batch(ctx: &Ctx, batch: Vec<Job>) {
@@ -410,15 +511,21 @@ async fn decide_in_transaction(
     let mut locked: HashMap<String, Locked> = HashMap::with_capacity(rows.len());
     let mut broken: HashMap<String, ApiError> = HashMap::new();
     for (id, row) in rows {
-        let ledger = match ctx.cache.take(&id, row.version) {
-            Some(ledger) => ledger,
-            None => match rebuild(conn, &ctx.catalogue, &id, &row).await? {
-                Ok(ledger) => ledger,
-                Err(e) => {
-                    broken.insert(id, e);
-                    continue;
-                }
-            },
+        let loaded = match ctx.cache.take(&id, row.version) {
+            Some(ledger) => Ok((ledger, None)),
+            None => rebuild(conn, &ctx.catalogue, &id, &row).await?,
+        };
+        let (ledger, checkpoint_seq) = match loaded {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                broken.insert(id, e);
+                continue;
+            }
+        };
+        let checkpoint_seq = match checkpoint_seq {
+            Some(seq) => seq,
+            // A cached ledger forgot its history exactly where the stored checkpoint is.
+            None => i64::try_from(ledger.sequence() - ledger.events().len() as u64).unwrap_or(0),
         };
         locked.insert(
             id,
@@ -428,8 +535,17 @@ async fn decide_in_transaction(
                 row,
                 ledger,
                 changed: false,
+                checkpoint_seq,
+                earlier: StoredEarlier::default(),
             },
         );
+    }
+    if let Err(e) = read_earlier(conn, &jobs, &mut locked).await? {
+        // A stored event that does not read back: the account is unreadable, as on rebuild.
+        for (id, error) in e {
+            locked.remove(&id);
+            broken.insert(id, error);
+        }
     }
     let mut writes = Writes::default();
     let mut answers = Vec::with_capacity(jobs.len());
@@ -456,7 +572,23 @@ async fn decide_in_transaction(
         };
         answers.push(answer);
     }
+    for (id, account) in locked.iter_mut() {
+        if account.changed && account.event_count - account.checkpoint_seq >= ctx.checkpoint_every {
+            // The ledger forgets its history at the very point the stored checkpoint covers:
+            // cached or rebuilt, an account's ledger is always that checkpoint and what came
+            // after it.
+            let checkpoint = account.ledger.checkpoint();
+            account.ledger.forget_history();
+            account.checkpoint_seq = account.event_count;
+            writes.checkpoints.push(CheckpointRow {
+                account_id: id.clone(),
+                seq: account.event_count,
+                body: checkpoint.to_json(),
+            });
+        }
+    }
     store::insert_events(conn, &writes.events).await?;
+    store::put_checkpoints(conn, &writes.checkpoints).await?;
     for c in &writes.charges {
         sqlx::query(
             "INSERT INTO charges (account_id, idem_id, pack, amount_cents, member, charged_at, processor_charge_id) \
@@ -488,43 +620,153 @@ async fn decide_in_transaction(
     Ok((answers, locked))
 }
 
-/// Rebuilds a ledger from its stored events and `now`. The outer error is the database's;
-/// the inner one means the stored events no longer replay.
+/// Rebuilds a ledger from its stored checkpoint, the events after it and `now`, with the
+/// events the checkpoint covers. The outer error is the database's; the inner one means the
+/// stored state no longer reads back.
 pub async fn rebuild(
     conn: &mut AnyConnection,
     catalogue: &Arc<Catalogue>,
     id: &str,
     row: &AccountRow,
-) -> Result<Result<Ledger, ApiError>, sqlx::Error> {
-    let bodies = store::event_bodies(conn, id).await?;
-    Ok(replay(catalogue, id, row, &bodies))
+) -> Result<Result<(Ledger, Option<i64>), ApiError>, sqlx::Error> {
+    let checkpoint = store::checkpoint(conn, id).await?;
+    let after = checkpoint.as_ref().map_or(0, |(seq, _)| *seq);
+    let bodies = store::event_bodies_after(conn, id, after).await?;
+    Ok(restore(catalogue, id, row, checkpoint.as_ref(), &bodies).map(|l| (l, Some(after))))
 }
 
-fn replay(
+/// The ledger of a stored checkpoint (or of none: a new account), the events after it and
+/// the account's latest time.
+pub fn restore(
     catalogue: &Arc<Catalogue>,
     id: &str,
     row: &AccountRow,
+    checkpoint: Option<&(i64, String)>,
     bodies: &[String],
 ) -> Result<Ledger, ApiError> {
     let corrupt = |cause: &str| ApiError::corrupt(id, cause);
-    let cycle_anchor = parse_instant(&row.cycle_anchor).ok_or_else(|| corrupt("cycle_anchor"))?;
-    let account = Account {
-        plan: row.plan.clone(),
-        cycle_anchor,
+    let mut ledger = match checkpoint {
+        Some((seq, body)) => {
+            let doc = Checkpoint::from_json(body).map_err(|e| corrupt(&e.to_string()))?;
+            let ledger = Ledger::from_checkpoint(Arc::clone(catalogue), &doc)
+                .map_err(|e| corrupt(&e.to_string()))?;
+            if i64::try_from(ledger.sequence()).ok() != Some(*seq) {
+                return Err(corrupt("the checkpoint does not cover the events it says"));
+            }
+            ledger
+        }
+        None => {
+            let cycle_anchor =
+                parse_instant(&row.cycle_anchor).ok_or_else(|| corrupt("cycle_anchor"))?;
+            let account = Account {
+                plan: row.plan.clone(),
+                cycle_anchor,
+            };
+            Ledger::new(Arc::clone(catalogue), account).map_err(|r| corrupt(&r.message))?
+        }
     };
-    let mut ledger =
-        Ledger::new(Arc::clone(catalogue), account).map_err(|r| corrupt(&r.message))?;
-    // The stored bodies are JSON objects; read them as one list straight into drafts.
-    let list = format!("[{}]", bodies.join(","));
-    let drafts = EventDraft::list_from_json(&list).map_err(|e| corrupt(&e.to_string()))?;
-    ledger
-        .replay_drafts(drafts)
-        .map_err(|r| corrupt(&r.message))?;
+    if !bodies.is_empty() {
+        // The stored bodies are JSON objects; read them as one list straight into drafts.
+        let list = format!("[{}]", bodies.join(","));
+        let drafts = EventDraft::list_from_json(&list).map_err(|e| corrupt(&e.to_string()))?;
+        ledger
+            .replay_drafts(drafts)
+            .map_err(|r| corrupt(&r.message))?;
+    }
     if let Some(now) = &row.now_at {
         let now = parse_instant(now).ok_or_else(|| corrupt("now_at"))?;
         ledger.advance(now).map_err(|r| corrupt(&r.message))?;
     }
     Ok(ledger)
+}
+
+/// The replay of a whole log from the first event, for `verify`: the ledger as it would be
+/// without checkpoints.
+pub fn replay_from_start(
+    catalogue: &Arc<Catalogue>,
+    id: &str,
+    row: &AccountRow,
+    bodies: &[String],
+) -> Result<Ledger, ApiError> {
+    restore(catalogue, id, row, None, bodies)
+}
+
+/// Reads, for every account of the batch whose ledger has forgotten history, the stored
+/// events its jobs' ids (and the holds they name) may refer to: one query per account. An
+/// account whose stored events do not read back is returned with its error.
+async fn read_earlier(
+    conn: &mut AnyConnection,
+    jobs: &[Decision],
+    locked: &mut HashMap<String, Locked>,
+) -> Result<Result<(), Vec<(String, ApiError)>>, sqlx::Error> {
+    let mut wanted: HashMap<&str, Vec<&str>> = HashMap::new();
+    for job in jobs {
+        let (Task::Event(draft), Some(account)) = (&job.task, locked.get(&job.account_id)) else {
+            continue;
+        };
+        if !account.ledger.has_earlier_events() {
+            continue;
+        }
+        let ids = wanted.entry(job.account_id.as_str()).or_default();
+        if let (Some(id), Ok(kind)) = (&draft.id, &draft.kind)
+            && kind.is_idempotent()
+            && !account.ledger.knows_id(id)
+        {
+            ids.push(id);
+        }
+        if let Ok(EventBody::Commit { hold, .. } | EventBody::Release { hold }) = &draft.body
+            && !account.ledger.knows_hold(hold)
+        {
+            ids.push(hold);
+        }
+    }
+    let mut broken = Vec::new();
+    for (account_id, ids) in wanted {
+        if ids.is_empty() {
+            continue;
+        }
+        let rows = store::events_by_idem(conn, account_id, &ids).await?;
+        let mut found = HashMap::with_capacity(rows.len());
+        let mut unreadable = None;
+        for row in rows {
+            match read_stored(&row) {
+                Some(accepted) => {
+                    found.insert(row.idem_id, accepted);
+                }
+                None => unreadable = Some(row.idem_id),
+            }
+        }
+        match unreadable {
+            Some(idem) => broken.push((
+                account_id.to_owned(),
+                ApiError::corrupt(
+                    account_id,
+                    &format!("stored event `{idem}` does not read back"),
+                ),
+            )),
+            None => {
+                if let Some(account) = locked.get_mut(account_id) {
+                    account.earlier = StoredEarlier(found);
+                }
+            }
+        }
+    }
+    Ok(if broken.is_empty() {
+        Ok(())
+    } else {
+        Err(broken)
+    })
+}
+
+/// A stored event and its entry, as the core reads them back.
+fn read_stored(row: &store::StoredById) -> Option<ai_credits::Accepted> {
+    let value: Value = serde_json::from_str(&row.body).ok()?;
+    let event = EventDraft::from_json(&value).into_event()?;
+    let entry = match &row.entry {
+        Some(text) => Some(serde_json::from_str::<Entry>(text).ok()?),
+        None => None,
+    };
+    Some(ai_credits::Accepted { event, entry })
 }
 
 /// Decides one event against a locked account, recording what to write.
@@ -546,7 +788,11 @@ async fn decide(
     let at = draft.at.clone().ok();
     let before_purchase = is_purchase.then(|| account.ledger.clone());
     let events_before = account.ledger.events().len();
-    let result = account.ledger.apply_draft(draft);
+    let result = if account.ledger.has_earlier_events() {
+        account.ledger.apply_after(draft, &account.earlier)
+    } else {
+        account.ledger.apply_after(draft, &NoEarlierEvents)
+    };
     let outcome = match result {
         Ok(outcome) if !outcome.duplicate => outcome,
         other => {
@@ -751,29 +997,120 @@ fn payment_refused(e: PaymentError) -> ApiError {
 
 /// An account's ledger as committed, for reading, and its version.
 pub async fn read_ledger(ctx: &Ctx, id: &str) -> Result<(Arc<Ledger>, i64), ApiError> {
+    read_state(ctx, id, EntriesWanted::None)
+        .await
+        .map(|s| (s.ledger, s.version))
+}
+
+/// Which entries a read of an account's state lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntriesWanted {
+    None,
+    /// The newest this many.
+    Newest(i64),
+    /// Every one (its cost grows with the account's history).
+    All,
+}
+
+/// An account's state as committed: its ledger, version and event count, and the entries
+/// asked for, all read from one snapshot of the database.
+pub struct StateRead {
+    pub ledger: Arc<Ledger>,
+    pub version: i64,
+    pub event_count: i64,
+    /// Oldest first.
+    pub entries: Vec<Value>,
+    /// With `Newest`: the sequence number to page older entries from (`/entries?before=`),
+    /// when there are older ones.
+    pub older: Option<i64>,
+}
+
+pub async fn read_state(ctx: &Ctx, id: &str, wanted: EntriesWanted) -> Result<StateRead, ApiError> {
     let storage = |e: sqlx::Error| ApiError::storage(&e);
-    let mut conn = ctx.db.pool.acquire().await.map_err(storage)?;
-    // Fast path: the row's version names a cached ledger.
-    let row = store::account_row(&mut conn, id, "")
+    let mut tx = ctx.db.begin_read().await.map_err(storage)?;
+    let row = store::account_row(&mut tx, id, "")
         .await
         .map_err(storage)?
         .ok_or_else(ApiError::account_not_found)?;
-    if let Some(ledger) = ctx.cache.get(id, row.version) {
-        return Ok((ledger, row.version));
-    }
-    // Rebuild from one snapshot of the row and its events.
-    drop(conn);
-    let mut tx = ctx.db.begin_read().await.map_err(storage)?;
-    let row = store::account_row(&mut tx, id, "").await.map_err(storage)?;
-    let bodies = match &row {
-        Some(_) => store::event_bodies(&mut tx, id).await.map_err(storage)?,
-        None => Vec::new(),
+    let ledger = match ctx.cache.get(id, row.version) {
+        Some(ledger) => ledger,
+        None => {
+            let (ledger, _) = rebuild(&mut tx, &ctx.catalogue, id, &row)
+                .await
+                .map_err(storage)??;
+            let ledger = Arc::new(ledger);
+            ctx.cache.put(id, row.version, Arc::clone(&ledger));
+            ledger
+        }
+    };
+    let parse = |text: &str| -> Result<Value, ApiError> {
+        serde_json::from_str(text).map_err(|e| ApiError::corrupt(id, &e.to_string()))
+    };
+    let (entries, older) = match wanted {
+        EntriesWanted::None => (Vec::new(), None),
+        EntriesWanted::All => {
+            let rows = store::all_entries(&mut tx, id).await.map_err(storage)?;
+            (
+                rows.iter().map(|e| parse(e)).collect::<Result<_, _>>()?,
+                None,
+            )
+        }
+        EntriesWanted::Newest(n) => {
+            let mut rows = store::entries_before(&mut tx, id, i64::MAX, n + 1)
+                .await
+                .map_err(storage)?;
+            let more = rows.len() as i64 > n;
+            rows.truncate(usize::try_from(n).unwrap_or(0));
+            let older = more.then(|| rows.last().map_or(0, |(seq, _)| *seq));
+            rows.reverse();
+            let entries = rows
+                .iter()
+                .map(|(_, e)| parse(e))
+                .collect::<Result<_, _>>()?;
+            (entries, older)
+        }
     };
     tx.commit().await.map_err(storage)?;
-    let row = row.ok_or_else(ApiError::account_not_found)?;
-    let ledger = Arc::new(replay(&ctx.catalogue, id, &row, &bodies)?);
-    ctx.cache.put(id, row.version, Arc::clone(&ledger));
-    Ok((ledger, row.version))
+    Ok(StateRead {
+        ledger,
+        version: row.version,
+        event_count: row.event_count,
+        entries,
+        older,
+    })
+}
+
+/// One page of entries before `before` (a sequence number), newest first in the query but
+/// returned oldest first, with the cursor for the page before it.
+pub async fn entries_before(
+    ctx: &Ctx,
+    id: &str,
+    before: i64,
+    limit: i64,
+) -> Result<(Vec<Value>, Option<i64>), ApiError> {
+    let storage = |e: sqlx::Error| ApiError::storage(&e);
+    let mut tx = ctx.db.begin_read().await.map_err(storage)?;
+    store::account_row(&mut tx, id, "")
+        .await
+        .map_err(storage)?
+        .ok_or_else(ApiError::account_not_found)?;
+    let mut rows = store::entries_before(&mut tx, id, before, limit + 1)
+        .await
+        .map_err(storage)?;
+    tx.commit().await.map_err(storage)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let older = if more {
+        rows.last().map(|(seq, _)| *seq)
+    } else {
+        None
+    };
+    rows.reverse();
+    let entries = rows
+        .iter()
+        .map(|(_, e)| serde_json::from_str(e).map_err(|e| ApiError::corrupt(id, &e.to_string())))
+        .collect::<Result<_, _>>()?;
+    Ok((entries, older))
 }
 
 /// One page of the event log after `after` (a sequence number), at most `limit` events

@@ -17,6 +17,7 @@ pub mod payment;
 pub mod providers;
 pub mod secret;
 pub mod store;
+pub mod verify;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -52,6 +53,13 @@ pub struct Config {
     /// stand-in assistant and the stand-in providers, and points the provider adapters whose
     /// `AI_CREDITS_PROVIDER_BASE_*` is not set at those stand-ins.
     pub demo: bool,
+    /// Most accepted events an account's stored checkpoint may lag behind its log
+    /// (`--checkpoint-every`, default [`engine::CHECKPOINT_EVERY_DEFAULT`]): loading a cold
+    /// account reads its checkpoint and at most this many events.
+    pub checkpoint_every: i64,
+    /// The ledger cache's bound in bytes (`--cache-mb`, default
+    /// [`engine::CACHE_BYTES_DEFAULT`]).
+    pub cache_bytes: usize,
 }
 
 /// Reads and validates a catalogue document; the error names the file and the core's code.
@@ -110,10 +118,11 @@ impl Server {
         tracing::info!(storage = %config.location.describe(), "database ready");
         let ctx = Arc::new(engine::Ctx {
             db,
-            cache: engine::LedgerCache::default(),
+            cache: engine::LedgerCache::new(config.cache_bytes),
             catalogue: Arc::new(catalogue),
             processor,
             allow_client_time: config.allow_client_time,
+            checkpoint_every: config.checkpoint_every.max(1),
         });
         let engine = engine::Engine::start(Arc::clone(&ctx));
         if config.demo {

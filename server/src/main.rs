@@ -33,7 +33,8 @@ use ai_credits_server::{Config, Server};
 fn usage() -> ExitCode {
     eprintln!(
         "usage: ai-credits scenario PATH   (PATH - reads the scenario from stdin)\n       \
-         ai-credits serve [--addr 127.0.0.1:8080] [--db PATH|postgres://…] [--allow-client-time] [--www DIR] [--data-key-file PATH] [--catalogue PATH] [--demo]"
+         ai-credits serve [--addr 127.0.0.1:8080] [--db PATH|postgres://…] [--allow-client-time] [--www DIR] [--data-key-file PATH] [--catalogue PATH] [--demo] [--checkpoint-every N] [--cache-mb N]\n       \
+         ai-credits verify [--db PATH|postgres://…] [--catalogue PATH] [--account ID]"
     );
     ExitCode::from(64)
 }
@@ -44,6 +45,10 @@ fn main() -> ExitCode {
         Some("scenario") if args.len() == 2 => run_scenario(&args[1]),
         Some("serve") => match parse_serve(&args[1..]) {
             Some(config) => serve(config),
+            None => usage(),
+        },
+        Some("verify") => match parse_verify(&args[1..]) {
+            Some(options) => verify(options),
             None => usage(),
         },
         _ => usage(),
@@ -58,6 +63,8 @@ fn parse_serve(args: &[String]) -> Option<Config> {
     let mut data_key_file = None;
     let mut catalogue = None;
     let mut demo = false;
+    let mut checkpoint_every = ai_credits_server::engine::CHECKPOINT_EVERY_DEFAULT;
+    let mut cache_bytes = ai_credits_server::engine::CACHE_BYTES_DEFAULT;
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
@@ -68,6 +75,13 @@ fn parse_serve(args: &[String]) -> Option<Config> {
             "--data-key-file" => data_key_file = Some(std::path::PathBuf::from(rest.next()?)),
             "--catalogue" => catalogue = Some(std::path::PathBuf::from(rest.next()?)),
             "--demo" => demo = true,
+            "--checkpoint-every" => {
+                checkpoint_every = rest.next()?.parse().ok().filter(|n| *n >= 1)?;
+            }
+            "--cache-mb" => {
+                let mb: usize = rest.next()?.parse().ok()?;
+                cache_bytes = mb.checked_mul(1 << 20)?;
+            }
             _ => return None,
         }
     }
@@ -81,6 +95,99 @@ fn parse_serve(args: &[String]) -> Option<Config> {
         data_key_file,
         catalogue,
         demo,
+        checkpoint_every,
+        cache_bytes,
+    })
+}
+
+/// `verify`'s options: the database, the catalogue and optionally one account.
+struct VerifyOptions {
+    location: Location,
+    catalogue: Option<std::path::PathBuf>,
+    account: Option<String>,
+}
+
+fn parse_verify(args: &[String]) -> Option<VerifyOptions> {
+    let mut db = None;
+    let mut catalogue = None;
+    let mut account = None;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--db" => db = Some(rest.next()?.clone()),
+            "--catalogue" => catalogue = Some(std::path::PathBuf::from(rest.next()?)),
+            "--account" => account = Some(rest.next()?.clone()),
+            _ => return None,
+        }
+    }
+    let database_url = std::env::var("DATABASE_URL").ok();
+    Some(VerifyOptions {
+        location: Location::choose(db.as_deref(), database_url.as_deref()),
+        catalogue,
+        account,
+    })
+}
+
+/// Replays every account's log (or one's) from the start and compares it with the stored
+/// checkpoints; exits 1 when anything differs.
+fn verify(options: VerifyOptions) -> ExitCode {
+    let catalogue = match &options.catalogue {
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| {
+                ai_credits::Catalogue::from_json(&t).map_err(|e| format!("{e} ({})", e.code()))
+            }) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("ai-credits: --catalogue {}: {e}", path.display());
+                return ExitCode::from(66);
+            }
+        },
+        None => ai_credits::Catalogue::default(),
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ai-credits: cannot start the runtime: {e}");
+            return ExitCode::from(70);
+        }
+    };
+    runtime.block_on(async move {
+        let db = match ai_credits_server::store::Db::open(&options.location).await {
+            Ok(db) => db,
+            Err(e) => {
+                eprintln!("ai-credits: {}: {e}", options.location.describe());
+                return ExitCode::from(70);
+            }
+        };
+        let catalogue = Arc::new(catalogue);
+        match ai_credits_server::verify::verify(&db, &catalogue, options.account.as_deref()).await {
+            Ok(v) => {
+                for d in &v.differences {
+                    println!("DIFFERENT {}: {}", d.account, d.what);
+                }
+                println!(
+                    "verified {} accounts, {} events, {} checkpoints: {}",
+                    v.accounts,
+                    v.events,
+                    v.checkpoints,
+                    if v.differences.is_empty() {
+                        "no difference".to_owned()
+                    } else {
+                        format!("{} accounts differ", v.differences.len())
+                    }
+                );
+                if v.differences.is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                }
+            }
+            Err(e) => {
+                eprintln!("ai-credits: verify: {e}");
+                ExitCode::from(70)
+            }
+        }
     })
 }
 

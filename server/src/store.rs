@@ -564,8 +564,135 @@ pub async fn account_row(
 
 /// The accepted events of an account, in order, as stored JSON text.
 pub async fn event_bodies(conn: &mut AnyConnection, id: &str) -> Result<Vec<String>, sqlx::Error> {
-    let rows = sqlx::query("SELECT body FROM events WHERE account_id = $1 ORDER BY seq")
+    event_bodies_after(conn, id, 0).await
+}
+
+/// The accepted events of an account after `after` (a sequence number), in order, as stored
+/// JSON text.
+pub async fn event_bodies_after(
+    conn: &mut AnyConnection,
+    id: &str,
+    after: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    let rows =
+        sqlx::query("SELECT body FROM events WHERE account_id = $1 AND seq > $2 ORDER BY seq")
+            .bind(id)
+            .bind(after)
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.iter().map(|r| r.try_get(0)).collect()
+}
+
+/// An account's latest checkpoint: the events it covers and the document's JSON.
+pub async fn checkpoint(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<(i64, String)>, sqlx::Error> {
+    let row = sqlx::query("SELECT seq, body FROM checkpoints WHERE account_id = $1")
         .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+}
+
+/// A checkpoint to write: the account, the events it covers, the document's JSON.
+pub struct CheckpointRow {
+    pub account_id: String,
+    pub seq: i64,
+    pub body: String,
+}
+
+/// Writes (or replaces) accounts' checkpoints.
+pub async fn put_checkpoints(
+    conn: &mut AnyConnection,
+    rows: &[CheckpointRow],
+) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT_MAX) {
+        let sql = format!(
+            "INSERT INTO checkpoints (account_id, seq, body) VALUES {} ON CONFLICT (account_id) \
+             DO UPDATE SET seq = excluded.seq, body = excluded.body",
+            value_rows(chunk.len(), 3)
+        );
+        let mut query = sqlx::query(&sql);
+        for c in chunk {
+            query = query.bind(&c.account_id).bind(c.seq).bind(&c.body);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// A stored event found by its idempotency id: the id, the event's JSON, its entry's JSON.
+pub struct StoredById {
+    pub idem_id: String,
+    pub body: String,
+    pub entry: Option<String>,
+}
+
+/// The stored events of one account whose idempotency ids are among `ids` (through the
+/// unique index on `(account_id, idem_id)`).
+pub async fn events_by_idem(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    ids: &[&str],
+) -> Result<Vec<StoredById>, sqlx::Error> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(ROWS_PER_STATEMENT_MAX) {
+        let sql = format!(
+            "SELECT idem_id, body, entry FROM events WHERE account_id = $1 AND idem_id IN ({})",
+            placeholders(2, chunk.len())
+        );
+        let mut query = sqlx::query(&sql).bind(account_id);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for r in query.fetch_all(&mut *conn).await? {
+            out.push(StoredById {
+                idem_id: r.try_get(0)?,
+                body: r.try_get(1)?,
+                entry: r.try_get(2)?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Entries (their JSON and sequence numbers) of events before `before`, newest first, at most
+/// `limit`.
+pub async fn entries_before(
+    conn: &mut AnyConnection,
+    id: &str,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT seq, entry FROM events WHERE account_id = $1 AND seq < $2 AND entry IS NOT NULL \
+         ORDER BY seq DESC LIMIT $3",
+    )
+    .bind(id)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+/// Every entry of an account, oldest first (the one read whose cost grows with history).
+pub async fn all_entries(conn: &mut AnyConnection, id: &str) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT entry FROM events WHERE account_id = $1 AND entry IS NOT NULL ORDER BY seq",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(|r| r.try_get(0)).collect()
+}
+
+/// Every account id, in order (for `verify`).
+pub async fn account_ids(conn: &mut AnyConnection) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query("SELECT id FROM accounts ORDER BY id")
         .fetch_all(&mut *conn)
         .await?;
     rows.iter().map(|r| r.try_get(0)).collect()
@@ -622,6 +749,13 @@ fn migrator() -> Migrator {
             Cow::Borrowed("provider keys audit"),
             MigrationType::Simple,
             Cow::Borrowed(include_str!("../migrations/0002_provider_keys_audit.sql")),
+            false,
+        ),
+        Migration::new(
+            3,
+            Cow::Borrowed("checkpoints"),
+            MigrationType::Simple,
+            Cow::Borrowed(include_str!("../migrations/0003_checkpoints.sql")),
             false,
         ),
     ];

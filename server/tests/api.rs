@@ -684,6 +684,8 @@ async fn in_process(processor: Arc<dyn PaymentProcessor>) -> (String, Location) 
         data_key_file: None,
         catalogue: None,
         demo: false,
+        checkpoint_every: 1,
+        cache_bytes: ai_credits_server::engine::CACHE_BYTES_DEFAULT,
     };
     let server = Server::bind(&config, processor).await.expect("binds");
     let base = format!("http://{}", server.local_addr().unwrap());

@@ -196,6 +196,7 @@ async fn only_submit_at_keeps_an_events_time_and_never_a_future_one() {
         catalogue: Arc::new(Catalogue::default()),
         processor: Arc::new(EmbeddedProcessor),
         allow_client_time: false,
+        checkpoint_every: 2,
     });
     let engine = engine::Engine::start(Arc::clone(&ctx));
     let usage = |id: &str, at: &str| {

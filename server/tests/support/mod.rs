@@ -248,8 +248,10 @@ pub async fn get_state(
     token: &str,
     at: Option<&str>,
 ) -> (u16, Value) {
+    // Every entry: the tests compare whole states (`/state` lists the newest 100 by default).
     let mut request = http
         .get(format!("{base}/v1/accounts/{account}/state"))
+        .query(&[("entries", "all")])
         .bearer_auth(token);
     if let Some(at) = at {
         request = request.query(&[("at", at)]);

@@ -14,6 +14,7 @@ pub mod forecast;
 pub mod keys;
 pub mod ledger;
 pub mod provider_usage;
+pub mod replica;
 pub mod report;
 pub mod scenario;
 pub mod snapshot;

@@ -14,7 +14,7 @@ use crate::catalogue::Catalogue;
 use crate::checkpoint::Checkpoint;
 use crate::error::{CheckpointError, Rejection};
 use crate::event::EventDraft;
-use crate::ledger::{Entry, Ledger};
+use crate::ledger::Ledger;
 use crate::time::{format_instant, parse_instant};
 
 /// The `format` of the offline copy a replica writes.
@@ -23,6 +23,8 @@ pub const OFFLINE_FORMAT: &str = "ai-credits/client-copy";
 pub const OFFLINE_VERSION: u64 = 2;
 /// Events the synced ledger applies before it forgets them (its entries stay in `entries`).
 const HISTORY_KEPT_MAX: usize = 1_000;
+/// Entries the offline copy keeps (the newest), for a screen shown offline.
+pub const OFFLINE_ENTRIES_MAX: usize = 50;
 
 /// One account as the server decided it, plus the holds sent and not yet confirmed.
 #[derive(Clone, Debug)]
@@ -35,11 +37,12 @@ pub struct Replica {
     pending: Vec<Value>,
     /// `synced` with the pending holds applied; `None` when there are none.
     with_pending: Option<Ledger>,
-    /// Entries known here, oldest first: the pages of older ones read from the server (as a
-    /// person asks for them), then those synced since the replica began.
-    entries: Vec<Entry>,
-    /// The cursor to read entries older than `entries` from, while there are any.
-    older: Option<i64>,
+    /// Entries known here (as `Entry`'s JSON) with the sequence numbers of their events,
+    /// oldest first: the pages of older ones read from the server (as a person asks for them),
+    /// then those synced since the replica began.
+    entries: Vec<(i64, Value)>,
+    /// Whether the server said there are no entries older than the oldest known.
+    oldest_known: bool,
 }
 
 impl Replica {
@@ -56,7 +59,7 @@ impl Replica {
             pending: Vec::new(),
             with_pending: None,
             entries: Vec::new(),
-            older: Some(cursor.saturating_add(1)),
+            oldest_known: false,
         })
     }
 
@@ -73,14 +76,22 @@ impl Replica {
         self.pending.len()
     }
 
-    /// Entries known here, oldest first.
-    pub fn entries(&self) -> &[Entry] {
-        &self.entries
+    /// Entries known here (as `Entry`'s JSON), oldest first.
+    pub fn entries(&self) -> impl Iterator<Item = &Value> {
+        self.entries.iter().map(|(_, e)| e)
     }
 
-    /// The cursor of the next older page of entries (`/entries?before=`), if there is one.
+    /// The cursor of the next older page of entries (`/entries?before=`): older than the
+    /// oldest known, or than the replica's start; `None` once the server said there is none.
     pub fn older_entries(&self) -> Option<i64> {
-        self.older
+        if self.oldest_known {
+            return None;
+        }
+        Some(
+            self.entries
+                .first()
+                .map_or(self.cursor.saturating_add(1), |(seq, _)| *seq),
+        )
     }
 
     /// Applies the events the server accepted after the cursor (as `/entries?after=` lists
@@ -94,14 +105,20 @@ impl Replica {
         cursor: i64,
     ) -> Result<usize, Rejection> {
         let mut next = self.synced.clone();
-        let before = next.entries().len();
-        next.replay_drafts(events.iter().map(EventDraft::from_json))?;
+        let mut fresh = Vec::new();
+        for (i, event) in events.iter().enumerate() {
+            let before = next.entries().len();
+            next.replay_drafts(std::iter::once(EventDraft::from_json(event)))?;
+            if let Some(entry) = next.entries().get(before) {
+                let seq = self.cursor.saturating_add(1 + i as i64);
+                fresh.push((seq, serde_json::to_value(entry).unwrap_or_default()));
+            }
+        }
         if let Some(now) = now {
             let now = parse_instant(now)
                 .ok_or_else(|| Rejection::invalid("the server's `now` is not a time"))?;
             next.advance(now)?;
         }
-        let fresh: Vec<Entry> = next.entries()[before..].to_vec();
         let confirmed = |hold: &Value| {
             events
                 .iter()
@@ -118,18 +135,16 @@ impl Replica {
         Ok(events.len())
     }
 
-    /// Adds entries read from the server, older than those known (`/entries?before=`), and
-    /// the cursor of the page before them.
-    pub fn merge_older(&mut self, mut page: Vec<Entry>, before: Option<i64>) {
-        let first_known = self.entries.first().map(|e| e.id.clone());
-        if let Some(id) = first_known
-            && let Some(i) = page.iter().position(|e| e.id == id)
-        {
-            page.truncate(i);
-        }
+    /// Adds a page of entries read from the server (`/entries?before=`, with their events'
+    /// sequence numbers), older than those known; `more` says whether the server has older.
+    pub fn merge_older(&mut self, page: Vec<(i64, Value)>, more: bool) {
+        let oldest = self.older_entries().unwrap_or(0);
+        let mut page: Vec<(i64, Value)> =
+            page.into_iter().filter(|(seq, _)| *seq < oldest).collect();
+        page.sort_by_key(|(seq, _)| *seq);
         page.append(&mut self.entries);
         self.entries = page;
-        self.older = before;
+        self.oldest_known = !more;
     }
 
     /// A hold sent to the server: held here at once, until a merge confirms it or `drop_pending`.
@@ -189,6 +204,11 @@ impl Replica {
             "fetched_at": fetched_at_ms,
             "catalogue": if builtin { Value::Null } else { Value::from(catalogue.to_json()) },
             "checkpoint": self.synced.checkpoint(),
+            "entries": self.entries[self.entries.len().saturating_sub(OFFLINE_ENTRIES_MAX)..]
+                .iter()
+                .map(|(seq, e)| json!([seq, e]))
+                .collect::<Vec<_>>(),
+            "oldest_known": self.oldest_known && self.entries.len() <= OFFLINE_ENTRIES_MAX,
         })
     }
 
@@ -209,7 +229,14 @@ impl Replica {
         let checkpoint = Checkpoint::from_value(copy.get("checkpoint")?).ok()?;
         let cursor = copy.get("cursor")?.as_i64()?;
         let fetched_at = copy.get("fetched_at")?.as_u64()?;
-        let replica = Replica::new(Arc::new(catalogue), &checkpoint, cursor).ok()?;
+        let mut replica = Replica::new(Arc::new(catalogue), &checkpoint, cursor).ok()?;
+        for pair in copy.get("entries")?.as_array()? {
+            let [seq, entry] = pair.as_array()?.as_slice() else {
+                return None;
+            };
+            replica.entries.push((seq.as_i64()?, entry.clone()));
+        }
+        replica.oldest_known = copy.get("oldest_known")?.as_bool()?;
         Some((replica, fetched_at))
     }
 }
@@ -237,7 +264,9 @@ mod tests {
         // Proves checkpoint + merged deltas = the server's ledger (balance, report totals), and the entries it knows are the synced ones.
         let mut server = server_ledger();
         for i in 0..5 {
-            server.apply_draft(EventDraft::from_json(&usage(i))).unwrap();
+            server
+                .apply_draft(EventDraft::from_json(&usage(i)))
+                .unwrap();
         }
         let mut replica =
             Replica::new(Arc::clone(server.catalogue()), &server.checkpoint(), 5).unwrap();
@@ -260,24 +289,31 @@ mod tests {
             server.balance(at).unwrap()
         );
         assert_eq!(replica.view().checkpoint(), server.checkpoint());
-        assert_eq!(replica.entries().len(), 4);
+        assert_eq!(replica.entries().count(), 4);
         assert_eq!(replica.cursor(), 9);
+        assert_eq!(replica.older_entries(), Some(6), "u5's event is number 6");
+        replica.merge_older(
+            vec![(2, json!({"id": "u1"})), (1, json!({"id": "u0"}))],
+            false,
+        );
+        let ids: Vec<&Value> = replica.entries().map(|e| &e["id"]).collect();
+        assert_eq!(ids, ["u0", "u1", "u5", "u6", "u7", "u8"]);
+        assert_eq!(replica.older_entries(), None);
     }
 
     #[test]
     fn a_pending_hold_is_held_once_until_confirmed_and_gone_when_refused() {
         // Proves the pending-hold arithmetic: held at once, held once (not twice) after the merge that confirms it, and released in the view when the server refuses it.
         let server = server_ledger();
-        let mut replica = Replica::new(Arc::clone(server.catalogue()), &server.checkpoint(), 0).unwrap();
+        let mut replica =
+            Replica::new(Arc::clone(server.catalogue()), &server.checkpoint(), 0).unwrap();
         let at = parse_instant("2026-01-02T00:01:00Z").unwrap();
         let free = replica.view().balance(at).unwrap().available;
         let hold = json!({"at": "2026-01-02T00:00:00Z", "kind": "hold", "id": "h1",
                           "credits": 1000, "expires_at": "2026-01-02T00:05:00Z"});
         replica.add_pending(hold.clone());
         assert_eq!(replica.view().balance(at).unwrap().available, free - 1000);
-        replica
-            .merge(std::slice::from_ref(&hold), None, 1)
-            .unwrap();
+        replica.merge(std::slice::from_ref(&hold), None, 1).unwrap();
         assert_eq!(replica.pending_holds(), 0);
         assert_eq!(replica.view().balance(at).unwrap().available, free - 1000);
         let second = json!({"at": "2026-01-02T00:00:30Z", "kind": "hold", "id": "h2",
@@ -290,7 +326,7 @@ mod tests {
 
     #[test]
     fn an_offline_copy_is_small_and_reads_back_to_the_same_state() {
-        // Proves the offline copy restores the replica exactly, names no pending hold, and stays small after many events.
+        // Proves the offline copy restores the replica exactly (with its newest 50 entries), names no pending hold, and stays under 32 KB.
         let mut server = server_ledger();
         let events: Vec<Value> = (0..59).map(usage).collect();
         let mut replica =
@@ -299,15 +335,19 @@ mod tests {
             server.apply_draft(EventDraft::from_json(e)).unwrap();
         }
         replica.merge(&events, None, 59).unwrap();
-        replica.add_pending(json!({"at": "2026-01-02T01:00:00Z", "kind": "hold", "id": "p",
-                                   "credits": 10, "expires_at": "2026-01-02T02:00:00Z"}));
+        replica.add_pending(
+            json!({"at": "2026-01-02T01:00:00Z", "kind": "hold", "id": "p",
+                                   "credits": 10, "expires_at": "2026-01-02T02:00:00Z"}),
+        );
         let copy = replica.offline_copy("acc_1", 1_700_000_000_000);
         let text = copy.to_string();
-        assert!(text.len() < 16 * 1024, "{} bytes", text.len());
+        assert!(text.len() < 32 * 1024, "{} bytes", text.len());
         assert!(!text.contains("\"p\""), "no pending hold in the copy");
         let (back, fetched_at) = Replica::from_offline_copy(&copy, "acc_1").unwrap();
         assert_eq!(fetched_at, 1_700_000_000_000);
         assert_eq!(back.view().checkpoint(), server.checkpoint());
+        assert_eq!(back.entries().count(), OFFLINE_ENTRIES_MAX);
+        assert_eq!(back.entries().last(), replica.entries().last());
         assert!(Replica::from_offline_copy(&copy, "acc_2").is_none());
     }
 
@@ -315,11 +355,15 @@ mod tests {
     fn an_event_the_rules_refuse_leaves_the_replica_as_it_was() {
         // Proves a delta this copy of the rules cannot replay is refused whole: nothing of it is applied.
         let server = server_ledger();
-        let mut replica = Replica::new(Arc::clone(server.catalogue()), &server.checkpoint(), 0).unwrap();
-        let bad = vec![usage(1), json!({"at": "2026-01-01T00:00:00Z", "kind": "usage", "id": "late", "model": "gpt-5"})];
+        let mut replica =
+            Replica::new(Arc::clone(server.catalogue()), &server.checkpoint(), 0).unwrap();
+        let bad = vec![
+            usage(1),
+            json!({"at": "2026-01-01T00:00:00Z", "kind": "usage", "id": "late", "model": "gpt-5"}),
+        ];
         assert!(replica.merge(&bad, None, 2).is_err());
         assert_eq!(replica.cursor(), 0);
-        assert!(replica.entries().is_empty());
+        assert_eq!(replica.entries().count(), 0);
         assert_eq!(replica.view().checkpoint(), server.checkpoint());
     }
 }

@@ -478,8 +478,11 @@ async fn get_entries(
             ));
         }
         let before = number("before", 0, i64::MAX)?;
-        let (entries, older) = engine::entries_before(&app.ctx, &id, before, limit).await?;
-        return Ok(Json(json!({"entries": entries, "before": older})));
+        let (page, older) = engine::entries_before(&app.ctx, &id, before, limit).await?;
+        let (seqs, entries): (Vec<i64>, Vec<Value>) = page.into_iter().unzip();
+        return Ok(Json(
+            json!({"entries": entries, "seqs": seqs, "before": older}),
+        ));
     }
     let after = number("after", 0, i64::MAX)?;
     let page = engine::entries_after(&app.ctx, &id, after, limit).await?;

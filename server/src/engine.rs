@@ -1080,14 +1080,14 @@ pub async fn read_state(ctx: &Ctx, id: &str, wanted: EntriesWanted) -> Result<St
     })
 }
 
-/// One page of entries before `before` (a sequence number), newest first in the query but
-/// returned oldest first, with the cursor for the page before it.
+/// One page of entries before `before` (a sequence number), with their events' sequence
+/// numbers, oldest first, and the cursor for the page before it.
 pub async fn entries_before(
     ctx: &Ctx,
     id: &str,
     before: i64,
     limit: i64,
-) -> Result<(Vec<Value>, Option<i64>), ApiError> {
+) -> Result<(Vec<(i64, Value)>, Option<i64>), ApiError> {
     let storage = |e: sqlx::Error| ApiError::storage(&e);
     let mut tx = ctx.db.begin_read().await.map_err(storage)?;
     store::account_row(&mut tx, id, "")
@@ -1108,7 +1108,11 @@ pub async fn entries_before(
     rows.reverse();
     let entries = rows
         .iter()
-        .map(|(_, e)| serde_json::from_str(e).map_err(|e| ApiError::corrupt(id, &e.to_string())))
+        .map(|(seq, e)| {
+            serde_json::from_str(e)
+                .map(|e| (*seq, e))
+                .map_err(|e| ApiError::corrupt(id, &e.to_string()))
+        })
         .collect::<Result<_, _>>()?;
     Ok((entries, older))
 }

@@ -248,7 +248,7 @@ async fn only_submit_at_keeps_an_events_time_and_never_a_future_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_demo_server_seeds_the_account_and_a_restart_keeps_it() {
-    // Proves the seeded account's shape over HTTP (40-80 % used, two packs, the 1M one nearly expired but not empty, ≥3 members, features and models this cycle), the warning in the log, and that a second start does not seed again.
+    // Proves the seeded account's shape over HTTP (40-80 % used, two packs, the 1M one nearly expired but not empty, ≥3 members, features and models this cycle), the warning in the log, that a second start does not seed again, that its checkpoint is at most 16 KB, and that `ai-credits verify` finds no difference in the demo database.
     let storage = support::sqlite("demo-seed");
     let http = support::client();
     let (count, first_at) = {
@@ -302,6 +302,33 @@ async fn a_demo_server_seeds_the_account_and_a_restart_keeps_it() {
     assert_eq!(events.len(), count, "a restart seeded again");
     assert_eq!(events[0]["at"], first_at);
     assert!(server.log_text().contains("kept as it is"));
+    // The demo account's checkpoint is small whatever its history, and the audit agrees.
+    let checkpoint = http
+        .get(format!("{base}/v1/accounts/{DEMO}/checkpoint"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("checkpoint")
+        .text()
+        .await
+        .expect("body");
+    assert!(checkpoint.len() <= 16 * 1024, "{} bytes", checkpoint.len());
+    drop(server);
+    let support::Storage::Sqlite(path) = &storage else {
+        unreachable!("an SQLite test")
+    };
+    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_ai-credits"))
+        .args(["verify", "--db"])
+        .arg(path)
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("verify runs");
+    let out = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        verify.status.success() && out.contains("no difference"),
+        "{out}{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,11 +1,13 @@
 //! The `Client` class: the browser's synced copy of one account. The backend decides every
-//! event; the client replays what it decided (the stored events of `/entries`, page by page)
-//! into a local `Ledger`, keeps that copy in `localStorage` for offline previews, and shows
-//! holds it sent but the server has not confirmed yet as held at once.
+//! event; the client starts from the account's checkpoint (`/checkpoint`, with the catalogue
+//! it names), applies the events the server accepted after it (`/entries?after=`), keeps that
+//! copy (a checkpoint: small, whatever the account's age) in `localStorage` for offline
+//! previews, and shows holds it sent but the server has not confirmed yet as held at once.
 //!
-//! Previews go through the `Ledger` class itself (rebuilt from a snapshot of the synced log),
-//! so the client and `Ledger` cannot disagree about a number. The bearer token lives in memory
-//! only: it is never stored and never logged.
+//! The replica logic is the core's (`crate::replica`, tested natively); this file only
+//! fetches, stores and converts. Previews go through the `Ledger` class itself, so the client
+//! and `Ledger` cannot disagree about a number. The bearer token lives in memory only: it is
+//! never stored and never logged.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -17,6 +19,7 @@ use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
 use super::js;
 use super::ledger::Ledger;
+use crate::replica::Replica;
 use crate::time::{Instant, format_instant, parse_instant};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -42,7 +45,13 @@ export interface ClientStatus {
   cursor: number;
   /** Holds sent but not confirmed yet; they already count as held in previews. */
   pending_holds: number;
+  /** Why the last save of the offline copy failed (e.g. a full `localStorage`), or null. */
+  storage_error: string | null;
 }
+/** `client.entriesPage`'s argument: a cursor (default: older than what the client knows). */
+export interface EntriesPageRequest { before?: number; limit?: number; }
+/** A page of older entries, oldest first, and the cursor of the page before it (null: none). */
+export interface EntriesPage { entries: Entry[]; before: number | null; }
 export interface SyncStatus extends ClientStatus {
   /** Events this sync brought (0 when offline). */
   new_events: number;
@@ -248,15 +257,6 @@ async fn fetch_delta(
     Ok(delta)
 }
 
-/// A log as `connect` starts from: read from the server, or the copy in localStorage.
-struct StoredCopy {
-    account: Value,
-    now: Option<String>,
-    events: Vec<Value>,
-    cursor: i64,
-    fetched_at_ms: f64,
-}
-
 /// Everything the client knows; shared by the class and its promises.
 struct State {
     base_url: String,
@@ -264,179 +264,100 @@ struct State {
     /// Memory only.
     token: String,
     storage_key: String,
-    account: Value,
-    /// Every event the server accepted, as stored, in order.
-    events: Vec<Value>,
-    cursor: i64,
-    /// The account's latest time, as the server said.
-    now: Option<String>,
+    /// The account as the server decided it, plus the pending holds.
+    replica: Replica,
+    /// `replica.view()` as the `Ledger` class, which the previews go through.
+    view: Ledger,
     /// `Date.now()` of the last successful sync.
     fetched_at_ms: f64,
     online: bool,
-    /// Hold events sent and not yet seen among `events`.
-    pending: Vec<Value>,
-    /// `events` replayed on `account`, advanced to `now`, plus the pending holds.
-    view: Ledger,
+    /// Why the last save of the offline copy failed.
+    storage_error: Option<String>,
 }
 
 impl State {
-    /// The synced log as a `Ledger` snapshot document (JSON text).
-    fn snapshot_text(account: &Value, now: Option<&str>, events: &[Value]) -> String {
-        let now = now.map_or_else(|| "null".to_owned(), |t| Value::from(t).to_string());
-        let mut text = format!(
-            "{{\"format\":\"ai-credits/ledger-snapshot\",\"version\":1,\"account\":{account},\"now\":{now},\"events\":["
-        );
-        for (i, event) in events.iter().enumerate() {
-            if i > 0 {
-                text.push(',');
-            }
-            text.push_str(&event.to_string());
+    fn new(
+        (base_url, account_id, token, storage_key): (String, String, String, String),
+        replica: Replica,
+        fetched_at_ms: f64,
+        online: bool,
+    ) -> State {
+        State {
+            base_url,
+            account_id,
+            token,
+            storage_key,
+            view: Ledger::from_core(replica.view().clone()),
+            replica,
+            fetched_at_ms,
+            online,
+            storage_error: None,
         }
-        text.push_str("]}");
-        text
     }
 
-    /// Replays a log into a ledger, then shows the pending holds on it.
-    fn build_view(
-        account: &Value,
-        now: Option<&str>,
-        events: &[Value],
-        pending: &[Value],
-    ) -> Result<Ledger, JsValue> {
-        let snapshot = Self::snapshot_text(account, now, events);
-        let mut view = Ledger::from_snapshot(JsValue::from_str(&snapshot), None).map_err(|e| {
-            let why = js_sys::Reflect::get(&e, &JsValue::from_str("message"))
-                .ok()
-                .and_then(|m| m.as_string());
-            js::error(
-                "sync_diverged",
-                &format!(
-                    "the server's events do not replay on this copy of the rules: {}",
-                    why.unwrap_or_default()
-                ),
-            )
-        })?;
-        for hold in pending {
-            show_pending(&mut view, hold);
-        }
-        Ok(view)
+    /// The `Ledger` previews read, after the replica changed.
+    fn refresh_view(&mut self) {
+        self.view = Ledger::from_core(self.replica.view().clone());
     }
 
-    fn rebuild(&mut self) -> Result<(), JsValue> {
-        self.view = Self::build_view(
-            &self.account,
-            self.now.as_deref(),
-            &self.events,
-            &self.pending,
-        )?;
-        Ok(())
-    }
-
-    /// Adds a delta to the log; the view is rebuilt only when something changed. Returns the
-    /// number of new events.
+    /// Applies a delta; returns the number of new events.
     fn merge(&mut self, delta: Delta) -> Result<usize, JsValue> {
-        let new_events = delta.events.len();
-        let changed = new_events > 0 || delta.now != self.now;
-        let before = self.events.len();
-        self.events.extend(delta.events);
-        let confirmed = |hold: &Value| {
-            let id = hold.get("id");
-            self.events
-                .iter()
-                .any(|e| e.get("kind") == hold.get("kind") && e.get("id") == id)
-        };
-        let pending: Vec<Value> = self
-            .pending
-            .iter()
-            .filter(|h| !confirmed(h))
-            .cloned()
-            .collect();
-        // With no pending hold before or after, the view is exactly the synced log: apply just
-        // the new events to it (a year of history replays in about a third of a second; a
-        // sync should cost what it brings).
-        let incremental = changed
-            && self.pending.is_empty()
-            && pending.is_empty()
-            && self.view.inner.replay(&self.events[before..]).is_ok()
-            && delta
-                .now
-                .as_deref()
-                .and_then(parse_instant)
-                .is_none_or(|now| self.view.inner.advance(now).is_ok());
-        if !incremental && (changed || pending.len() != self.pending.len()) {
-            match Self::build_view(&delta.account, delta.now.as_deref(), &self.events, &pending) {
-                Ok(view) => self.view = view,
-                Err(e) => {
-                    self.events.truncate(before);
-                    return Err(e);
-                }
-            }
+        let changed = !delta.events.is_empty()
+            || delta.now.as_deref().and_then(parse_instant) != self.replica.view().now();
+        let new_events = self
+            .replica
+            .merge(&delta.events, delta.now.as_deref(), delta.cursor)
+            .map_err(|r| {
+                js::error(
+                    "sync_diverged",
+                    &format!(
+                        "the server's events do not replay on this copy of the rules: {}",
+                        r.message
+                    ),
+                )
+            })?;
+        if changed {
+            self.refresh_view();
         }
-        self.pending = pending;
-        self.account = delta.account;
-        self.cursor = delta.cursor;
-        self.now = delta.now;
         self.fetched_at_ms = js_sys::Date::now();
         self.online = true;
-        self.store();
+        if changed {
+            self.store();
+        }
         Ok(new_events)
     }
 
-    /// Keeps the synced copy (never the token, never pending holds) in localStorage. A full
-    /// storage leaves the previous copy: the next connect reads the server anyway.
-    fn store(&self) {
-        let Some(storage) = local_storage() else {
-            return;
+    /// Keeps the synced copy (a checkpoint; never the token, never pending holds) in
+    /// localStorage. A failure (a full storage, storage switched off) is kept for `status`.
+    fn store(&mut self) {
+        let copy = self
+            .replica
+            .offline_copy(&self.account_id, self.fetched_at_ms as u64)
+            .to_string();
+        self.storage_error = match local_storage() {
+            None => Some("localStorage is not available".to_owned()),
+            Some(storage) => storage.set_item(&self.storage_key, &copy).err().map(|e| {
+                js_sys::Reflect::get(&e, &JsValue::from_str("name"))
+                    .ok()
+                    .and_then(|n| n.as_string())
+                    .unwrap_or_else(|| "the offline copy could not be saved".to_owned())
+            }),
         };
-        let mut text = format!(
-            "{{\"format\":\"ai-credits/client-copy\",\"version\":1,\"account_id\":{},\"cursor\":{},\"fetched_at\":{},\"copy\":",
-            Value::from(self.account_id.as_str()),
-            self.cursor,
-            self.fetched_at_ms as u64
-        );
-        text.push_str(&Self::snapshot_text(
-            &self.account,
-            self.now.as_deref(),
-            &self.events,
-        ));
-        text.push('}');
-        let _ = storage.set_item(&self.storage_key, &text);
     }
 
     /// The copy kept by `store`, if there is one for this account.
-    fn load_stored(storage_key: &str, account_id: &str) -> Option<StoredCopy> {
+    fn load_stored(storage_key: &str, account_id: &str) -> Option<(Replica, f64)> {
         let text = local_storage()?.get_item(storage_key).ok()??;
-        let mut doc: Value = serde_json::from_str(&text).ok()?;
-        if doc.get("format")?.as_str()? != "ai-credits/client-copy"
-            || doc.get("account_id")?.as_str()? != account_id
-        {
-            return None;
-        }
-        let cursor = doc.get("cursor")?.as_i64()?;
-        let fetched_at_ms = doc.get("fetched_at")?.as_u64()? as f64;
-        let copy = doc.get_mut("copy")?;
-        let account = copy
-            .get_mut("account")
-            .map(Value::take)
-            .filter(Value::is_object)?;
-        let now = copy.get("now").and_then(Value::as_str).map(str::to_owned);
-        let Value::Array(events) = copy.get_mut("events").map(Value::take)? else {
-            return None;
-        };
-        Some(StoredCopy {
-            account,
-            now,
-            events,
-            cursor,
-            fetched_at_ms,
-        })
+        let doc: Value = serde_json::from_str(&text).ok()?;
+        let (replica, fetched_at) = Replica::from_offline_copy(&doc, account_id)?;
+        Some((replica, fetched_at as f64))
     }
 
     /// The time a new event is sent at: this machine's clock, never before the account's
     /// latest time (a clock behind the server's would be refused).
     fn send_time(&self) -> Instant {
         let clock = js::clock_now();
-        match self.view.now().as_deref().and_then(parse_instant) {
+        match self.replica.view().now() {
             Some(now) if now > clock => now,
             _ => clock,
         }
@@ -453,8 +374,17 @@ impl State {
         set("online", self.online.into());
         set("fetched_at", format_instant(&fetched_at).into());
         set("stale_ms", stale_ms.into());
-        set("cursor", (self.cursor as f64).into());
-        set("pending_holds", (self.pending.len() as f64).into());
+        set("cursor", (self.replica.cursor() as f64).into());
+        set(
+            "pending_holds",
+            (self.replica.pending_holds() as f64).into(),
+        );
+        set(
+            "storage_error",
+            self.storage_error
+                .as_deref()
+                .map_or(JsValue::NULL, JsValue::from_str),
+        );
         if let Some(n) = new_events {
             set("new_events", (n as f64).into());
         }
@@ -462,21 +392,54 @@ impl State {
     }
 }
 
-/// Shows a hold that was sent but not confirmed on the view: applied locally, at the view's
-/// latest time if the view is already past the hold's. A hold the local copy refuses is left
-/// out: the server decides, and the next sync shows what it decided.
-fn show_pending(view: &mut Ledger, hold: &Value) {
-    let mut hold = hold.clone();
-    if let (Some(now), Some(at)) = (
-        view.now(),
-        hold.get("at")
-            .and_then(Value::as_str)
-            .and_then(parse_instant),
-    ) && parse_instant(&now).is_some_and(|now| now > at)
-    {
-        hold["at"] = Value::from(now);
-    }
-    let _ = view.apply(JsValue::from_str(&hold.to_string()));
+/// Reads the account's checkpoint, the catalogue it names (the built-in one when the hashes
+/// match, else the server's `/v1/catalogue`, checked against the hash) and the events after
+/// it: a replica as of now.
+async fn fetch_replica(base_url: &str, account_id: &str, token: &str) -> Result<Replica, Failure> {
+    let url = format!("{base_url}/v1/accounts/{account_id}/checkpoint");
+    let (status, text) = exchange(Request::get(&url), token, None).await?;
+    let doc = read_answer(status, &text)?;
+    let diverged = |message: String| Failure::Server {
+        status,
+        code: "sync_diverged".to_owned(),
+        message,
+    };
+    let checkpoint =
+        crate::Checkpoint::from_value(doc.get("checkpoint").unwrap_or(&Value::Null))
+            .map_err(|e| diverged(format!("the server's checkpoint does not read: {e}")))?;
+    let cursor = doc
+        .get("cursor")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| diverged("the server's checkpoint has no cursor".to_owned()))?;
+    let builtin = crate::Catalogue::default();
+    let catalogue = if builtin.content_hash() == checkpoint.catalogue {
+        builtin
+    } else {
+        let (status, text) = exchange(
+            Request::get(&format!("{base_url}/v1/catalogue")),
+            token,
+            None,
+        )
+        .await?;
+        if !(200..300).contains(&status) {
+            return Err(read_answer(status, &text).err().unwrap_or(Failure::Network));
+        }
+        let served = crate::Catalogue::from_json(&text)
+            .map_err(|e| diverged(format!("the server's catalogue does not read: {e}")))?;
+        if served.content_hash() != checkpoint.catalogue {
+            return Err(diverged(
+                "the server's catalogue is not the one its checkpoint names; reload".to_owned(),
+            ));
+        }
+        served
+    };
+    let mut replica = Replica::new(std::sync::Arc::new(catalogue), &checkpoint, cursor)
+        .map_err(|e| diverged(e.to_string()))?;
+    let delta = fetch_delta(base_url, account_id, token, cursor).await?;
+    replica
+        .merge(&delta.events, delta.now.as_deref(), delta.cursor)
+        .map_err(|r| diverged(r.message))?;
+    Ok(replica)
 }
 
 /// A synced copy of one account's ledger.
@@ -518,7 +481,7 @@ async fn sync_state(state: &Rc<RefCell<State>>) -> Result<usize, Failure> {
                 s.base_url.clone(),
                 s.account_id.clone(),
                 s.token.clone(),
-                s.cursor,
+                s.replica.cursor(),
             )
         };
         let delta = match fetch_delta(&base_url, &account_id, &token, from).await {
@@ -531,7 +494,7 @@ async fn sync_state(state: &Rc<RefCell<State>>) -> Result<usize, Failure> {
             }
         };
         let mut s = state.borrow_mut();
-        if s.cursor != delta.from {
+        if s.replica.cursor() != delta.from {
             continue;
         }
         total += s.merge(delta).map_err(|e| Failure::Server {
@@ -585,10 +548,10 @@ async fn post_and_sync(state: Rc<RefCell<State>>, event: Value) -> Result<JsValu
         }
         Err(failure) => {
             let mut s = state.borrow_mut();
-            let before = s.pending.len();
-            s.pending.retain(|h| h.get("id") != id.as_ref());
-            if s.pending.len() != before {
-                s.rebuild()?;
+            if let Some(id) = id.as_ref().and_then(Value::as_str)
+                && s.replica.drop_pending(id)
+            {
+                s.refresh_view();
             }
             Err(failure.into_js())
         }
@@ -615,8 +578,8 @@ impl Client {
             o.insert("id".into(), new_id(&kind).into());
         }
         if kind == "hold" {
-            show_pending(&mut s.view, &event);
-            s.pending.push(event.clone());
+            s.replica.add_pending(event.clone());
+            s.refresh_view();
         }
         Ok(event)
     }
@@ -629,58 +592,34 @@ impl Client {
 
 #[wasm_bindgen]
 impl Client {
-    /// Loads the account's whole event log from the server and replays it; when the server
-    /// cannot be reached, loads the copy kept in localStorage (offline, stale) instead, and
-    /// rejects with `offline` when there is none.
+    /// Loads the account's checkpoint (and the catalogue it names) and the events after it;
+    /// when the server cannot be reached, loads the copy kept in localStorage (offline,
+    /// stale) instead, and rejects with `offline` when there is none.
     #[wasm_bindgen(unchecked_return_type = "Promise<Client>")]
     pub fn connect(
         #[wasm_bindgen(unchecked_param_type = "ClientOptions")] options: JsValue,
     ) -> js_sys::Promise {
         future_to_promise(async move {
-            let (base_url, account_id, token, storage_key) = read_options(options)?;
-            let (copy, online) = match fetch_delta(&base_url, &account_id, &token, 0).await {
-                Ok(d) => {
-                    let fetched_at_ms = js_sys::Date::now();
-                    (
-                        StoredCopy {
-                            account: d.account,
-                            now: d.now,
-                            events: d.events,
-                            cursor: d.cursor,
-                            fetched_at_ms,
-                        },
-                        true,
-                    )
+            let options = read_options(options)?;
+            let (base_url, account_id, token, storage_key) = &options;
+            let state = match fetch_replica(base_url, account_id, token).await {
+                Ok(replica) => {
+                    let mut state = State::new(options, replica, js_sys::Date::now(), true);
+                    state.store();
+                    state
                 }
                 Err(failure) if is_retryable(failure.status()) => {
-                    let copy = State::load_stored(&storage_key, &account_id).ok_or_else(|| {
-                        js::error(
-                            "offline",
-                            "the server could not be reached and there is no stored copy of this account",
-                        )
-                    })?;
-                    (copy, false)
+                    let (replica, fetched_at) = State::load_stored(storage_key, account_id)
+                        .ok_or_else(|| {
+                            js::error(
+                                "offline",
+                                "the server could not be reached and there is no stored copy of this account",
+                            )
+                        })?;
+                    State::new(options, replica, fetched_at, false)
                 }
                 Err(failure) => return Err(failure.into_js()),
             };
-            let view = State::build_view(&copy.account, copy.now.as_deref(), &copy.events, &[])?;
-            let state = State {
-                base_url,
-                account_id,
-                token,
-                storage_key,
-                account: copy.account,
-                events: copy.events,
-                cursor: copy.cursor,
-                now: copy.now,
-                fetched_at_ms: copy.fetched_at_ms,
-                online,
-                pending: Vec::new(),
-                view,
-            };
-            if online {
-                state.store();
-            }
             Ok(Client {
                 state: Rc::new(RefCell::new(state)),
             }
@@ -772,6 +711,13 @@ impl Client {
         self.state.borrow().view.estimate_message(request, at)
     }
 
+    /// The catalogue the account's checkpoint names (the server's, when it runs on its own).
+    pub fn catalogue(&self) -> super::catalogue::Catalogue {
+        super::catalogue::Catalogue(std::sync::Arc::clone(
+            self.state.borrow().replica.view().catalogue(),
+        ))
+    }
+
     /// The models that can be picked now.
     #[wasm_bindgen(js_name = availableModels, unchecked_return_type = "Model[]")]
     pub fn available_models(&self) -> Result<JsValue, JsValue> {
@@ -788,10 +734,15 @@ impl Client {
         self.state.borrow().view.forecast(at, window_days)
     }
 
-    /// SPEC §4's result document of the local copy.
+    /// SPEC §4's result document of the local copy; `entries` are those the client knows
+    /// (synced since it connected, and older pages read with `entriesPage`).
     #[wasm_bindgen(unchecked_return_type = "ScenarioResult")]
     pub fn report(&self, at: Option<String>) -> Result<JsValue, JsValue> {
-        self.state.borrow().view.report(at)
+        let s = self.state.borrow();
+        let report = s.view.report(at)?;
+        let entries = js::to_js(&s.replica.entries().collect::<Vec<_>>())?;
+        js_sys::Reflect::set(&report, &JsValue::from_str("entries"), &entries)?;
+        Ok(report)
     }
 
     /// Key states of providers that have a key.
@@ -800,10 +751,74 @@ impl Client {
         self.state.borrow().view.keys()
     }
 
-    /// Every confirmed entry, in time order.
+    /// The confirmed entries the client knows, in time order: those synced since it
+    /// connected, and the older pages read with `entriesPage`.
     #[wasm_bindgen(unchecked_return_type = "Entry[]")]
     pub fn entries(&self) -> Result<JsValue, JsValue> {
-        self.state.borrow().view.entries()
+        js::to_js(&self.state.borrow().replica.entries().collect::<Vec<_>>())
+    }
+
+    /// Reads a page of older entries from the server (default: the page before the oldest
+    /// the client knows, 100 entries), adds it to `entries()` and resolves with it. Offline it
+    /// rejects with `offline`; what was read before stays.
+    #[wasm_bindgen(js_name = entriesPage, unchecked_return_type = "Promise<EntriesPage>")]
+    pub fn entries_page(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "EntriesPageRequest | undefined")] request: JsValue,
+    ) -> js_sys::Promise {
+        let state = Rc::clone(&self.state);
+        future_to_promise(async move {
+            let doc = if request.is_undefined() || request.is_null() {
+                Value::Null
+            } else {
+                js::json_from_js(request)?
+            };
+            let (url, token, default_before) = {
+                let s = state.borrow();
+                (
+                    format!("{}/v1/accounts/{}/entries", s.base_url, s.account_id),
+                    s.token.clone(),
+                    s.replica.older_entries(),
+                )
+            };
+            let before = doc.get("before").and_then(Value::as_i64).or(default_before);
+            let limit = doc
+                .get("limit")
+                .and_then(Value::as_u64)
+                .unwrap_or(100)
+                .clamp(1, 1000);
+            let Some(before) = before else {
+                return js::to_js(&serde_json::json!({"entries": [], "before": null}));
+            };
+            let url = format!("{url}?before={before}&limit={limit}");
+            let (status, text) = exchange(Request::get(&url), &token, None)
+                .await
+                .map_err(Failure::into_js)?;
+            let page = read_answer(status, &text).map_err(Failure::into_js)?;
+            let entries = page
+                .get("entries")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let seqs = page
+                .get("seqs")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let older = page.get("before").and_then(Value::as_i64);
+            if default_before == Some(before) && seqs.len() == entries.len() {
+                let numbered = seqs
+                    .iter()
+                    .map(|s| s.as_i64().unwrap_or(0))
+                    .zip(entries.iter().cloned())
+                    .collect();
+                state
+                    .borrow_mut()
+                    .replica
+                    .merge_older(numbered, older.is_some());
+            }
+            js::to_js(&serde_json::json!({"entries": entries, "before": older}))
+        })
     }
 }
 
@@ -866,38 +881,5 @@ mod tests {
         assert!(!is_retryable(Some(409)));
         assert!(!is_retryable(Some(422)));
     }
-
-    #[wasm_bindgen_test]
-    fn a_pending_hold_counts_as_held_until_the_sync_confirms_it() {
-        // Proves the pending-hold arithmetic: a sent hold is held in the view at once, and a merge that brings the confirmed hold leaves it held once, not twice.
-        let account = serde_json::json!({"plan": "growth", "cycle_anchor": "2026-01-01T00:00:00Z"});
-        let hold = serde_json::json!({"at": "2026-01-02T00:00:00Z", "kind": "hold", "id": "h1", "credits": 1000, "expires_at": "2026-01-02T00:05:00Z"});
-        let balance = |view: &Ledger| -> (u64, u64) {
-            let b = js::json_from_js(view.balance(Some("2026-01-02T00:01:00Z".into())).unwrap())
-                .unwrap();
-            (
-                b["held"].as_u64().unwrap(),
-                b["available"].as_u64().unwrap(),
-            )
-        };
-        let synced = State::build_view(&account, Some("2026-01-01T00:00:00Z"), &[], &[]).unwrap();
-        let (held, available) = balance(&synced);
-        assert_eq!(held, 0);
-        let pending = State::build_view(
-            &account,
-            Some("2026-01-01T00:00:00Z"),
-            &[],
-            std::slice::from_ref(&hold),
-        )
-        .unwrap();
-        assert_eq!(balance(&pending), (1000, available - 1000));
-        let confirmed = State::build_view(
-            &account,
-            Some("2026-01-02T00:00:00Z"),
-            std::slice::from_ref(&hold),
-            &[],
-        )
-        .unwrap();
-        assert_eq!(balance(&confirmed), (1000, available - 1000));
-    }
+    // The pending-hold arithmetic is the core's (`replica`), tested natively.
 }

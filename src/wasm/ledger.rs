@@ -33,6 +33,11 @@ struct CachedCalibration {
 }
 
 impl Ledger {
+    /// The class around a core ledger (the client's view of its replica).
+    pub(super) fn from_core(inner: crate::Ledger) -> Ledger {
+        Ledger::wrap(inner)
+    }
+
     fn wrap(inner: crate::Ledger) -> Ledger {
         Ledger {
             inner,

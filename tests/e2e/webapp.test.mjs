@@ -199,6 +199,8 @@ test('Settings › AI Assistant shows the month by feature, by member and day by
     assert.deepEqual(named.map(([, credits]) => credits).sort((a, b) => a - b), Object.values(map).sort((a, b) => a - b), `${id} agrees with the server`);
   }
   const chart = page.getByRole('img', { name: /Daily credits used this cycle, by model/ });
+  // The cycle's older entries are read page by page after the screen shows.
+  await chart.locator('rect').nth(9).waitFor();
   assert.ok((await chart.locator('rect').count()) >= 10, 'the chart has bars');
   assert.ok((await page.locator('.legend li').count()) >= 3, 'stacked by several models');
   await shot('03-usage');

@@ -209,7 +209,7 @@ test('the sync client previews at once, syncs what the server decided, and works
     assert.equal(fallback.balance.available, available0 - 3075);
     assert.equal(fallback.none, 'offline');
     assert.equal(fallback.token_stored, false);
-    assert.ok(fallback.stored_bytes > 0);
+    assert.ok(fallback.stored_bytes > 0 && fallback.stored_bytes < 64 * 1024, `${fallback.stored_bytes}`);
 
     // The server restarts on the same port and database; an event posted meanwhile is caught up.
     server = await startSyncServer({ port, db, www });
@@ -241,14 +241,73 @@ test('the sync client previews at once, syncs what the server decided, and works
     const retried = await page.evaluate(async ({ options, service }) => {
       const svc = await window.ac.Client.connect({ ...options, token: service, storage_key: 'service-copy' });
       const outcome = await svc.send({ kind: 'usage', id: 'u-retry', model: 'gpt-5', input_tokens: 900, output_tokens: 400 });
-      return { outcome, ids: svc.entries().map((e) => e.id), status: svc.status };
+      // A new client knows the entries it synced; older ones come page by page.
+      const synced = svc.entries().map((e) => e.id);
+      const page = await svc.entriesPage();
+      return { outcome, synced, page, ids: svc.entries().map((e) => e.id), status: svc.status };
     }, { options, service });
     assert.equal(attempts, 2);
     assert.equal(retried.outcome.duplicate, true);
+    assert.deepEqual(retried.synced, ['u-retry']);
+    assert.deepEqual(retried.page.entries.map((e) => e.id), ['c1', 'u2']);
+    assert.equal(retried.page.before, null);
     assert.deepEqual(retried.ids, ['c1', 'u2', 'u-retry']);
     const after = await api('GET', `/v1/accounts/${account_id}/state`, member);
     assert.equal(after.body.entries.filter((e) => e.id === 'u-retry').length, 1);
     assert.equal(after.body.available, available0 - 3 * 3075);
+  } finally {
+    await browser?.close();
+    await stopServer(server);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a browser Client of a server on its own catalogue previews what the server charges, to the credit', { timeout: 60_000 }, async () => {
+  // Proves Client takes the catalogue its checkpoint names from /v1/catalogue (not the built-in one): its preview of a usage equals the credits the server then charges, which the built-in prices would not give.
+  const dir = mkdtempSync(join(tmpdir(), 'ai-credits-sync-cat-'));
+  const www = join(dir, 'www');
+  cpSync(pkgDir, join(www, 'pkg'), { recursive: true });
+  writeFileSync(join(www, 'index.html'), page_html);
+  const builtin = JSON.parse(readFileSync(join(root, 'catalogue/catalogue.json'), 'utf8'));
+  const gpt5 = builtin.models.find((m) => m.id === 'gpt-5');
+  gpt5.rates.output = gpt5.rates.output * 2;
+  const catalogue = join(dir, 'catalogue.json');
+  writeFileSync(catalogue, JSON.stringify(builtin));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  let server;
+  let browser;
+  try {
+    server = await startServer(bin, ['--addr', `127.0.0.1:${port}`, '--db', join(dir, 'db.sqlite'), '--www', www, '--catalogue', catalogue, '--checkpoint-every', '1'],
+      { AI_CREDITS_ADMIN_TOKEN: ADMIN });
+    const api = async (method, path, token, body) => {
+      const response = await fetch(base + path, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: response.status, body: await response.json() };
+    };
+    const created = await api('POST', '/v1/accounts', ADMIN, { plan: 'growth' });
+    const account_id = created.body.id;
+    const token = async (role) => (await api('POST', `/v1/accounts/${account_id}/tokens`, ADMIN, { member: `${role}-1`, role })).body.token;
+    const member = await token('member');
+    const service = await token('service');
+    const usage = { kind: 'usage', model: 'gpt-5', input_tokens: 12_345, output_tokens: 6_789 };
+    assert.equal((await api('POST', `/v1/accounts/${account_id}/events`, service, { ...usage, id: 'warm-up' })).status, 200);
+    browser = await launchChromium();
+    const page = await browser.newPage();
+    await page.goto(`${base}/`);
+    await page.waitForFunction(() => window.ready === true);
+    const seen = await page.evaluate(async ({ options, usage }) => {
+      const client = await window.ac.Client.connect(options);
+      const builtin = new window.ac.Ledger({ plan: 'growth', cycle_anchor: '2026-01-01T00:00:00Z' });
+      return { preview: client.preview(usage), builtin: builtin.preview(usage, '2026-01-02T00:00:00Z') };
+    }, { options: { base_url: '', account_id, token: member }, usage });
+    const charged = await api('POST', `/v1/accounts/${account_id}/events`, service, { ...usage, id: 'priced' });
+    assert.equal(charged.status, 200, JSON.stringify(charged.body));
+    assert.equal(seen.preview.credits, charged.body.entry.credits);
+    assert.notEqual(seen.builtin.credits, charged.body.entry.credits, 'the custom catalogue prices differently');
   } finally {
     await browser?.close();
     await stopServer(server);

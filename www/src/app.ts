@@ -2,11 +2,13 @@
 // every screen comes from it), the provider keys and audit log read from the backend, and a
 // sync loop that follows the server and notices when it goes away and comes back.
 
-import { Catalogue, Client, type Balance, type ClientStatus, type Model, type Provider, type ScenarioResult } from 'ai-credits';
+import { Client, type Balance, type Catalogue, type ClientStatus, type Model, type Provider, type ScenarioResult } from 'ai-credits';
 import { Api, errorCode, type AuditEntry, type KeyView, type Session } from './api';
 
 /** How often the copy is synced with the server. */
 const SYNC_INTERVAL_MS = 3_000;
+/** Most pages of 1,000 entries read for one cycle's chart. */
+const CYCLE_PAGES_MAX = 20;
 
 export class App {
   readonly api: Api;
@@ -37,7 +39,7 @@ export class App {
 
   static async start(session: Session): Promise<App> {
     const client = await Client.connect({ base_url: '', account_id: session.account_id, token: session.token });
-    const app = new App(session, client, Catalogue.default());
+    const app = new App(session, client, client.catalogue());
     app.online = client.status.online;
     setInterval(() => void app.sync(), SYNC_INTERVAL_MS);
     window.addEventListener('online', () => void app.sync());
@@ -59,12 +61,43 @@ export class App {
   private cachedReport: ScenarioResult | null = null;
 
   /**
-   * The report of the synced copy (every entry, packs, this cycle's breakdowns), built once per
-   * change: several panels read it, and with a long history it is the costliest call.
+   * The report of the synced copy (the entries it knows, packs, this cycle's breakdowns), built
+   * once per change: several panels read it.
    */
   report(): ScenarioResult {
     this.cachedReport ??= this.client.report();
     return this.cachedReport;
+  }
+
+  /** The cycle whose entries `loadCycleEntries` has read. */
+  private cycleRead: string | null = null;
+  /** Whether `loadCycleEntries` is reading. */
+  cycleReading = false;
+
+  /**
+   * Reads older entries page by page until every entry of this cycle is known (the daily chart
+   * draws them; the synced copy starts from a checkpoint and holds only recent ones). Offline,
+   * the chart shows what was read.
+   */
+  async loadCycleEntries(): Promise<void> {
+    const start = this.balance().cycle.start;
+    if (this.cycleRead === start || this.cycleReading) return;
+    this.cycleReading = true;
+    this.changed();
+    try {
+      for (let page = 0; page < CYCLE_PAGES_MAX; page += 1) {
+        const known = this.client.entries();
+        if (known.length > 0 && known[0].at < start) break;
+        const read = await this.client.entriesPage({ limit: 1000 });
+        if (read.before === null) break;
+      }
+      this.cycleRead = start;
+    } catch (e) {
+      console.warn(`ai-credits: older entries could not be read (${errorCode(e)})`, e);
+    } finally {
+      this.cycleReading = false;
+    }
+    this.changed();
   }
 
   /** Calls `fn` after every change of the synced state or of the connection, while the current screen shows. */

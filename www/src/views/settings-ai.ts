@@ -73,11 +73,13 @@ function usageSection(app: App): HTMLElement {
               draw();
             },
           }, by === 'model' ? 'By model' : 'By feature')))),
+      app.cycleReading ? h('p', { class: 'muted', role: 'status' }, 'Reading this cycle’s entries…') : null,
       dailyChart(series, nameOf, `Daily credits used this cycle, by ${stackBy}`),
     );
   };
   draw();
   app.onChange(draw);
+  void app.loadCycleEntries();
   return section;
 }
 

@@ -211,7 +211,22 @@ pub struct Catalogue {
     pub estimation: Estimation,
     pub quick_actions: Vec<QuickAction>,
     pub packs: Vec<PackOffer>,
+    /// `content_hash()`, computed once (every checkpoint names it).
+    #[serde(skip)]
+    hash: HashCache,
 }
+
+/// A value computed from the rest of the catalogue: not part of what makes two equal.
+#[derive(Clone, Debug, Default)]
+struct HashCache(std::sync::OnceLock<String>);
+
+impl PartialEq for HashCache {
+    fn eq(&self, _: &HashCache) -> bool {
+        true
+    }
+}
+
+impl Eq for HashCache {}
 
 impl Default for Catalogue {
     fn default() -> Self {
@@ -242,9 +257,14 @@ impl Catalogue {
     /// Checkpoints name the catalogue they were made with by it, and the server sends it as
     /// `/v1/catalogue`'s ETag.
     pub fn content_hash(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(self.to_json().as_bytes());
-        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+        self.hash
+            .0
+            .get_or_init(|| {
+                use sha2::{Digest, Sha256};
+                let digest = Sha256::digest(self.to_json().as_bytes());
+                digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+            })
+            .clone()
     }
 
     pub fn model(&self, id: &str) -> Option<&Model> {
@@ -790,6 +810,7 @@ mod doc {
                 estimation: self.estimation,
                 quick_actions: self.quick_actions,
                 packs: self.packs,
+                hash: HashCache::default(),
             })
         }
     }

@@ -236,6 +236,26 @@ pub fn answers(ledger: &Ledger, at: Instant) -> Value {
     })
 }
 
+/// Compares two result documents (or `answers`) field by field: `Err` names the first path at
+/// which `actual` differs from `expected`, with both values. Objects must have the same keys,
+/// lists the same length.
+pub fn first_difference(actual: &Value, expected: &Value, path: &str) -> Result<(), String> {
+    match (actual, expected) {
+        (Value::Object(a), Value::Object(e)) if a.len() == e.len() => {
+            e.iter().try_for_each(|(k, v)| {
+                first_difference(a.get(k).unwrap_or(&Value::Null), v, &format!("{path}.{k}"))
+            })
+        }
+        (Value::Array(a), Value::Array(e)) if a.len() == e.len() => a
+            .iter()
+            .zip(e)
+            .enumerate()
+            .try_for_each(|(i, (a, e))| first_difference(a, e, &format!("{path}[{i}]"))),
+        _ if actual == expected => Ok(()),
+        _ => Err(format!("{path}: expected {expected}, got {actual}")),
+    }
+}
+
 /// Plain data as JSON (serializing it cannot fail).
 fn value<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or_default()

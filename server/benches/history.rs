@@ -5,7 +5,7 @@
 //!
 //! - `GET /state` (the newest 100 entries) and `GET /checkpoint`: bytes and median time;
 //! - the first event of a cold account: the server runs with `--cache-mb 0`, so every event
-//!   loads its account from the database (checkpoint + at most 64 events): p50 and p99;
+//!   loads its account from the database (checkpoint + at most 256 events): p50 and p99;
 //! - the server's RSS with many accounts cached.
 //!
 //! It writes `target/bench-history/accounts.json` (the database, account ids and member
@@ -16,13 +16,15 @@
 //! The figures of the build before checkpoints (measured and filed with the issue, for 1,000
 //! and 150,000 events) are printed beside the new ones.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde_json::{Value, json};
+
+use common::{ADMIN, start};
 
 use ai_credits::time::format_instant;
 use ai_credits::{Catalogue, EventDraft};
@@ -30,40 +32,6 @@ use ai_credits_server::auth::{self, Role};
 use ai_credits_server::engine::{self, Ctx, Engine, LedgerCache};
 use ai_credits_server::payment::EmbeddedProcessor;
 use ai_credits_server::store::{Db, Location};
-
-const ADMIN: &str = "bench-admin-token";
-
-struct ServerProcess(Child, String);
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(db: &str, extra: &[&str]) -> ServerProcess {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ai-credits"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--db", db])
-        .args(extra)
-        .env_remove("DATABASE_URL")
-        .env("AI_CREDITS_ADMIN_TOKEN", ADMIN)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the server starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("first line");
-    let base = line
-        .trim()
-        .strip_prefix("ai-credits listening on ")
-        .unwrap_or_else(|| panic!("server did not start: {line:?}"))
-        .to_owned();
-    ServerProcess(child, base)
-}
 
 /// A deterministic stream of numbers.
 struct Rng(u64);
@@ -191,6 +159,21 @@ async fn get(http: &reqwest::Client, url: &str, token: &str) -> (usize, f64) {
     (bytes, started.elapsed().as_secs_f64() * 1000.0)
 }
 
+/// A new token of `role` for account `id`, issued by the platform.
+async fn token(http: &reqwest::Client, base: &str, id: &str, role: &str) -> String {
+    let response: Value = http
+        .post(format!("{base}/v1/accounts/{id}/tokens"))
+        .bearer_auth(ADMIN)
+        .json(&json!({"member": "bench", "role": role}))
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    response["token"].as_str().expect("token").to_owned()
+}
+
 fn rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -296,26 +279,35 @@ fn main() {
         }
     });
     drop(server);
-    // Every event of a server without a cache loads its account: checkpoint + at most 64 events.
+    // Every event of a server without a cache loads its account: checkpoint + at most 256 events.
     let cold = start(&db_path, &["--cache-mb", "0"]);
     runtime.block_on(async {
-        let service: Vec<String> = {
-            let mut out = Vec::new();
-            for (_, id, _) in &accounts {
-                let response: Value = http
-                    .post(format!("{}/v1/accounts/{id}/tokens", cold.1))
-                    .bearer_auth(ADMIN)
-                    .json(&json!({"member": "bench", "role": "service"}))
-                    .send()
-                    .await
-                    .expect("token")
-                    .json()
-                    .await
-                    .expect("json");
-                out.push(response["token"].as_str().expect("token").to_owned());
-            }
-            out
-        };
+        let mut service = Vec::new();
+        for (_, id, _) in &accounts {
+            service.push(token(&http, &cold.1, id, "service").await);
+        }
+        // Warm the fresh process up (connections, the binary's pages) on an account of its own,
+        // so the first account measured does not pay for it.
+        let warm: Value = http
+            .post(format!("{}/v1/accounts", cold.1))
+            .bearer_auth(ADMIN)
+            .json(&json!({"plan": "pro"}))
+            .send()
+            .await
+            .expect("account")
+            .json()
+            .await
+            .expect("json");
+        let warm_id = warm["id"].as_str().expect("id").to_owned();
+        let warm_token = token(&http, &cold.1, &warm_id, "service").await;
+        for i in 0..50 {
+            http.post(format!("{}/v1/accounts/{warm_id}/events", cold.1))
+                .bearer_auth(&warm_token)
+                .json(&json!({"kind": "debit", "id": format!("warm-{i}"), "credits": 1}))
+                .send()
+                .await
+                .expect("POST");
+        }
         for (row, ((_, id, _), token)) in rows.iter().zip(accounts.iter().zip(&service)) {
             let url = format!("{}/v1/accounts/{id}/events", cold.1);
             let mut latencies = Vec::new();
@@ -364,17 +356,7 @@ fn main() {
         runtime.block_on(async {
             for a in 0..rss_accounts {
                 let id = format!("acc_r{a:04}");
-                let token: Value = http
-                    .post(format!("{}/v1/accounts/{id}/tokens", server.1))
-                    .bearer_auth(ADMIN)
-                    .json(&json!({"member": "bench", "role": "member"}))
-                    .send()
-                    .await
-                    .expect("token")
-                    .json()
-                    .await
-                    .expect("json");
-                let token = token["token"].as_str().expect("token").to_owned();
+                let token = token(&http, &server.1, &id, "member").await;
                 get(
                     &http,
                     &format!("{}/v1/accounts/{id}/state", server.1),

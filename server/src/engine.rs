@@ -12,12 +12,12 @@
 //! rows, its ledger events and its audit rows are written in the same transaction, under the
 //! same lock, so they commit or roll back together.
 //!
-//! Cost does not grow with an account's age: every `checkpoint_every` accepted events (and
-//! at least once per batch that reaches it) the writer stores the account's checkpoint (SPEC
-//! §5.3) in the same transaction, and the in-memory ledger forgets its history at that point.
-//! A cold account is one checkpoint and the events after it. Idempotency for ids older than
-//! the checkpoint comes from the database (the unique `(account_id, idem_id)` index), read for
-//! the whole batch in one query per account before the events are decided.
+//! Cost does not grow with an account's age: at the end of a batch in which an account's
+//! stored checkpoint fell `checkpoint_every` accepted events behind, the writer stores a new
+//! one (SPEC §5.3) in the same transaction, and the in-memory ledger forgets its history at
+//! that very point. A cold account is one checkpoint and the events after it. Idempotency for
+//! ids older than the checkpoint comes from the database (the unique `(account_id, idem_id)`
+//! index), read for the whole batch in one query before its events are decided.
 //!
 //! SQLite has one writer; PostgreSQL several, each owning a share of the accounts (by hash),
 //! so one account's events stay in one queue and its cached ledger stays warm. Several server
@@ -53,7 +53,7 @@ const PG_WRITERS: usize = 8;
 /// The ledger cache's default bound, in bytes (`serve --cache-mb`).
 pub const CACHE_BYTES_DEFAULT: usize = 256 << 20;
 /// How many accepted events an account's checkpoint may lag behind (`serve --checkpoint-every`).
-pub const CHECKPOINT_EVERY_DEFAULT: i64 = 64;
+pub const CHECKPOINT_EVERY_DEFAULT: i64 = 256;
 
 /// The server's clock, to the millisecond (sub-millisecond digits would only clutter output).
 pub fn clock() -> DateTime<Utc> {
@@ -665,19 +665,62 @@ pub fn restore(
             Ledger::new(Arc::clone(catalogue), account).map_err(|r| corrupt(&r.message))?
         }
     };
-    if !bodies.is_empty() {
-        // The stored bodies are JSON objects; read them as one list straight into drafts.
-        let list = format!("[{}]", bodies.join(","));
-        let drafts = EventDraft::list_from_json(&list).map_err(|e| corrupt(&e.to_string()))?;
-        ledger
-            .replay_drafts(drafts)
-            .map_err(|r| corrupt(&r.message))?;
-    }
+    // Each stored body is read on its own, straight into a draft (not wrapped in a list: a body
+    // stored by an older build at the parser's depth limit still reads).
+    let drafts = bodies
+        .iter()
+        .map(|body| serde_json::from_str::<EventDraft>(body))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| corrupt(&e.to_string()))?;
+    ledger
+        .replay_drafts(drafts)
+        .map_err(|r| corrupt(&r.message))?;
     if let Some(now) = &row.now_at {
         let now = parse_instant(now).ok_or_else(|| corrupt("now_at"))?;
         ledger.advance(now).map_err(|r| corrupt(&r.message))?;
     }
     Ok(ledger)
+}
+
+/// Builds the checkpoints a database of the build before checkpoints lacks: every account with
+/// at least `checkpoint_every` events and no checkpoint gets one, in a write transaction that
+/// locks its row (another server may be doing the same) and moves its version on. Run once at
+/// start-up, before serving; returns how many were built. An account whose stored events do
+/// not replay is left as it is, with a warning.
+pub async fn backfill_checkpoints(ctx: &Ctx) -> Result<usize, sqlx::Error> {
+    let mut conn = ctx.db.pool.acquire().await?;
+    let ids = store::accounts_without_checkpoint(&mut conn, ctx.checkpoint_every).await?;
+    drop(conn);
+    let mut built = 0;
+    for id in ids {
+        let mut tx = ctx.db.begin_write().await?;
+        let Some(row) = store::account_row(&mut tx, &id, ctx.db.lock_suffix()).await? else {
+            continue;
+        };
+        if store::checkpoint(&mut tx, &id).await?.is_some() {
+            continue;
+        }
+        match rebuild(&mut tx, &ctx.catalogue, &id, &row).await? {
+            Ok((ledger, _)) if i64::try_from(ledger.sequence()).ok() == Some(row.event_count) => {
+                let checkpoint = CheckpointRow {
+                    account_id: id.clone(),
+                    seq: row.event_count,
+                    body: ledger.checkpoint().to_json(),
+                };
+                store::put_checkpoints(&mut tx, &[checkpoint]).await?;
+                store::bump_version(&mut tx, &id).await?;
+                tx.commit().await?;
+                built += 1;
+            }
+            Ok(_) => {
+                tracing::warn!(account = %id, "no checkpoint built: the event count disagrees with the log")
+            }
+            Err(e) => {
+                tracing::warn!(account = %id, code = %e.code, "no checkpoint built: the stored events do not replay")
+            }
+        }
+    }
+    Ok(built)
 }
 
 /// The replay of a whole log from the first event, for `verify`: the ledger as it would be
@@ -692,7 +735,7 @@ pub fn replay_from_start(
 }
 
 /// Reads, for every account of the batch whose ledger has forgotten history, the stored
-/// events its jobs' ids (and the holds they name) may refer to: one query per account. An
+/// events its jobs' ids (and the holds they name) may refer to: one query for the batch. An
 /// account whose stored events do not read back is returned with its error.
 async fn read_earlier(
     conn: &mut AnyConnection,
@@ -720,35 +763,36 @@ async fn read_earlier(
             ids.push(hold);
         }
     }
+    let wanted: Vec<(&str, Vec<&str>)> = wanted
+        .into_iter()
+        .filter(|(_, ids)| !ids.is_empty())
+        .collect();
+    if wanted.is_empty() {
+        return Ok(Ok(()));
+    }
+    let rows = store::events_by_idem(conn, &wanted).await?;
+    let mut found: HashMap<String, HashMap<String, ai_credits::Accepted>> = HashMap::new();
     let mut broken = Vec::new();
-    for (account_id, ids) in wanted {
-        if ids.is_empty() {
-            continue;
-        }
-        let rows = store::events_by_idem(conn, account_id, &ids).await?;
-        let mut found = HashMap::with_capacity(rows.len());
-        let mut unreadable = None;
-        for row in rows {
-            match read_stored(&row) {
-                Some(accepted) => {
-                    found.insert(row.idem_id, accepted);
-                }
-                None => unreadable = Some(row.idem_id),
+    for row in rows {
+        match read_stored(&row) {
+            Some(accepted) => {
+                found
+                    .entry(row.account_id)
+                    .or_default()
+                    .insert(row.idem_id, accepted);
             }
-        }
-        match unreadable {
-            Some(idem) => broken.push((
-                account_id.to_owned(),
-                ApiError::corrupt(
-                    account_id,
-                    &format!("stored event `{idem}` does not read back"),
-                ),
-            )),
             None => {
-                if let Some(account) = locked.get_mut(account_id) {
-                    account.earlier = StoredEarlier(found);
-                }
+                let error = ApiError::corrupt(
+                    &row.account_id,
+                    &format!("stored event `{}` does not read back", row.idem_id),
+                );
+                broken.push((row.account_id, error));
             }
+        }
+    }
+    for (account_id, events) in found {
+        if let Some(account) = locked.get_mut(&account_id) {
+            account.earlier = StoredEarlier(events);
         }
     }
     Ok(if broken.is_empty() {

@@ -124,6 +124,13 @@ impl Server {
             allow_client_time: config.allow_client_time,
             checkpoint_every: config.checkpoint_every.max(1),
         });
+        let built = engine::backfill_checkpoints(&ctx).await?;
+        if built > 0 {
+            tracing::info!(
+                accounts = built,
+                "checkpoints built for accounts that had none"
+            );
+        }
         let engine = engine::Engine::start(Arc::clone(&ctx));
         if config.demo {
             match demo::ensure_seeded(&ctx, &engine).await? {

@@ -145,12 +145,9 @@ fn verify(options: VerifyOptions) -> ExitCode {
         },
         None => ai_credits::Catalogue::default(),
     };
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("ai-credits: cannot start the runtime: {e}");
-            return ExitCode::from(70);
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async move {
         let db = match ai_credits_server::store::Db::open(&options.location).await {
@@ -191,6 +188,14 @@ fn verify(options: VerifyOptions) -> ExitCode {
     })
 }
 
+/// The tokio runtime, or the exit code that says it could not start.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Runtime::new().map_err(|e| {
+        eprintln!("ai-credits: cannot start the runtime: {e}");
+        ExitCode::from(70)
+    })
+}
+
 fn serve(config: Config) -> ExitCode {
     // Structured logs on stderr: `key=value` fields, or one JSON object per line with
     // AI_CREDITS_LOG_FORMAT=json. Requests are logged by route template and status, never
@@ -207,12 +212,9 @@ fn serve(config: Config) -> ExitCode {
     } else {
         logs.init();
     }
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("ai-credits: cannot start the runtime: {e}");
-            return ExitCode::from(70);
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async move {
         let server = match Server::bind(&config, Arc::new(EmbeddedProcessor)).await {

@@ -85,6 +85,14 @@ impl Db {
             .acquire_timeout(Duration::from_secs(30))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
+                    if backend == Backend::Postgres {
+                        // sqlx prepares and keeps every statement; PostgreSQL would then plan
+                        // it once, generically, with the statistics of the moment — for a table
+                        // that was nearly empty then, a scan that grows with it. Plan each
+                        // execution with its values instead (point and range lookups on indexes).
+                        conn.execute("SET plan_cache_mode = force_custom_plan")
+                            .await?;
+                    }
                     if backend == Backend::Sqlite {
                         conn.execute("PRAGMA journal_mode = WAL").await?;
                         conn.execute("PRAGMA synchronous = FULL").await?;
@@ -622,35 +630,46 @@ pub async fn put_checkpoints(
     Ok(())
 }
 
-/// A stored event found by its idempotency id: the id, the event's JSON, its entry's JSON.
+/// A stored event found by its idempotency id: its account, the id, the event's JSON, its
+/// entry's JSON.
 pub struct StoredById {
+    pub account_id: String,
     pub idem_id: String,
     pub body: String,
     pub entry: Option<String>,
 }
 
-/// The stored events of one account whose idempotency ids are among `ids` (through the
-/// unique index on `(account_id, idem_id)`).
+/// The stored events whose `(account, idempotency id)` pairs are among `wanted`: one statement
+/// per 200 pairs, whatever the accounts, joining the pairs to the unique index `(account_id,
+/// idem_id)`. (Written as `account_id = … AND idem_id IN (…)`, PostgreSQL's statistics, which
+/// do not know an account created since they were taken, let it scan the index for the
+/// account alone and filter every one of its events: a cost that grows with the account's
+/// history.)
 pub async fn events_by_idem(
     conn: &mut AnyConnection,
-    account_id: &str,
-    ids: &[&str],
+    wanted: &[(&str, Vec<&str>)],
 ) -> Result<Vec<StoredById>, sqlx::Error> {
+    let pairs: Vec<(&str, &str)> = wanted
+        .iter()
+        .flat_map(|(account, ids)| ids.iter().map(move |id| (*account, *id)))
+        .collect();
     let mut out = Vec::new();
-    for chunk in ids.chunks(ROWS_PER_STATEMENT_MAX) {
+    for chunk in pairs.chunks(ROWS_PER_STATEMENT_MAX) {
         let sql = format!(
-            "SELECT idem_id, body, entry FROM events WHERE account_id = $1 AND idem_id IN ({})",
-            placeholders(2, chunk.len())
+            "SELECT e.account_id, e.idem_id, e.body, e.entry FROM (VALUES {}) AS w \
+             JOIN events e ON e.account_id = w.column1 AND e.idem_id = w.column2",
+            value_rows(chunk.len(), 2)
         );
-        let mut query = sqlx::query(&sql).bind(account_id);
-        for id in chunk {
-            query = query.bind(*id);
+        let mut query = sqlx::query(&sql);
+        for (account, id) in chunk {
+            query = query.bind(*account).bind(*id);
         }
         for r in query.fetch_all(&mut *conn).await? {
             out.push(StoredById {
-                idem_id: r.try_get(0)?,
-                body: r.try_get(1)?,
-                entry: r.try_get(2)?,
+                account_id: r.try_get(0)?,
+                idem_id: r.try_get(1)?,
+                body: r.try_get(2)?,
+                entry: r.try_get(3)?,
             });
         }
     }
@@ -688,6 +707,31 @@ pub async fn all_entries(conn: &mut AnyConnection, id: &str) -> Result<Vec<Strin
     .fetch_all(&mut *conn)
     .await?;
     rows.iter().map(|r| r.try_get(0)).collect()
+}
+
+/// Accounts with at least `events` events and no checkpoint (a database of the build before
+/// checkpoints), in id order.
+pub async fn accounts_without_checkpoint(
+    conn: &mut AnyConnection,
+    events: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT a.id FROM accounts a LEFT JOIN checkpoints c ON c.account_id = a.id \
+         WHERE c.account_id IS NULL AND a.event_count >= $1 ORDER BY a.id",
+    )
+    .bind(events)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(|r| r.try_get(0)).collect()
+}
+
+/// Moves an account's version on (so no process trusts a ledger it cached before).
+pub async fn bump_version(conn: &mut AnyConnection, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE accounts SET version = version + 1 WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
 }
 
 /// Every account id, in order (for `verify`).

@@ -142,22 +142,9 @@ fn json<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or_default()
 }
 
-/// `Err` names the first path where `actual` (materialised) differs from `expected` (replay).
+/// `Err` names the first path where `actual` (the stored state) differs from `expected` (the
+/// whole log replayed).
 fn same(actual: &Value, expected: &Value, path: &str) -> Result<(), String> {
-    match (actual, expected) {
-        (Value::Object(a), Value::Object(e)) if a.len() == e.len() => {
-            e.iter().try_for_each(|(k, v)| {
-                same(a.get(k).unwrap_or(&Value::Null), v, &format!("{path}.{k}"))
-            })
-        }
-        (Value::Array(a), Value::Array(e)) if a.len() == e.len() => a
-            .iter()
-            .zip(e)
-            .enumerate()
-            .try_for_each(|(i, (a, e))| same(a, e, &format!("{path}[{i}]"))),
-        _ if actual == expected => Ok(()),
-        _ => Err(format!(
-            "{path}: the whole log gives {expected}, the stored state {actual}"
-        )),
-    }
+    ai_credits::scenario::first_difference(actual, expected, path)
+        .map_err(|e| format!("{e} (expected: the whole log replayed; got: the stored state)"))
 }

@@ -351,3 +351,38 @@ async fn verify_finds_no_difference_and_then_a_tampered_checkpoint_on_postgres()
     };
     verify_finds_no_difference_and_then_one(storage).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_without_checkpoints_gets_them_at_start_up() {
+    // Proves the start-up migration: accounts a build without checkpoints wrote (here: a server that never checkpoints) get their checkpoint when a server starts, the state is unchanged, and verify agrees.
+    let storage = support::sqlite("backfill");
+    let mut server = ServerProcess::start_with(&storage, false, &["--checkpoint-every", "1000000"]);
+    let http = support::client();
+    let (account, tokens) = busy_account(&http, &server.base, 40).await;
+    let (_, before) = support::get_state(&http, &server.base, &account, &tokens.member, None).await;
+    server.kill_9();
+    let Storage::Sqlite(path) = &storage else {
+        unreachable!("an SQLite test")
+    };
+    let location = ai_credits_server::store::Location::SqliteFile(path.display().to_string());
+    let db = ai_credits_server::store::Db::open(&location).await.unwrap();
+    let count = |db: &ai_credits_server::store::Db| {
+        let pool = db.pool.clone();
+        async move {
+            let row: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM checkpoints")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            row.0
+        }
+    };
+    assert_eq!(count(&db).await, 0, "the old server wrote no checkpoint");
+    let server = ServerProcess::start_with(&storage, false, &["--checkpoint-every", "10"]);
+    assert_eq!(count(&db).await, 1, "{}", server.log_text());
+    let (_, after) = support::get_state(&http, &server.base, &account, &tokens.member, None).await;
+    assert_eq!(after["entries"], before["entries"]);
+    assert_eq!(after["available"], before["available"]);
+    drop(server);
+    let (ok, text) = run_verify(&storage, &[]);
+    assert!(ok && text.contains("1 checkpoints"), "{text}");
+}

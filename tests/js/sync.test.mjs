@@ -22,6 +22,18 @@ const page_html = `<!doctype html><meta charset="utf-8"><title>ai-credits sync</
   window.ready = true;
 </script>`;
 
+/** A JSON call to the server at `base`: (method, path, bearer token, body?) → {status, body}. */
+function apiOf(base) {
+  return async (method, path, token, body) => {
+    const response = await fetch(base + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, body: await response.json() };
+  };
+}
+
 /** `ai-credits serve` with the static files of `www`, keeping client times (the test dates its events). */
 function startSyncServer({ port, db, www }) {
   return startServer(bin, ['--addr', `127.0.0.1:${port}`, '--db', db, '--www', www, '--allow-client-time'],
@@ -42,14 +54,7 @@ test('the sync client previews at once, syncs what the server decided, and works
   let browser;
   try {
     server = await startSyncServer({ port, db, www });
-    const api = async (method, path, token, body) => {
-      const response = await fetch(base + path, {
-        method,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: response.status, body: await response.json() };
-    };
+    const api = apiOf(base);
     const anchor = new Date(Date.now() - 24 * 3600 * 1000).toISOString();
     const created = await api('POST', '/v1/accounts', ADMIN, { plan: 'growth', cycle_anchor: anchor });
     assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -280,14 +285,7 @@ test('a browser Client of a server on its own catalogue previews what the server
   try {
     server = await startServer(bin, ['--addr', `127.0.0.1:${port}`, '--db', join(dir, 'db.sqlite'), '--www', www, '--catalogue', catalogue, '--checkpoint-every', '1'],
       { AI_CREDITS_ADMIN_TOKEN: ADMIN });
-    const api = async (method, path, token, body) => {
-      const response = await fetch(base + path, {
-        method,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: response.status, body: await response.json() };
-    };
+    const api = apiOf(base);
     const created = await api('POST', '/v1/accounts', ADMIN, { plan: 'growth' });
     const account_id = created.body.id;
     const token = async (role) => (await api('POST', `/v1/accounts/${account_id}/tokens`, ADMIN, { member: `${role}-1`, role })).body.token;

@@ -129,23 +129,10 @@ pub fn checkpoint_agrees(doc: &Value, cuts: &[usize]) -> Result<(), String> {
     )
 }
 
+/// The whole log is what is expected; the checkpointed run is what is compared with it.
 fn compare_values(actual: &Value, expected: &Value, path: &str) -> Result<(), String> {
-    match (actual, expected) {
-        (Value::Object(a), Value::Object(e)) if a.len() == e.len() => {
-            e.iter().try_for_each(|(k, v)| {
-                compare_values(a.get(k).unwrap_or(&Value::Null), v, &format!("{path}.{k}"))
-            })
-        }
-        (Value::Array(a), Value::Array(e)) if a.len() == e.len() => a
-            .iter()
-            .zip(e)
-            .enumerate()
-            .try_for_each(|(i, (a, e))| compare_values(a, e, &format!("{path}[{i}]"))),
-        _ if actual == expected => Ok(()),
-        _ => Err(format!(
-            "{path}: whole log {expected}, through checkpoints {actual}"
-        )),
-    }
+    ai_credits::scenario::first_difference(actual, expected, path)
+        .map_err(|e| format!("{e} (expected: the whole log; got: through checkpoints)"))
 }
 
 /// Every scenario through a checkpoint at every cut point, and through all of them chained:

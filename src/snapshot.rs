@@ -15,8 +15,17 @@ use crate::time::{format_instant, parse_instant};
 pub const SNAPSHOT_FORMAT: &str = "ai-credits/ledger-snapshot";
 
 impl Ledger {
-    /// The snapshot document.
+    /// The snapshot document. A ledger restored from a checkpoint has no events from before
+    /// it: its snapshot carries its checkpoint instead (and no events).
     pub fn snapshot(&self) -> Value {
+        if self.has_earlier_events() {
+            return serde_json::json!({
+                "format": SNAPSHOT_FORMAT,
+                "version": 1,
+                "checkpoint": self.checkpoint(),
+                "events": [],
+            });
+        }
         let account = self.account();
         serde_json::json!({
             "format": SNAPSHOT_FORMAT,
@@ -41,6 +50,12 @@ impl Ledger {
                     "not a ledger snapshot (format `{SNAPSHOT_FORMAT}`)"
                 ))
             })?;
+        if let Some(checkpoint) = doc.get("checkpoint") {
+            let checkpoint = crate::Checkpoint::from_value(checkpoint)
+                .map_err(|e| Rejection::invalid(e.to_string()))?;
+            return Ledger::from_checkpoint(catalogue, &checkpoint)
+                .map_err(|e| Rejection::invalid(e.to_string()));
+        }
         let account = read_account(doc.get("account"))?;
         let mut ledger = Ledger::new(catalogue, account)?;
         let events = doc

@@ -219,3 +219,14 @@ fn an_entry_reads_back_from_its_json() {
         assert_eq!(&read, entry);
     }
 }
+
+#[test]
+fn a_restored_ledgers_snapshot_carries_its_checkpoint() {
+    // Proves the snapshot of a ledger restored from a checkpoint rebuilds the same state (it would otherwise replay only the events since the checkpoint onto an empty account).
+    let ledger = busy_ledger(800, 40);
+    let restored =
+        Ledger::from_checkpoint(Arc::clone(ledger.catalogue()), &ledger.checkpoint()).unwrap();
+    let again =
+        Ledger::from_snapshot(Arc::clone(ledger.catalogue()), &restored.snapshot()).unwrap();
+    assert_eq!(again.checkpoint(), ledger.checkpoint());
+}

@@ -164,8 +164,9 @@ export interface LedgerCheckpoint {
   /** Credits charged per UTC hour: [hours since the epoch, credits]. */
   burn: [number, number][];
 }
-export interface LedgerSnapshot {
+/** A ledger's account, latest time and accepted events; for a ledger restored from a checkpoint, that checkpoint. */
+export type LedgerSnapshot = {
   format: "ai-credits/ledger-snapshot"; version: 1; catalogue_version: number;
   account: AccountInit; now: Instant | null; events: LedgerEvent[];
-}
+} | { format: "ai-credits/ledger-snapshot"; version: 1; checkpoint: LedgerCheckpoint; events: [] };
 "#;

@@ -128,6 +128,29 @@ test('a snapshot rebuilds the same ledger', () => {
   assert.equal(codeOf(() => copy.apply({ at: '2026-02-02T10:05:00Z', kind: 'hold', id: 'h1', credits: 7000, expires_at: '2026-02-02T10:06:00Z' })), 'idempotency_conflict');
 });
 
+test('a checkpoint restores the same state through the package, and refuses a damaged one', () => {
+  // Proves checkpoint → fromCheckpoint gives the same balance, previews and estimates from JS, a restored ledger's snapshot keeps its state, and a changed document is refused with a code.
+  const ledger = new Ledger(account);
+  ledger.apply({ at: '2026-02-02T10:00:00Z', kind: 'purchase_pack', id: 'p1', pack: '2M' });
+  for (let i = 0; i < 12; i += 1) {
+    ledger.apply({ at: `2026-02-02T11:${String(i).padStart(2, '0')}:00Z`, kind: 'usage', id: `u${i}`, model: 'gpt-5',
+      input_tokens: 1000 + i, output_tokens: 100 * i, feature: 'assistant', member: 'ana' });
+  }
+  const at = '2026-02-03T00:00:00Z';
+  const checkpoint = ledger.checkpoint();
+  assert.equal(checkpoint.format, 'ai-credits/checkpoint');
+  assert.equal(checkpoint.catalogue, Catalogue.default().contentHash());
+  const restored = Ledger.fromCheckpoint(JSON.stringify(checkpoint));
+  assert.deepEqual(restored.balance(at), ledger.balance(at));
+  const message = { model: 'gpt-5', text_tokens: { tokens: 300, low: 250, high: 380 }, feature: 'assistant' };
+  assert.deepEqual(restored.estimateMessage(message, at), ledger.estimateMessage(message, at));
+  assert.deepEqual(restored.forecast(at), ledger.forecast(at));
+  const again = Ledger.fromSnapshot(restored.snapshot());
+  assert.deepEqual(again.balance(at), ledger.balance(at));
+  assert.equal(codeOf(() => Ledger.fromCheckpoint({ ...checkpoint, version: 9 })), 'checkpoint_invalid');
+  assert.equal(codeOf(() => Ledger.fromCheckpoint({ ...checkpoint, catalogue: '00' })), 'checkpoint_catalogue_mismatch');
+});
+
 test('balance without a time is now, never before the latest event', () => {
   // Proves the default query time follows the clock but never goes back past applied events.
   const ledger = new Ledger({ plan: 'pro', cycle_anchor: '2020-01-01T00:00:00Z' });

@@ -790,3 +790,39 @@ async fn a_retried_purchase_is_charged_and_credited_once() {
         vec![("p1".to_owned(), "2M".to_owned(), 2500)]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn static_files_stay_inside_the_folder_and_skip_dotfiles() {
+    // Proves `--www` serves its files, never a dotfile (also percent-encoded) and never a file a link leads to outside the folder, and caches hashed assets for a year.
+    let dir = support::temp_dir("www");
+    let www = dir.join("www");
+    std::fs::create_dir_all(www.join("assets")).unwrap();
+    std::fs::write(www.join("index.html"), "<!doctype html><title>app</title>").unwrap();
+    std::fs::write(www.join(".env"), "SECRET=1").unwrap();
+    std::fs::write(www.join("assets/app-1a2b3c4d.js"), "console.log(1)").unwrap();
+    std::fs::write(dir.join("outside.txt"), "not for the web").unwrap();
+    std::os::unix::fs::symlink(dir.join("outside.txt"), www.join("escape.txt")).unwrap();
+    let storage = support::Storage::Sqlite(dir.join("db.sqlite"));
+    let server =
+        support::ServerProcess::start_with(&storage, false, &["--www", www.to_str().unwrap()]);
+    let http = support::client();
+    let get = |path: &str| http.get(server.url(path)).send();
+    let index = get("/").await.unwrap();
+    assert_eq!(index.status(), 200);
+    assert!(index.text().await.unwrap().contains("<title>app</title>"));
+    for path in ["/.env", "/%2eenv", "/escape.txt", "/assets/../.env"] {
+        let response = get(path).await.unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+        let body = response.text().await.unwrap();
+        assert!(
+            !body.contains("SECRET") && !body.contains("not for the web"),
+            "{path}: {body}"
+        );
+    }
+    let asset = get("/assets/app-1a2b3c4d.js").await.unwrap();
+    assert_eq!(asset.status(), 200);
+    assert_eq!(
+        asset.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+}

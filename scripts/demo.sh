@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-cargo build --release --bin ai-credits
+cargo build --release --bin ai-credits --features demo
 bash scripts/build-pkg.sh
 bash scripts/build-www.sh
 

@@ -12,7 +12,9 @@ bash scripts/setup.sh
 
 step "format and lints"
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+# The production build (no demo mode) must stand on its own as well.
+cargo clippy -p ai-credits-server --all-targets -- -D warnings
 cargo clippy -p ai-credits --all-targets --target wasm32-unknown-unknown -- -D warnings
 
 step "PostgreSQL for the server tests (a throwaway cluster, stopped at exit)"
@@ -20,7 +22,7 @@ eval "$(bash scripts/postgres.sh)"
 trap 'bash scripts/postgres.sh stop "$AI_CREDITS_PG_DIR"' EXIT
 
 step "native tests"
-cargo test --workspace
+cargo test --workspace --all-features
 
 step "npm package"
 bash scripts/build-pkg.sh

@@ -435,6 +435,13 @@ impl Ledger {
         self.hold_ids.contains_key(id)
     }
 
+    /// The member a hold the ledger has a record of was placed for: `None` when the ledger
+    /// knows no hold `id`, `Some(None)` for a hold that names no member.
+    pub fn hold_member(&self, id: &str) -> Option<Option<&str>> {
+        let index = *self.hold_ids.get(id)?;
+        Some(self.holds.get(index)?.by.member.as_deref())
+    }
+
     /// Whether events were accepted before the ledger's history begins (it was restored from
     /// a checkpoint): ids it does not know may then be in the store.
     pub fn has_earlier_events(&self) -> bool {

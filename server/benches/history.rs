@@ -28,9 +28,9 @@ use common::{ADMIN, start};
 
 use ai_credits::time::format_instant;
 use ai_credits::{Catalogue, EventDraft};
-use ai_credits_server::auth::{self, Role};
+use ai_credits_server::engine::payment::EmbeddedProcessor;
 use ai_credits_server::engine::{self, Ctx, Engine, LedgerCache};
-use ai_credits_server::payment::EmbeddedProcessor;
+use ai_credits_server::http::auth::{self, Role};
 use ai_credits_server::store::{Db, Location};
 
 /// A deterministic stream of numbers.

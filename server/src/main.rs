@@ -2,130 +2,81 @@
 //!
 //! - `ai-credits scenario PATH` runs a SPEC §4 scenario (PATH `-` reads stdin) and prints the
 //!   result JSON; a document that is not a scenario prints an error on stderr and exits 2.
-//! - `ai-credits serve [--addr 127.0.0.1:8080] [--db PATH] [--allow-client-time] [--www DIR]
-//!   [--data-key-file PATH] [--catalogue PATH] [--demo]`
-//!   runs the backend; `--www DIR` also serves the static files of DIR at `/` (a web app on the
-//!   API's origin); `--catalogue PATH` uses that catalogue document instead of the built-in one
-//!   (validated at start-up: a document the core refuses stops the server, exit 70, with the
-//!   core's error code on stderr). `--demo` runs a demo backend: it seeds the account
-//!   `acc_demo` with about a year of history when it is missing (a restart keeps it), serves
-//!   `POST /v1/demo/session` (an admin token of `acc_demo` for anyone who asks: never expose a
-//!   demo server), the stand-in assistant `POST /v1/accounts/{id}/assistant` (it waits
-//!   `AI_CREDITS_DEMO_REPLY_DELAY_MS`, default 400, before answering) and stand-in providers
-//!   under `/demo/providers/`, which the key tests use unless `AI_CREDITS_PROVIDER_BASE_*` is
-//!   set (a key starting with `demo-` is accepted). Storage: `--db` (a file path, or a `postgres://` URL), else `DATABASE_URL` when it
-//!   is a PostgreSQL URL, else `ai-credits.db` in the working directory. Once listening it
-//!   prints `ai-credits listening on http://ADDR` on stdout; logs go to stderr (`RUST_LOG`;
-//!   `AI_CREDITS_LOG_FORMAT=json` for JSON lines). `AI_CREDITS_ADMIN_TOKEN` is the platform
-//!   operator's bearer token. Provider keys are encrypted with the data key from
-//!   `AI_CREDITS_DATA_KEY` (64 hex), else `--data-key-file PATH`, else (SQLite only)
-//!   `ai-credits.key` beside the database, created with mode 0600 on first start.
+//! - `ai-credits serve` runs the backend; every setting is a flag with its default, listed by
+//!   `ai-credits serve --help` (see `config`). Once listening it prints `ai-credits listening
+//!   on http://ADDR` on stdout; logs go to stderr (`RUST_LOG`; `AI_CREDITS_LOG_FORMAT=json`
+//!   for JSON lines). From the environment: `AI_CREDITS_ADMIN_TOKEN` (the platform operator's
+//!   bearer token; `AI_CREDITS_ADMIN_TOKEN_NEXT` a second one during a rotation),
+//!   `DATABASE_URL`, and `AI_CREDITS_DATA_KEY` (64 hex: the key provider keys are encrypted
+//!   with; else `--data-key-file`, else, for SQLite only, `ai-credits.key` beside the database,
+//!   created with mode 0600 on first start). A start-up failure exits 70 with the cause on
+//!   stderr (a catalogue the core refuses: the core's error code).
+//! - `ai-credits verify [--db …] [--catalogue PATH] [--account ID]` replays logs from the
+//!   start against the stored checkpoints.
+//! - A command line it cannot read exits 64.
 
 use std::io::{Read, Write};
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use ai_credits_server::payment::EmbeddedProcessor;
+use clap::{Parser, Subcommand};
+
+use ai_credits_server::engine::payment::EmbeddedProcessor;
 use ai_credits_server::store::Location;
 use ai_credits_server::{Config, Server};
 
-fn usage() -> ExitCode {
-    eprintln!(
-        "usage: ai-credits scenario PATH   (PATH - reads the scenario from stdin)\n       \
-         ai-credits serve [--addr 127.0.0.1:8080] [--db PATH|postgres://…] [--allow-client-time] [--www DIR] [--data-key-file PATH] [--catalogue PATH] [--demo] [--checkpoint-every N] [--cache-mb N]\n       \
-         ai-credits verify [--db PATH|postgres://…] [--catalogue PATH] [--account ID]"
-    );
-    ExitCode::from(64)
+/// The ai-credits command: the conformance runner and the authoritative backend.
+#[derive(Parser)]
+#[command(name = "ai-credits", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
 }
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("scenario") if args.len() == 2 => run_scenario(&args[1]),
-        Some("serve") => match parse_serve(&args[1..]) {
-            Some(config) => serve(config),
-            None => usage(),
-        },
-        Some("verify") => match parse_verify(&args[1..]) {
-            Some(options) => verify(options),
-            None => usage(),
-        },
-        _ => usage(),
-    }
-}
-
-fn parse_serve(args: &[String]) -> Option<Config> {
-    let mut addr: SocketAddr = "127.0.0.1:8080".parse().ok()?;
-    let mut db = None;
-    let mut allow_client_time = false;
-    let mut www = None;
-    let mut data_key_file = None;
-    let mut catalogue = None;
-    let mut demo = false;
-    let mut checkpoint_every = ai_credits_server::engine::CHECKPOINT_EVERY_DEFAULT;
-    let mut cache_bytes = ai_credits_server::engine::CACHE_BYTES_DEFAULT;
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        match arg.as_str() {
-            "--addr" => addr = rest.next()?.parse().ok()?,
-            "--db" => db = Some(rest.next()?.clone()),
-            "--allow-client-time" => allow_client_time = true,
-            "--www" => www = Some(std::path::PathBuf::from(rest.next()?)),
-            "--data-key-file" => data_key_file = Some(std::path::PathBuf::from(rest.next()?)),
-            "--catalogue" => catalogue = Some(std::path::PathBuf::from(rest.next()?)),
-            "--demo" => demo = true,
-            "--checkpoint-every" => {
-                checkpoint_every = rest.next()?.parse().ok().filter(|n| *n >= 1)?;
-            }
-            "--cache-mb" => {
-                let mb: usize = rest.next()?.parse().ok()?;
-                cache_bytes = mb.checked_mul(1 << 20)?;
-            }
-            _ => return None,
-        }
-    }
-    let database_url = std::env::var("DATABASE_URL").ok();
-    Some(Config {
-        addr,
-        location: Location::choose(db.as_deref(), database_url.as_deref()),
-        allow_client_time,
-        admin_token: std::env::var("AI_CREDITS_ADMIN_TOKEN").ok(),
-        www,
-        data_key_file,
-        catalogue,
-        demo,
-        checkpoint_every,
-        cache_bytes,
-    })
+#[derive(Subcommand)]
+enum Command {
+    /// Runs a SPEC §4 scenario and prints the result JSON (`-` reads stdin).
+    Scenario { path: String },
+    /// Runs the backend.
+    Serve(Box<Config>),
+    /// Replays every account's log (or one's) from the start and compares it with what the
+    /// server stores; exits 1 when anything differs.
+    Verify(VerifyOptions),
 }
 
 /// `verify`'s options: the database, the catalogue and optionally one account.
+#[derive(clap::Args)]
 struct VerifyOptions {
-    location: Location,
+    /// An SQLite file path or a `postgres://` URL (else `DATABASE_URL`, else `ai-credits.db`).
+    #[arg(long = "db", value_name = "PATH|URL")]
+    db: Option<String>,
+    /// The catalogue the server runs with, when not the built-in one.
+    #[arg(long, value_name = "PATH")]
     catalogue: Option<std::path::PathBuf>,
+    /// Only this account.
+    #[arg(long)]
     account: Option<String>,
 }
 
-fn parse_verify(args: &[String]) -> Option<VerifyOptions> {
-    let mut db = None;
-    let mut catalogue = None;
-    let mut account = None;
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        match arg.as_str() {
-            "--db" => db = Some(rest.next()?.clone()),
-            "--catalogue" => catalogue = Some(std::path::PathBuf::from(rest.next()?)),
-            "--account" => account = Some(rest.next()?.clone()),
-            _ => return None,
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let usage = e.use_stderr();
+            let _ = e.print();
+            // 64 (EX_USAGE) for a command line it cannot read; 0 for --help and --version.
+            return if usage {
+                ExitCode::from(64)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
+    };
+    match cli.command {
+        Command::Scenario { path } => run_scenario(&path),
+        Command::Serve(config) => serve(config.resolve()),
+        Command::Verify(options) => verify(options),
     }
-    let database_url = std::env::var("DATABASE_URL").ok();
-    Some(VerifyOptions {
-        location: Location::choose(db.as_deref(), database_url.as_deref()),
-        catalogue,
-        account,
-    })
 }
 
 /// Replays every account's log (or one's) from the start and compares it with the stored
@@ -145,20 +96,26 @@ fn verify(options: VerifyOptions) -> ExitCode {
         },
         None => ai_credits::Catalogue::default(),
     };
+    let location = Location::choose(
+        options.db.as_deref(),
+        std::env::var("DATABASE_URL").ok().as_deref(),
+    );
     let runtime = match runtime() {
         Ok(r) => r,
         Err(code) => return code,
     };
     runtime.block_on(async move {
-        let db = match ai_credits_server::store::Db::open(&options.location).await {
+        let db = match ai_credits_server::store::Db::open(&location).await {
             Ok(db) => db,
             Err(e) => {
-                eprintln!("ai-credits: {}: {e}", options.location.describe());
+                eprintln!("ai-credits: {}: {e}", location.describe());
                 return ExitCode::from(70);
             }
         };
         let catalogue = Arc::new(catalogue);
-        match ai_credits_server::verify::verify(&db, &catalogue, options.account.as_deref()).await {
+        match ai_credits_server::engine::verify::verify(&db, &catalogue, options.account.as_deref())
+            .await
+        {
             Ok(v) => {
                 for d in &v.differences {
                     println!("DIFFERENT {}: {}", d.account, d.what);

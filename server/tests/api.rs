@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
 
-use ai_credits_server::payment::{
+use ai_credits_server::engine::payment::{
     ChargeFuture, ChargeRequest, DecliningProcessor, EmbeddedProcessor, PaymentProcessor,
 };
 use ai_credits_server::store::{Db, Location};
@@ -678,14 +678,9 @@ async fn in_process(processor: Arc<dyn PaymentProcessor>) -> (String, Location) 
     let config = Config {
         addr: "127.0.0.1:0".parse().unwrap(),
         location: location.clone(),
-        allow_client_time: false,
         admin_token: Some(ADMIN.into()),
-        www: None,
-        data_key_file: None,
-        catalogue: None,
-        demo: false,
         checkpoint_every: 1,
-        cache_bytes: ai_credits_server::engine::CACHE_BYTES_DEFAULT,
+        ..Config::default()
     };
     let server = Server::bind(&config, processor).await.expect("binds");
     let base = format!("http://{}", server.local_addr().unwrap());

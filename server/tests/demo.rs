@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use ai_credits::time::{add_months, format_instant, parse_instant};
 use ai_credits::tokens::{TokenizerFamily, estimate_tokens};
 use ai_credits::{Catalogue, EventDraft};
-use ai_credits_server::payment::EmbeddedProcessor;
+use ai_credits_server::engine::payment::EmbeddedProcessor;
 use ai_credits_server::store::{Db, Location};
 use ai_credits_server::{demo, engine};
 use support::{ADMIN, ServerProcess, Storage, answer};

@@ -4,12 +4,11 @@
 //! Durability: SQLite runs in WAL mode with `synchronous = FULL` (every commit is on disk
 //! before the server answers); PostgreSQL with its default `synchronous_commit = on`.
 
-use std::borrow::Cow;
 use std::path::Path;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 
 /// Which database the server stores accounts in.
@@ -310,7 +309,7 @@ impl Db {
 pub async fn put_key(
     conn: &mut AnyConnection,
     account_id: &str,
-    sealed: &crate::secret::Sealed,
+    sealed: &crate::vault::secret::Sealed,
     row: &KeyRow,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -776,37 +775,10 @@ pub async fn entries_after(
         .collect()
 }
 
-/// The schema, embedded: the binary needs no migration files at run time.
+/// The schema, embedded at build time from `server/migrations/` (the binary needs no
+/// migration files at run time). Versions already applied are checked by checksum.
 fn migrator() -> Migrator {
-    let migrations = vec![
-        Migration::new(
-            1,
-            Cow::Borrowed("accounts events tokens charges"),
-            MigrationType::Simple,
-            Cow::Borrowed(include_str!(
-                "../migrations/0001_accounts_events_tokens_charges.sql"
-            )),
-            false,
-        ),
-        Migration::new(
-            2,
-            Cow::Borrowed("provider keys audit"),
-            MigrationType::Simple,
-            Cow::Borrowed(include_str!("../migrations/0002_provider_keys_audit.sql")),
-            false,
-        ),
-        Migration::new(
-            3,
-            Cow::Borrowed("checkpoints"),
-            MigrationType::Simple,
-            Cow::Borrowed(include_str!("../migrations/0003_checkpoints.sql")),
-            false,
-        ),
-    ];
-    Migrator {
-        migrations: Cow::Owned(migrations),
-        ..Migrator::DEFAULT
-    }
+    sqlx::migrate!()
 }
 
 #[cfg(test)]

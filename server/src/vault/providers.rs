@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::secret::Secret;
+use crate::vault::secret::Secret;
 
 /// How long one key test may take unless `AI_CREDITS_PROVIDER_TIMEOUT_MS` says otherwise.
 pub const TEST_TIMEOUT_MS_DEFAULT: u64 = 5_000;

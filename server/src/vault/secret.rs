@@ -116,8 +116,8 @@ impl DataKey {
             .encrypt(Nonce::from_slice(&nonce), payload)
             .map_err(|_| "encryption failed".to_owned())?;
         Ok(Sealed {
-            ciphertext_hex: crate::auth::hex(&ciphertext),
-            nonce_hex: crate::auth::hex(&nonce),
+            ciphertext_hex: hex::encode(&ciphertext),
+            nonce_hex: hex::encode(nonce),
         })
     }
 
@@ -193,7 +193,7 @@ fn load_or_create(path: &Path) -> Result<DataKey, String> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = DataKey::random();
-            let text = Zeroizing::new(crate::auth::hex(key.0.as_ref()));
+            let text = Zeroizing::new(hex::encode(key.0.as_ref()));
             write_new_private(path, text.as_bytes()).map_err(|e| named(&e))?;
             tracing::info!(path = %path.display(), "created a new data key file (mode 0600)");
             Ok(key)
@@ -233,13 +233,7 @@ fn warn_if_readable_by_others(path: &Path) {
 
 /// Hex to bytes; `None` for odd length or a non-hex character.
 pub fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
+    hex::decode(text).ok()
 }
 
 #[cfg(test)]
@@ -269,7 +263,7 @@ mod tests {
         let key = DataKey::random();
         let secret = Secret::new("xai-SECRET-0123456789".into());
         let sealed = key.seal(&secret, "acc_1/xai").expect("seals");
-        assert!(!sealed.ciphertext_hex.contains(&crate::auth::hex(b"SECRET")));
+        assert!(!sealed.ciphertext_hex.contains(&hex::encode(b"SECRET")));
         assert_eq!(
             key.open(&sealed, "acc_1/xai").expect("opens").expose(),
             "xai-SECRET-0123456789"
@@ -286,8 +280,10 @@ mod tests {
     #[test]
     fn the_key_file_is_created_once_with_mode_0600() {
         // Proves the first start writes a 0600 key file and the next start reads the same key.
-        let dir =
-            std::env::temp_dir().join(format!("ai-credits-key-{}", crate::auth::random_hex(6)));
+        let dir = std::env::temp_dir().join(format!(
+            "ai-credits-key-{}",
+            crate::http::auth::random_hex(6)
+        ));
         std::fs::create_dir_all(&dir).expect("dir");
         let source = DataKeySource::choose(None, None, Some(&dir.join("ai-credits.db")));
         assert_eq!(source, DataKeySource::File(dir.join(KEY_FILE_NAME)));

@@ -1,6 +1,9 @@
 //! The HTTP API (`/v1`). Handlers only read the request, check who may do it, and hand the
 //! event to the engine; every number comes from the core.
 
+pub mod auth;
+pub mod keys;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant as Stopwatch;
@@ -19,11 +22,12 @@ use tower_http::services::ServeDir;
 use ai_credits::time::{format_instant, parse_instant};
 use ai_credits::{Account, EventDraft, EventKind, Ledger};
 
-use crate::auth::{self, Authenticator, Role};
+#[cfg(feature = "demo")]
 use crate::demo::{self, DemoSettings};
 use crate::engine::{self, Ctx, Engine};
 use crate::error::ApiError;
-use crate::keys::{self, KeyService};
+use crate::http::auth::{Authenticator, Role};
+use crate::http::keys::KeyService;
 
 /// Largest request body accepted.
 pub const BODY_BYTES_MAX: usize = 64 * 1024;
@@ -39,6 +43,7 @@ pub struct AppState {
     pub auth: Authenticator,
     pub keys: KeyService,
     /// Demo mode's settings; `None` unless the server runs with `--demo`.
+    #[cfg(feature = "demo")]
     pub demo: Option<DemoSettings>,
     catalogue_json: Bytes,
     catalogue_etag: String,
@@ -55,6 +60,7 @@ impl AppState {
             engine,
             auth,
             keys,
+            #[cfg(feature = "demo")]
             demo: None,
             catalogue_json,
             catalogue_etag,
@@ -62,6 +68,7 @@ impl AppState {
     }
 
     /// Switches demo mode on: the demo routes are served (see `demo`).
+    #[cfg(feature = "demo")]
     pub fn with_demo(self, settings: DemoSettings) -> AppState {
         AppState {
             demo: Some(settings),
@@ -98,6 +105,7 @@ pub fn router(state: Arc<AppState>, www: Option<&std::path::Path>) -> Router {
         .route("/v1/catalogue", get(get_catalogue))
         .route("/v1/openapi.json", get(get_openapi));
     // Without --demo these paths are unknown like any other: 404 `not_found`.
+    #[cfg(feature = "demo")]
     let router = if state.demo.is_some() {
         demo::routes(router)
     } else {

@@ -34,10 +34,10 @@ use ai_credits::tokens::{TokenizerFamily, estimate_tokens};
 use ai_credits::units::{Credits, TOKENS_PER_FIELD_MAX};
 use ai_credits::{Account, Catalogue, EventDraft, Ledger, Rejection};
 
-use crate::api::{self, AppState};
-use crate::auth::{self, Role};
 use crate::engine::{self, Ctx, Engine};
 use crate::error::ApiError;
+use crate::http::auth::{self, Role};
+use crate::http::{self, AppState};
 
 /// The demo account's id.
 pub const ACCOUNT_ID: &str = "acc_demo";
@@ -147,27 +147,21 @@ const PACK_1M_EXPIRES_IN_DAYS: i64 = 6;
 /// The 2M pack was bought this many days ago, after the overage.
 const PACK_2M_DAYS_AGO: i64 = 35;
 
-/// A tiny xorshift64* generator: deterministic, good enough for made-up usage, no crate.
-struct Rng(u64);
+/// A seeded generator (rand's `StdRng`): the same history for the same seed, made-up usage.
+struct Rng(rand::rngs::StdRng);
 
 impl Rng {
     fn new(seed: u64) -> Rng {
-        // xorshift never leaves 0; any other state is fine.
-        Rng(seed.max(1))
+        Rng(rand::SeedableRng::seed_from_u64(seed))
     }
 
     fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        rand::RngCore::next_u64(&mut self.0)
     }
 
     /// A number in `lo..=hi`.
     fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
+        rand::Rng::random_range(&mut self.0, lo..=hi)
     }
 
     /// One of `choices` by weight (`None` only when there are none, or all weigh 0).
@@ -537,8 +531,8 @@ async fn post_session(
     let member = match body {
         Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => OWNER.to_owned(),
         body => {
-            let body = api::json_object(body)?;
-            api::unknown_fields(&body, &["member"])?;
+            let body = http::json_object(body)?;
+            http::unknown_fields(&body, &["member"])?;
             match body.get("member") {
                 None | Some(Value::Null) => OWNER.to_owned(),
                 Some(Value::String(name)) if valid_member(name) => name.clone(),
@@ -589,7 +583,7 @@ struct AssistantRequest {
 }
 
 fn read_assistant_request(body: Map<String, Value>) -> Result<AssistantRequest, ApiError> {
-    api::unknown_fields(
+    http::unknown_fields(
         &body,
         &[
             "model",
@@ -600,7 +594,7 @@ fn read_assistant_request(body: Map<String, Value>) -> Result<AssistantRequest, 
             "history_tokens",
         ],
     )?;
-    let model = api::optional_text(&body, "model")?
+    let model = http::optional_text(&body, "model")?
         .ok_or_else(|| ApiError::bad_request("invalid_request", "`model` is required"))?
         .to_owned();
     let message = match body.get("message") {
@@ -629,9 +623,9 @@ fn read_assistant_request(body: Map<String, Value>) -> Result<AssistantRequest, 
     Ok(AssistantRequest {
         model,
         message,
-        hold: api::optional_text(&body, "hold")?.map(str::to_owned),
-        id: api::optional_text(&body, "id")?.map(str::to_owned),
-        feature: api::optional_text(&body, "feature")?
+        hold: http::optional_text(&body, "hold")?.map(str::to_owned),
+        id: http::optional_text(&body, "id")?.map(str::to_owned),
+        feature: http::optional_text(&body, "feature")?
             .unwrap_or("assistant")
             .to_owned(),
         history_tokens,
@@ -658,7 +652,7 @@ async fn post_assistant(
         .check_role(&id, &[Role::Member, Role::Admin], "use the assistant")?
         .0
         .to_owned();
-    let request = read_assistant_request(api::json_object(body)?)?;
+    let request = read_assistant_request(http::json_object(body)?)?;
     let catalogue = &app.ctx.catalogue;
     let known = catalogue.model(&request.model);
     let family = known
@@ -939,6 +933,45 @@ pub fn describe(summary: &SeedSummary) -> String {
         summary.monthly_allowance,
         packs.join("; ")
     )
+}
+
+/// At start: seeds [`ACCOUNT_ID`] unless it exists, and says which it did.
+pub async fn seed_at_start(
+    ctx: &Ctx,
+    engine: &Engine,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    match ensure_seeded(ctx, engine).await? {
+        Some(summary) => tracing::info!(
+            account = ACCOUNT_ID,
+            "demo account seeded: {}",
+            describe(&summary)
+        ),
+        None => tracing::info!(account = ACCOUNT_ID, "demo account exists: kept as it is"),
+    }
+    Ok(())
+}
+
+/// The provider adapters of a demo server: the stand-ins at its own address (known only once
+/// bound), unless `AI_CREDITS_PROVIDER_BASE_*` says otherwise.
+pub fn stand_in_providers(addr: std::net::SocketAddr) -> crate::vault::providers::Providers {
+    let stand_in = stand_in_base(addr);
+    tracing::info!(
+        stand_in,
+        "demo: provider keys are tested against the stand-in providers unless \
+         AI_CREDITS_PROVIDER_BASE_* says otherwise (keys starting with demo- are accepted)"
+    );
+    crate::vault::providers::Providers::from_env_or(Some(&stand_in))
+}
+
+/// Switches a server's routes to demo mode, with a warning in the log.
+pub fn switch_on(state: AppState, addr: std::net::SocketAddr) -> AppState {
+    tracing::warn!(
+        %addr,
+        "demo mode: POST /v1/demo/session hands an admin token of {} to anyone who can \
+         reach this address; never expose it to a network you do not trust",
+        ACCOUNT_ID
+    );
+    state.with_demo(DemoSettings::from_env())
 }
 
 #[cfg(test)]

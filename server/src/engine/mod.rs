@@ -24,6 +24,10 @@
 //! processes may share one PostgreSQL database: the row locks serialise them, and the
 //! version check keeps each process's cache honest.
 
+pub mod key_change;
+pub mod payment;
+pub mod verify;
+
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
@@ -39,9 +43,9 @@ use ai_credits::{
     NoEarlierEvents, Rejection,
 };
 
+use crate::engine::key_change::{KeyChange, KeysDone};
+use crate::engine::payment::{ChargeRequest, PaymentError, PaymentProcessor};
 use crate::error::ApiError;
-use crate::key_change::{self, KeyChange, KeysDone};
-use crate::payment::{ChargeRequest, PaymentError, PaymentProcessor};
 use crate::store::{self, AccountRow, AccountUpdate, Backend, CheckpointRow, Db, EventRow};
 
 /// Most events decided in one transaction.

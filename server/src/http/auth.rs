@@ -200,7 +200,7 @@ impl Authenticator {
             Some(info) => info,
             None => {
                 let row = db
-                    .token(&hex(&hash))
+                    .token(&hex::encode(hash))
                     .await
                     .map_err(|e| ApiError::storage(&e))?;
                 let Some((account_id, member, role)) = row else {
@@ -247,7 +247,7 @@ pub async fn issue_token(
     }
     let token = new_token();
     db.create_token(
-        &hex(&sha256(&token)),
+        &hex::encode(sha256(&token)),
         account_id,
         member,
         role.as_str(),
@@ -267,21 +267,11 @@ pub fn new_token() -> String {
 pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::rng().fill_bytes(&mut buf);
-    hex(&buf)
+    hex::encode(buf)
 }
 
 pub fn sha256(text: &str) -> [u8; 32] {
     Sha256::digest(text.as_bytes()).into()
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 #[cfg(test)]
@@ -324,6 +314,6 @@ mod tests {
         let (a, b) = (new_token(), new_token());
         assert_ne!(a, b);
         assert_eq!(a.len(), 4 + 64);
-        assert_eq!(hex(&sha256(&a)).len(), 64);
+        assert_eq!(hex::encode(sha256(&a)).len(), 64);
     }
 }

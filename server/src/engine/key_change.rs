@@ -16,8 +16,8 @@ use sqlx::AnyConnection;
 use ai_credits::Catalogue;
 
 use crate::error::ApiError;
-use crate::secret::Sealed;
 use crate::store::{self, AuditRow, KeyRow};
+use crate::vault::secret::Sealed;
 
 /// One step of a key change, for one provider.
 #[derive(Clone, Debug)]
@@ -62,7 +62,7 @@ impl KeyStep {
 pub struct KeyChange {
     /// The role of who is acting, for the audit log (the member travels with the job).
     pub role: &'static str,
-    /// At most [`crate::keys::KEYS_PER_REQUEST_MAX`] steps, applied in order.
+    /// At most [`crate::http::keys::KEYS_PER_REQUEST_MAX`] steps, applied in order.
     pub steps: Vec<KeyStep>,
 }
 

@@ -19,14 +19,14 @@ use serde_json::{Value, json};
 
 use ai_credits::time::format_instant;
 
-use crate::api::AppState;
-use crate::auth::{Caller, Role};
 use crate::engine;
+use crate::engine::key_change::{KeyChange, KeyStep, plan_allows_own_keys};
 use crate::error::ApiError;
-use crate::key_change::{KeyChange, KeyStep, plan_allows_own_keys};
-use crate::providers::{self, Providers, TestResult};
-use crate::secret::{DataKey, Secret};
+use crate::http::AppState;
+use crate::http::auth::{Caller, Role};
 use crate::store::KeyRow;
+use crate::vault::providers::{self, Providers, TestResult};
+use crate::vault::secret::{DataKey, Secret};
 
 /// Most keys saved in one request (one per provider).
 pub const KEYS_PER_REQUEST_MAX: usize = 16;
@@ -116,7 +116,7 @@ async fn change_keys(
     id: &str,
     actor: &Actor,
     steps: Vec<KeyStep>,
-) -> Result<crate::key_change::KeysDone, ApiError> {
+) -> Result<crate::engine::key_change::KeysDone, ApiError> {
     let change = KeyChange {
         role: actor.role.as_str(),
         steps,

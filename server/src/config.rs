@@ -1,0 +1,135 @@
+//! `ai-credits serve`'s settings: one `clap` struct, every setting a flag with its default
+//! written here and shown by `ai-credits serve --help`. Secrets never come from flags (a
+//! command line is visible to every user of the machine): the platform token and the data key
+//! are read from the environment or a file.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser};
+
+use crate::store::Location;
+
+/// How to run the server.
+#[derive(Args, Clone, Debug)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Storage: an SQLite file path or a `postgres://` URL; else `DATABASE_URL` when it is a
+    /// PostgreSQL URL; else `ai-credits.db` in the working directory.
+    #[arg(long = "db", value_name = "PATH|URL")]
+    pub db: Option<String>,
+    /// Where the data is, as chosen from `--db` and `DATABASE_URL` (see [`Config::resolve`]).
+    #[arg(skip = Location::SqliteFile("ai-credits.db".into()))]
+    pub location: Location,
+    /// Honour the `at` of events the platform posts (conformance replays, imports of past
+    /// events); every other caller's events are stamped with the server's clock.
+    #[arg(long)]
+    pub allow_client_time: bool,
+    /// The platform operator's bearer token (`AI_CREDITS_ADMIN_TOKEN`); without it no
+    /// account can be created.
+    #[arg(skip)]
+    pub admin_token: Option<String>,
+    /// A second platform token accepted beside the first while clients move to it
+    /// (`AI_CREDITS_ADMIN_TOKEN_NEXT`): rotation without downtime.
+    #[arg(skip)]
+    pub admin_token_next: Option<String>,
+    /// Serve the static files of this directory at `/` (a web app on the API's origin).
+    #[arg(long, value_name = "DIR")]
+    pub www: Option<PathBuf>,
+    /// A file holding the data key that encrypts provider keys, created when missing;
+    /// `AI_CREDITS_DATA_KEY` wins over it. Without either, an SQLite database keeps
+    /// `ai-credits.key` beside it and PostgreSQL switches provider keys off.
+    #[arg(long, value_name = "PATH")]
+    pub data_key_file: Option<PathBuf>,
+    /// A catalogue document to use instead of the built-in one, validated at start-up (a
+    /// document the core refuses stops the server with the core's error code).
+    #[arg(long, value_name = "PATH")]
+    pub catalogue: Option<PathBuf>,
+    /// Demo mode (builds with the `demo` feature): seeds `acc_demo`, hands out demo sessions,
+    /// serves the stand-in assistant and providers. Never expose a demo server.
+    #[arg(long)]
+    pub demo: bool,
+    /// Most accepted events an account's stored checkpoint may lag behind its log: loading a
+    /// cold account reads its checkpoint and at most this many events.
+    #[arg(long, default_value_t = crate::engine::CHECKPOINT_EVERY_DEFAULT,
+          value_parser = clap::value_parser!(i64).range(1..))]
+    pub checkpoint_every: i64,
+    /// The ledger cache's bound, in MiB.
+    #[arg(long, default_value_t = 256)]
+    pub cache_mb: usize,
+    /// Longest a hold placed through the API may last, in seconds (SPEC §5.1); 0 removes the
+    /// bound.
+    #[arg(long, default_value_t = 900)]
+    pub hold_max_duration_s: u64,
+    /// Largest difference allowed between this server's clock and the database's, in
+    /// milliseconds (SPEC §5.2); beyond it writes are refused with 503 `clock_skew`. On an
+    /// `--allow-client-time` server, also how far past the server's clock a platform's `at`
+    /// may be.
+    #[arg(long, default_value_t = 5_000)]
+    pub clock_skew_max_ms: u64,
+    /// How often the clock is compared with the database's, in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub clock_check_every_s: u64,
+    /// Most time a client may take to send a request's headers, in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub header_timeout_s: u64,
+    /// Most time a client may take to send a request's body, in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub body_timeout_s: u64,
+    /// A connection with no request in flight is closed after this many seconds.
+    #[arg(long, default_value_t = 60)]
+    pub idle_timeout_s: u64,
+    /// Most connections open at once; one more is answered 503 `overloaded` and closed.
+    #[arg(long, default_value_t = 512)]
+    pub connections_max: usize,
+    /// Requests per second one token may make, sustained (0: no limit).
+    #[arg(long, default_value_t = 50)]
+    pub rate_per_token: u32,
+    /// Requests one token may make in a burst above its rate.
+    #[arg(long, default_value_t = 200)]
+    pub burst_per_token: u32,
+    /// Requests per second all tokens of one account may make together, sustained (0: no
+    /// limit).
+    #[arg(long, default_value_t = 200)]
+    pub rate_per_account: u32,
+    /// Requests all tokens of one account may make in a burst above its rate.
+    #[arg(long, default_value_t = 1_000)]
+    pub burst_per_account: u32,
+    /// Most time the payment processor may take to authorise, capture or void, in seconds;
+    /// past it a purchase is refused with `payment_unavailable` and credits nothing.
+    #[arg(long, default_value_t = 10)]
+    pub payment_timeout_s: u64,
+}
+
+/// `Config` alone, for building one from arguments.
+#[derive(Parser)]
+struct Only {
+    #[command(flatten)]
+    config: Config,
+}
+
+impl Default for Config {
+    /// Every setting at its default, as `ai-credits serve` with no flags (and no environment).
+    fn default() -> Config {
+        Only::parse_from(["serve"]).config
+    }
+}
+
+impl Config {
+    /// Fills in what comes from the environment: the storage location (`--db`, else
+    /// `DATABASE_URL`) and the platform tokens.
+    pub fn resolve(mut self) -> Config {
+        let database_url = std::env::var("DATABASE_URL").ok();
+        self.location = Location::choose(self.db.as_deref(), database_url.as_deref());
+        self.admin_token = std::env::var("AI_CREDITS_ADMIN_TOKEN").ok();
+        self.admin_token_next = std::env::var("AI_CREDITS_ADMIN_TOKEN_NEXT").ok();
+        self
+    }
+
+    /// The ledger cache's bound in bytes.
+    pub fn cache_bytes(&self) -> usize {
+        self.cache_mb.saturating_mul(1 << 20)
+    }
+}

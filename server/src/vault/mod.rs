@@ -1,0 +1,5 @@
+//! Provider keys: sealed at rest with the data key (`secret`) and tested against each
+//! provider's API (`providers`). Nothing here logs or returns a key.
+
+pub mod providers;
+pub mod secret;

@@ -131,10 +131,11 @@ async fn seed(ctx: &Arc<Ctx>, engine: &Engine, id: &str, count: usize) -> String
         refused * 10 < count,
         "{refused} of {count} seeded events were refused"
     );
-    auth::issue_token(&ctx.db, id, "ana", Role::Member)
+    auth::issue_token(&ctx.db, id, "ana", Role::Member, None)
         .await
         .expect("token")
         .expect("account exists")
+        .0
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -15,6 +15,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: String,
     pub message: String,
+    /// Seconds to wait before retrying, sent as `Retry-After` (rate limits, overload).
+    pub retry_after_s: Option<u64>,
 }
 
 impl ApiError {
@@ -23,6 +25,7 @@ impl ApiError {
             status,
             code: code.to_owned(),
             message: message.into(),
+            retry_after_s: None,
         }
     }
 
@@ -52,6 +55,14 @@ impl ApiError {
             "not_found",
             "there is no such account for this token",
         )
+    }
+
+    /// Too many requests from one token or account (429, with `Retry-After`).
+    pub fn rate_limited(message: String, retry_after_s: u64) -> ApiError {
+        ApiError {
+            retry_after_s: Some(retry_after_s),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+        }
     }
 
     /// The request body or query is not what the endpoint reads.
@@ -100,17 +111,19 @@ pub fn status_of(code: RejectCode) -> StatusCode {
 
 impl From<Rejection> for ApiError {
     fn from(r: Rejection) -> ApiError {
-        ApiError {
-            status: status_of(r.code),
-            code: r.code.as_str().to_owned(),
-            message: r.message,
-        }
+        ApiError::new(status_of(r.code), r.code.as_str(), r.message)
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Json(json!({"code": self.code, "message": self.message}));
-        (self.status, body).into_response()
+        let mut response = (self.status, body).into_response();
+        if let Some(s) = self.retry_after_s {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        response
     }
 }

@@ -107,7 +107,10 @@ impl Server {
         if config.demo {
             demo::seed_at_start(&ctx, &engine).await?;
         }
-        let auth = http::auth::Authenticator::new(config.admin_token.as_deref());
+        let auth = http::auth::Authenticator::new(&[
+            config.admin_token.as_deref(),
+            config.admin_token_next.as_deref(),
+        ]);
         if !auth.admin_enabled() {
             tracing::warn!(
                 "AI_CREDITS_ADMIN_TOKEN is not set: accounts and tokens cannot be created"
@@ -124,12 +127,30 @@ impl Server {
         #[cfg(not(feature = "demo"))]
         let providers = vault::providers::Providers::from_env();
         let keys = http::keys::KeyService::new(data_key, providers);
-        #[cfg_attr(not(feature = "demo"), allow(unused_mut))]
-        let mut state = http::AppState::new(ctx, engine, auth, keys);
+        let limits = http::limits::Limits::new(
+            config.rate_per_token,
+            config.burst_per_token,
+            config.rate_per_account,
+            config.burst_per_account,
+        );
+        limits.start_forgetting();
+        let policy = http::Policy {
+            hold_max: (config.hold_max_duration_s > 0).then(|| {
+                chrono::Duration::seconds(
+                    i64::try_from(config.hold_max_duration_s).unwrap_or(i64::MAX / 1000),
+                )
+            }),
+            clock_skew_max: chrono::Duration::milliseconds(
+                i64::try_from(config.clock_skew_max_ms).unwrap_or(i64::MAX / 1000),
+            ),
+        };
+        let state = http::AppState::new(ctx, engine, auth, keys, limits, policy);
         #[cfg(feature = "demo")]
-        if config.demo {
-            state = demo::switch_on(state, listener.local_addr()?);
-        }
+        let state = if config.demo {
+            demo::switch_on(state, listener.local_addr()?)
+        } else {
+            state
+        };
         let state = Arc::new(state);
         Ok(Server {
             listener,

@@ -227,7 +227,7 @@ async fn verify(storage: &Storage, world: &World, base: &str, acks: &[Ack]) {
         )
         .unwrap();
         let (status, mut served) =
-            support::get_state(&world.http, base, account, &tokens.member, Some(&at)).await;
+            support::get_state(&world.http, base, account, &tokens.admin, Some(&at)).await;
         assert_eq!(status, 200, "{served}");
         for field in ["version", "cursor", "entries_before"] {
             served.as_object_mut().unwrap().remove(field);

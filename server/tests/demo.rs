@@ -239,7 +239,7 @@ async fn only_submit_at_keeps_an_events_time_and_never_a_future_one() {
         .submit(
             "acc_t".into(),
             usage("u5", "2025-03-02T10:00:00Z"),
-            "maya".into(),
+            ai_credits_server::engine::Poster::server("maya"),
         )
         .await;
     let stamped = stamped.expect("accepted").entry.expect("entry").at;

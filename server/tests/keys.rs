@@ -531,7 +531,7 @@ async fn run_the_story(server: &ServerProcess, _storage: &Storage) {
     let (status, body) = seen
         .call(
             http.post(url("/events"))
-                .bearer_auth(&t.member)
+                .bearer_auth(&t.admin)
                 .json(&json!({"kind": "select_model", "model": "grok-4"})),
         )
         .await;
@@ -601,11 +601,13 @@ async fn run_the_story(server: &ServerProcess, _storage: &Storage) {
         "admin tested openai connected",
         "admin added xai",
         "admin tested xai connected",
+        "admin model_selected  claude-sonnet-4-6 -> grok-4",
         "service marked_invalid xai billing",
         "service selection_reset xai grok-4 -> claude-sonnet-4-6",
         "service marked_invalid openai auth",
         "admin added xai",
         "admin tested xai connected",
+        "admin model_selected  claude-sonnet-4-6 -> grok-4",
         "admin removed xai",
         "admin selection_reset xai grok-4 -> claude-sonnet-4-6",
     ];

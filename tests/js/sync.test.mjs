@@ -62,7 +62,6 @@ test('the sync client previews at once, syncs what the server decided, and works
     const token = async (role) => (await api('POST', `/v1/accounts/${account_id}/tokens`, ADMIN, { member: `${role}-1`, role })).body.token;
     const member = await token('member');
     const service = await token('service');
-    const admin = await token('admin');
     const post = (tok, event) => api('POST', `/v1/accounts/${account_id}/events`, tok, { at: new Date().toISOString(), ...event });
 
     browser = await launchChromium();
@@ -130,9 +129,10 @@ test('the sync client previews at once, syncs what the server decided, and works
     assert.equal(state.body.available, synced.balance.available);
     assert.deepEqual(state.body.monthly, synced.balance.monthly);
 
-    // Key states are part of the synced state: an xAI key connected on the server makes Grok
+    // Key states are part of the synced state (posted as events by the platform, as on any replay
+    // server, SPEC §5.1): an xAI key connected on the server makes Grok
     // pickable and estimated on the own key; the key turning invalid takes it away again.
-    assert.equal((await post(admin, { kind: 'connect_key', provider: 'xai' })).status, 200);
+    assert.equal((await post(ADMIN, { kind: 'connect_key', provider: 'xai' })).status, 200);
     const keyed = await page.evaluate(async () => {
       await window.client.sync();
       return {
@@ -144,7 +144,7 @@ test('the sync client previews at once, syncs what the server decided, and works
     assert.deepEqual(keyed.keys, { xai: 'connected' });
     assert.ok(keyed.models.includes('grok-4'));
     assert.equal(keyed.billed, 'own_key');
-    assert.equal((await post(service, { kind: 'key_invalid', provider: 'xai' })).status, 200);
+    assert.equal((await post(ADMIN, { kind: 'key_invalid', provider: 'xai' })).status, 200);
     const invalid = await page.evaluate(async () => {
       await window.client.sync();
       return {

@@ -22,8 +22,20 @@ impl Drop for ServerProcess {
 pub fn start(db: &str, extra: &[&str]) -> ServerProcess {
     let bin = std::env::var("AI_CREDITS_BENCH_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_ai-credits").to_owned());
+    // A benchmark measures throughput, not the rate limits (a build that has them gets them
+    // switched off; an older one does not know the flags).
+    let limited = Command::new(&bin)
+        .args(["serve", "--help"])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("--rate-per-token"));
+    let unlimited: &[&str] = if limited {
+        &["--rate-per-token", "0", "--rate-per-account", "0"]
+    } else {
+        &[]
+    };
     let mut child = Command::new(bin)
         .args(["serve", "--addr", "127.0.0.1:0", "--db", db])
+        .args(unlimited)
         .args(extra)
         .env_remove("DATABASE_URL")
         .env("AI_CREDITS_ADMIN_TOKEN", ADMIN)

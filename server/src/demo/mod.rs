@@ -34,9 +34,10 @@ use ai_credits::tokens::{TokenizerFamily, estimate_tokens};
 use ai_credits::units::{Credits, TOKENS_PER_FIELD_MAX};
 use ai_credits::{Account, Catalogue, EventDraft, Ledger, Rejection};
 
-use crate::engine::{self, Ctx, Engine};
+use crate::engine::{self, Ctx, Engine, Poster};
 use crate::error::ApiError;
-use crate::http::auth::{self, Role};
+use crate::http::auth::{self, Caller, Role};
+use crate::http::roles::{Action, Grant};
 use crate::http::{self, AppState};
 
 /// The demo account's id.
@@ -532,7 +533,7 @@ async fn post_session(
         Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => OWNER.to_owned(),
         body => {
             let body = http::json_object(body)?;
-            http::unknown_fields(&body, &["member"])?;
+            unknown_fields(&body, &["member"])?;
             match body.get("member") {
                 None | Some(Value::Null) => OWNER.to_owned(),
                 Some(Value::String(name)) if valid_member(name) => name.clone(),
@@ -549,7 +550,7 @@ async fn post_session(
     };
     // Seeded at every start when missing; only a database changed behind the server's back
     // has no demo account.
-    let token = auth::issue_token(&app.ctx.db, ACCOUNT_ID, &member, Role::Admin)
+    let token = auth::issue_token(&app.ctx.db, ACCOUNT_ID, &member, Role::Admin, None)
         .await?
         .ok_or_else(|| {
             ApiError::new(
@@ -561,6 +562,7 @@ async fn post_session(
             )
         })?;
     tracing::info!(account = ACCOUNT_ID, member, "demo session token issued");
+    let (token, _) = token;
     Ok(Json(json!({
         "account_id": ACCOUNT_ID,
         "token": token,
@@ -583,7 +585,7 @@ struct AssistantRequest {
 }
 
 fn read_assistant_request(body: Map<String, Value>) -> Result<AssistantRequest, ApiError> {
-    http::unknown_fields(
+    unknown_fields(
         &body,
         &[
             "model",
@@ -594,7 +596,7 @@ fn read_assistant_request(body: Map<String, Value>) -> Result<AssistantRequest, 
             "history_tokens",
         ],
     )?;
-    let model = http::optional_text(&body, "model")?
+    let model = optional_text(&body, "model")?
         .ok_or_else(|| ApiError::bad_request("invalid_request", "`model` is required"))?
         .to_owned();
     let message = match body.get("message") {
@@ -623,9 +625,9 @@ fn read_assistant_request(body: Map<String, Value>) -> Result<AssistantRequest, 
     Ok(AssistantRequest {
         model,
         message,
-        hold: http::optional_text(&body, "hold")?.map(str::to_owned),
-        id: http::optional_text(&body, "id")?.map(str::to_owned),
-        feature: http::optional_text(&body, "feature")?
+        hold: optional_text(&body, "hold")?.map(str::to_owned),
+        id: optional_text(&body, "id")?.map(str::to_owned),
+        feature: optional_text(&body, "feature")?
             .unwrap_or("assistant")
             .to_owned(),
         history_tokens,
@@ -644,14 +646,21 @@ fn read_assistant_request(body: Map<String, Value>) -> Result<AssistantRequest, 
 async fn post_assistant(
     State(app): State<Arc<AppState>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let caller = app.auth.caller(&app.ctx.db, &headers).await?;
-    let member = caller
-        .check_role(&id, &[Role::Member, Role::Admin], "use the assistant")?
-        .0
-        .to_owned();
+    // The stand-in for a host app's backend answering a person: members and admins, for
+    // themselves.
+    let member = match caller.may(Action::Hold, Some(&id))? {
+        Grant::OwnMember => caller.member().to_owned(),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "the demo assistant answers members and admins of the account",
+            ));
+        }
+    };
     let request = read_assistant_request(http::json_object(body)?)?;
     let catalogue = &app.ctx.catalogue;
     let known = catalogue.model(&request.model);
@@ -684,7 +693,7 @@ async fn post_assistant(
     }
     let accepted = app
         .engine
-        .submit(id, EventDraft::from_json(&event), member)
+        .submit(id, EventDraft::from_json(&event), Poster::server(member))
         .await?;
     Ok(Json(json!({
         "reply": reply,
@@ -972,6 +981,33 @@ pub fn switch_on(state: AppState, addr: std::net::SocketAddr) -> AppState {
         ACCOUNT_ID
     );
     state.with_demo(DemoSettings::from_env())
+}
+
+fn unknown_fields(body: &Map<String, Value>, known: &[&str]) -> Result<(), ApiError> {
+    let unknown: Vec<&str> = body
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !known.contains(k))
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "invalid_request",
+            format!("unknown field(s): {}", unknown.join(", ")),
+        ))
+    }
+}
+
+fn optional_text<'a>(body: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, ApiError> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => Ok(Some(s)),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_request",
+            format!("`{key}` must be a non-empty string of at most 256 bytes"),
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -46,7 +46,9 @@ use ai_credits::{
 use crate::engine::key_change::{KeyChange, KeysDone};
 use crate::engine::payment::{ChargeRequest, PaymentError, PaymentProcessor};
 use crate::error::ApiError;
-use crate::store::{self, AccountRow, AccountUpdate, Backend, CheckpointRow, Db, EventRow};
+use crate::store::{
+    self, AccountRow, AccountUpdate, AuditRow, Backend, CheckpointRow, Db, EventRow,
+};
 
 /// Most events decided in one transaction.
 pub const BATCH_EVENTS_MAX: usize = 512;
@@ -216,16 +218,43 @@ enum Decided {
     Keys(KeysDone),
 }
 
+/// Who posted a job, and the bounds the HTTP edge decided for it (SPEC §5.1–5.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Poster {
+    /// The member acting (recorded with a purchase's charge and in the audit log).
+    pub member: String,
+    /// Its role, as the audit log names it (`platform`, `admin`, `member`, `service`, or
+    /// `server` for events the server makes itself).
+    pub role: &'static str,
+    /// Only holds placed for `member` may be released (a member's token).
+    pub own_holds_only: bool,
+    /// The longest a hold may last from when it is placed; `None`: no bound.
+    pub hold_max: Option<chrono::Duration>,
+    /// Keep the event's own `at` instead of the server's clock: the platform's events on an
+    /// `--allow-client-time` server (checked at the edge not to be past the clock's bound)
+    /// and in-process history ([`Engine::submit_at`]).
+    pub keep_at: bool,
+}
+
+impl Poster {
+    /// Events the server makes or relays itself: the server's clock, no bounds.
+    pub fn server(member: impl Into<String>) -> Poster {
+        Poster {
+            member: member.into(),
+            role: "server",
+            own_holds_only: false,
+            hold_max: None,
+            keep_at: false,
+        }
+    }
+}
+
 /// One job to decide.
 pub struct Job {
     pub account_id: String,
     pub task: Task,
-    /// Who asked (recorded with a purchase's charge and in the audit log).
-    pub member: String,
-    /// Keep the event's own `at` instead of the server's clock. Only in-process callers set it
-    /// (the demo's seeded history, through [`Engine::submit_at`]), never the HTTP path; the
-    /// time is checked not to be in the future before the job is queued.
-    keep_at: bool,
+    /// Who asked, and what that allows.
+    pub poster: Poster,
     reply: oneshot::Sender<Result<Decided, ApiError>>,
 }
 
@@ -260,12 +289,9 @@ impl Engine {
         &self,
         account_id: String,
         event: EventDraft,
-        member: String,
+        poster: Poster,
     ) -> Result<Accepted, ApiError> {
-        match self
-            .send(account_id, Task::Event(event), member, false)
-            .await?
-        {
+        match self.send(account_id, Task::Event(event), poster).await? {
             Decided::Event(accepted) => Ok(accepted),
             Decided::Keys(_) => Err(mixed_up()),
         }
@@ -277,12 +303,9 @@ impl Engine {
         &self,
         account_id: String,
         change: KeyChange,
-        member: String,
+        poster: Poster,
     ) -> Result<KeysDone, ApiError> {
-        match self
-            .send(account_id, Task::Keys(change), member, false)
-            .await?
-        {
+        match self.send(account_id, Task::Keys(change), poster).await? {
             Decided::Keys(done) => Ok(done),
             Decided::Event(_) => Err(mixed_up()),
         }
@@ -306,7 +329,11 @@ impl Engine {
                 .take(BATCH_EVENTS_MAX)
                 .map(|(event, member)| {
                     not_in_the_future(&event)?;
-                    self.enqueue(account_id.to_owned(), Task::Event(event), member, true)
+                    let poster = Poster {
+                        keep_at: true,
+                        ..Poster::server(member)
+                    };
+                    self.enqueue(account_id.to_owned(), Task::Event(event), poster)
                 })
                 .collect();
             for answer in queued {
@@ -328,10 +355,9 @@ impl Engine {
         &self,
         account_id: String,
         task: Task,
-        member: String,
-        keep_at: bool,
+        poster: Poster,
     ) -> Result<Decided, ApiError> {
-        let answer = self.enqueue(account_id, task, member, keep_at)?;
+        let answer = self.enqueue(account_id, task, poster)?;
         wait(answer).await
     }
 
@@ -340,8 +366,7 @@ impl Engine {
         &self,
         account_id: String,
         task: Task,
-        member: String,
-        keep_at: bool,
+        poster: Poster,
     ) -> Result<oneshot::Receiver<Result<Decided, ApiError>>, ApiError> {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         account_id.hash(&mut hasher);
@@ -350,8 +375,7 @@ impl Engine {
         let job = Job {
             account_id,
             task,
-            member,
-            keep_at,
+            poster,
             reply,
         };
         queue.try_send(job).map_err(|_| {
@@ -450,6 +474,8 @@ struct ChargeRow {
 #[derive(Default)]
 struct Writes {
     events: Vec<EventRow>,
+    /// Audit rows of events (model selections), by account.
+    audit: Vec<(String, AuditRow)>,
     charges: Vec<ChargeRow>,
     checkpoints: Vec<CheckpointRow>,
 }
@@ -461,8 +487,7 @@ async fn decide_batch(ctx: &Ctx, batch: Vec<Job>) {
             let job = Decision {
                 account_id: j.account_id,
                 task: j.task,
-                member: j.member,
-                keep_at: j.keep_at,
+                poster: j.poster,
             };
             (job, j.reply)
         })
@@ -498,8 +523,7 @@ type Answers = Vec<Result<Decided, ApiError>>;
 struct Decision {
     account_id: String,
     task: Task,
-    member: String,
-    keep_at: bool,
+    poster: Poster,
 }
 
 async fn decide_in_transaction(
@@ -557,17 +581,16 @@ async fn decide_in_transaction(
         let Decision {
             account_id: id,
             task,
-            member,
-            keep_at,
+            poster,
         } = job;
         let answer = match (locked.get_mut(&id), broken.get(&id), task) {
             (Some(account), _, Task::Event(event)) => {
-                decide(ctx, &id, account, event, &member, keep_at, &mut writes)
+                decide(ctx, &id, account, event, &poster, &mut writes)
                     .await
                     .map(Decided::Event)
             }
             (Some(account), _, Task::Keys(change)) => {
-                decide_keys(ctx, conn, &id, account, change, &member, &mut writes)
+                decide_keys(ctx, conn, &id, account, change, &poster, &mut writes)
                     .await?
                     .map(Decided::Keys)
             }
@@ -592,6 +615,9 @@ async fn decide_in_transaction(
         }
     }
     store::insert_events(conn, &writes.events).await?;
+    for (account_id, row) in &writes.audit {
+        store::insert_audit(conn, account_id, std::slice::from_ref(row)).await?;
+    }
     store::put_checkpoints(conn, &writes.checkpoints).await?;
     for c in &writes.charges {
         sqlx::query(
@@ -817,21 +843,74 @@ fn read_stored(row: &store::StoredById) -> Option<ai_credits::Accepted> {
     Some(ai_credits::Accepted { event, entry })
 }
 
+/// The bounds of SPEC §5.1 that need the account: a hold lasts at most the poster's bound
+/// (422 `hold_too_long`), and a member releases only its own holds (403 `not_your_hold`).
+/// Checked before the core decides, so a refusal here changes nothing.
+fn check_poster(account: &Locked, draft: &EventDraft, poster: &Poster) -> Result<(), ApiError> {
+    match (&draft.body, &draft.at) {
+        (Ok(EventBody::Hold { expires_at, .. }), Ok(at)) => {
+            if let Some(max) = poster.hold_max
+                && *expires_at - *at > max
+            {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                    "hold_too_long",
+                    format!(
+                        "a hold may last at most {} s from when it is placed; ask for an earlier expires_at",
+                        max.num_seconds()
+                    ),
+                ));
+            }
+        }
+        (Ok(EventBody::Release { hold }), _) if poster.own_holds_only => {
+            // The hold's member: from the ledger, or from the stored hold when it is older
+            // than the ledger's history. An unknown hold is the core's to refuse.
+            let stored;
+            let owner = match account.ledger.hold_member(hold) {
+                Some(owner) => Some(owner),
+                None => {
+                    stored = account.earlier.accepted(hold);
+                    match stored.as_ref().map(|a| &a.event.body) {
+                        Some(EventBody::Hold { by, .. }) => Some(by.member.as_deref()),
+                        _ => None,
+                    }
+                }
+            };
+            if let Some(owner) = owner
+                && owner != Some(poster.member.as_str())
+            {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::FORBIDDEN,
+                    "not_your_hold",
+                    format!(
+                        "hold `{hold}` was placed for another member; a member releases only its own holds"
+                    ),
+                ));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// Decides one event against a locked account, recording what to write.
 async fn decide(
     ctx: &Ctx,
     account_id: &str,
     account: &mut Locked,
     mut draft: EventDraft,
-    member: &str,
-    keep_at: bool,
+    poster: &Poster,
     writes: &mut Writes,
 ) -> Result<Accepted, ApiError> {
+    let member = poster.member.as_str();
     let now_before = account.ledger.now();
-    if !ctx.allow_client_time && !keep_at {
+    if !poster.keep_at {
         // The server's clock, never before the latest time the account has seen.
         draft.at = Ok(now_before.map_or(clock(), |now| now.max(clock())));
     }
+    check_poster(account, &draft, poster)?;
+    let selected_before = (draft.kind == Ok(EventKind::SelectModel))
+        .then(|| account.ledger.selected_model().to_owned());
     let is_purchase = draft.kind == Ok(EventKind::PurchasePack);
     let at = draft.at.clone().ok();
     let before_purchase = is_purchase.then(|| account.ledger.clone());
@@ -910,6 +989,20 @@ async fn decide(
     account.event_count += 1;
     account.version += 1;
     account.changed = true;
+    if let Some(from) = selected_before {
+        // Choosing the model changes it for the whole business: audited like key changes.
+        writes.audit.push((
+            account_id.to_owned(),
+            AuditRow {
+                at: format_instant(&stored.at),
+                member: member.to_owned(),
+                role: poster.role.to_owned(),
+                action: "model_selected".to_owned(),
+                provider: None,
+                detail: Some(format!("{from} -> {}", account.ledger.selected_model())),
+            },
+        ));
+    }
     let kind = stored.body.kind();
     writes.events.push(EventRow {
         account_id: account_id.to_owned(),
@@ -967,9 +1060,15 @@ async fn decide_keys(
     account_id: &str,
     account: &mut Locked,
     change: KeyChange,
-    member: &str,
+    poster: &Poster,
     writes: &mut Writes,
 ) -> Result<Result<KeysDone, ApiError>, sqlx::Error> {
+    let member = poster.member.as_str();
+    // `keep_at`: the time each event is given below.
+    let inner = Poster {
+        keep_at: true,
+        ..poster.clone()
+    };
     if change.needs_own_keys()
         && let Err(refused) =
             key_change::plan_allows_own_keys(&ctx.catalogue, account.ledger.plan())
@@ -989,10 +1088,7 @@ async fn decide_keys(
             // server's own, and they take no `at` from anyone.
             let now = account.ledger.now();
             draft.at = Ok(now.map_or(clock(), |now| now.max(clock())));
-            // `keep_at`: the time set just above.
-            if let Err(refused) =
-                decide(ctx, account_id, account, draft, member, true, writes).await
-            {
+            if let Err(refused) = decide(ctx, account_id, account, draft, &inner, writes).await {
                 if let Some(undo) = undo {
                     undo.restore(account, writes);
                 }

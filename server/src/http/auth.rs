@@ -1,35 +1,51 @@
 //! Who is calling: the platform operator (the `AI_CREDITS_ADMIN_TOKEN` bearer, which creates
 //! accounts and issues their tokens) or a token of one account with one role. Tokens are
-//! random, shown once, and stored only as their SHA-256.
+//! random, shown once, and stored only as their SHA-256; each has a public id, an optional
+//! expiry, and can be revoked. Lookups are cached for at most [`TOKEN_CACHE_TTL`], so a
+//! revocation reaches every server sharing the database within that time.
+//!
+//! The caller is an extractor: a handler that takes a [`Caller`] is only reached with a
+//! token the server knows, within its rate limits (see `limits`).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant as Stopwatch};
 
-use axum::http::HeaderMap;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use ai_credits::EventKind;
-use ai_credits::time::format_instant;
+use ai_credits::time::{format_instant, parse_instant};
 
 use crate::error::ApiError;
-use crate::store::Db;
+use crate::http::AppState;
+use crate::store::{Db, TokenRow};
 
-/// Most token lookups kept in memory (tokens are never revoked by this API, so a cached
-/// token is never stale).
+/// Most token lookups kept in memory; past it the cache starts again empty.
 const TOKEN_CACHE_MAX: usize = 100_000;
+/// How long a looked-up token is trusted before the database is asked again: the most a
+/// revoked token keeps working on a server that saw it just before.
+pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(1);
+/// `last_used_at` is written when the stored one is older than this (not on every request).
+const LAST_USED_GRANULARITY_S: i64 = 60;
+/// Longest expiry a token may be issued with: ten years.
+pub const TOKEN_EXPIRES_IN_S_MAX: u64 = 10 * 366 * 24 * 3600;
+/// Longest bearer token read.
+const TOKEN_BYTES_MAX: usize = 512;
 
-/// What a token of an account may do.
+/// What a token of an account may do (see `roles` for the table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
-    /// The business's administrator: packs, plan, provider keys, the model; and, being a
-    /// team member who uses the assistant too, whatever a member may (holds and releases).
+    /// The business's administrator: packs, provider keys, the model, the audit log; and,
+    /// being a team member who uses the assistant too, what a member may.
     Admin,
-    /// A team member in the browser: reads state and entries, places and releases holds,
-    /// picks the model.
+    /// A team member in the browser: reads the account, places and releases its own holds.
     Member,
-    /// The host application's backend after each AI call: usage, debit, commit, release, and
-    /// reporting a provider key the provider refused.
+    /// The host application's backend: usage, debits, commits and releases for any member,
+    /// and reporting a provider key the provider refused.
     Service,
 }
 
@@ -45,29 +61,6 @@ impl Role {
             Role::Admin => "admin",
             Role::Member => "member",
             Role::Service => "service",
-        }
-    }
-
-    /// Whether this role may post an event of `kind`.
-    pub fn may_post(self, kind: EventKind) -> bool {
-        use EventKind as K;
-        match self {
-            Role::Admin => matches!(
-                kind,
-                K::PurchasePack
-                    | K::ChangePlan
-                    | K::ConnectKey
-                    | K::KeyInvalid
-                    | K::RemoveKey
-                    | K::SelectModel
-                    | K::Hold
-                    | K::Release
-            ),
-            Role::Member => matches!(kind, K::Hold | K::Release | K::SelectModel),
-            Role::Service => matches!(
-                kind,
-                K::Usage | K::Debit | K::Commit | K::Release | K::KeyInvalid
-            ),
         }
     }
 }
@@ -86,176 +79,218 @@ pub enum Caller {
 }
 
 impl Caller {
-    /// May this caller read `account_id`'s state and entries? A token of another account
-    /// gets the same 404 as an account that does not exist.
-    pub fn check_read(&self, account_id: &str) -> Result<(), ApiError> {
-        match self {
-            Caller::Platform => Ok(()),
-            Caller::Account {
-                account_id: own, ..
-            } if own == account_id => Ok(()),
-            Caller::Account { .. } => Err(ApiError::account_not_found()),
-        }
-    }
-
-    /// May this caller post events to `account_id` at all (the kind is checked later)?
-    pub fn check_post(&self, account_id: &str) -> Result<Role, ApiError> {
-        match self {
-            Caller::Platform => Err(ApiError::forbidden(
-                "post events (use a token of the account)",
-            )),
-            Caller::Account {
-                account_id: own,
-                role,
-                ..
-            } if own == account_id => Ok(*role),
-            Caller::Account { .. } => Err(ApiError::account_not_found()),
-        }
-    }
-
-    /// Only a token of `account_id` with one of `roles`: the platform and other roles get 403,
-    /// another account's token the same 404 as an account that does not exist. The member
-    /// named by the token, and its role, when it may.
-    pub fn check_role(
-        &self,
-        account_id: &str,
-        roles: &[Role],
-        what: &str,
-    ) -> Result<(&str, Role), ApiError> {
-        match self {
-            Caller::Platform => Err(ApiError::forbidden(&format!(
-                "{what} (use a token of the account)"
-            ))),
-            Caller::Account {
-                account_id: own, ..
-            } if own != account_id => Err(ApiError::account_not_found()),
-            Caller::Account { member, role, .. } if roles.contains(role) => Ok((member, *role)),
-            Caller::Account { role, .. } => Err(ApiError::forbidden(&format!(
-                "{what} (role {})",
-                role.as_str()
-            ))),
-        }
-    }
-
-    pub fn check_platform(&self) -> Result<(), ApiError> {
-        match self {
-            Caller::Platform => Ok(()),
-            Caller::Account { .. } => Err(ApiError::forbidden(
-                "create accounts or tokens (that takes the platform admin token)",
-            )),
-        }
-    }
-
+    /// The member the caller acts as (`platform` for the operator).
     pub fn member(&self) -> &str {
         match self {
             Caller::Platform => "platform",
             Caller::Account { member, .. } => member,
         }
     }
+
+    /// The caller's role as the audit log names it.
+    pub fn role_name(&self) -> &'static str {
+        match self {
+            Caller::Platform => "platform",
+            Caller::Account { role, .. } => role.as_str(),
+        }
+    }
 }
 
-/// A token's owner, as stored.
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &Arc<AppState>,
+    ) -> Result<Caller, ApiError> {
+        let (caller, hash) = app.auth.caller(&app.ctx.db, &parts.headers).await?;
+        if let Caller::Account { account_id, .. } = &caller {
+            app.limits.check(&hash, account_id)?;
+        }
+        Ok(caller)
+    }
+}
+
+/// A token's owner, as looked up.
 #[derive(Clone, Debug)]
 struct TokenInfo {
     account_id: String,
     member: String,
     role: Role,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+struct Cached {
+    info: TokenInfo,
+    fetched: Stopwatch,
 }
 
 /// Resolves bearer tokens.
 pub struct Authenticator {
-    /// SHA-256 of the platform admin token; `None` switches the admin endpoints off.
-    admin_hash: Option<[u8; 32]>,
-    cache: Mutex<HashMap<[u8; 32], TokenInfo>>,
+    /// SHA-256 of the platform tokens: the current one and, during a rotation, the next
+    /// (`AI_CREDITS_ADMIN_TOKEN_NEXT`); none switches the platform's endpoints off.
+    admin_hashes: Vec<[u8; 32]>,
+    cache: Mutex<HashMap<[u8; 32], Cached>>,
 }
 
 impl Authenticator {
-    pub fn new(admin_token: Option<&str>) -> Authenticator {
+    pub fn new(admin_tokens: &[Option<&str>]) -> Authenticator {
         Authenticator {
-            admin_hash: admin_token.filter(|t| !t.is_empty()).map(sha256),
+            admin_hashes: admin_tokens
+                .iter()
+                .flatten()
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| sha256(t.trim()))
+                .collect(),
             cache: Mutex::new(HashMap::new()),
         }
     }
 
     pub fn admin_enabled(&self) -> bool {
-        self.admin_hash.is_some()
+        !self.admin_hashes.is_empty()
     }
 
-    /// The caller named by the `Authorization` header.
-    pub async fn caller(&self, db: &Db, headers: &HeaderMap) -> Result<Caller, ApiError> {
-        let token = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty() && t.len() <= 512)
-            .ok_or_else(ApiError::unauthorized)?;
+    /// The caller named by the request's token, and the token's hash. The token is read from
+    /// `Authorization: Bearer`, else `x-api-key` or `x-goog-api-key` (what providers' SDKs
+    /// send, for the gateway).
+    pub async fn caller(
+        &self,
+        db: &Db,
+        headers: &HeaderMap,
+    ) -> Result<(Caller, [u8; 32]), ApiError> {
+        let token = bearer(headers).ok_or_else(ApiError::unauthorized)?;
         let hash = sha256(token);
         // Comparing digests, not tokens: the time taken says nothing about the admin token.
-        if self.admin_hash == Some(hash) {
-            return Ok(Caller::Platform);
+        if self.admin_hashes.contains(&hash) {
+            return Ok((Caller::Platform, hash));
         }
-        let cached = self.lock().get(&hash).cloned();
-        let info = match cached {
+        let info = match self.cached(&hash) {
             Some(info) => info,
             None => {
                 let row = db
                     .token(&hex::encode(hash))
                     .await
-                    .map_err(|e| ApiError::storage(&e))?;
-                let Some((account_id, member, role)) = row else {
-                    return Err(ApiError::unauthorized());
-                };
-                let role = Role::parse(&role).ok_or_else(ApiError::unauthorized)?;
-                let info = TokenInfo {
-                    account_id,
-                    member,
-                    role,
-                };
-                let mut cache = self.lock();
-                if cache.len() >= TOKEN_CACHE_MAX {
-                    cache.clear();
-                }
-                cache.insert(hash, info.clone());
+                    .map_err(|e| ApiError::storage(&e))?
+                    .ok_or_else(ApiError::unauthorized)?;
+                let info = token_info(&row).ok_or_else(ApiError::unauthorized)?;
+                touch_if_stale(db, &hash, row.last_used_at.as_deref());
+                self.remember(hash, info.clone());
                 info
             }
         };
-        Ok(Caller::Account {
+        if info.expires_at.is_some_and(|t| t <= crate::engine::clock()) {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "token_expired",
+                "this token has expired; ask the platform for a new one",
+            ));
+        }
+        let caller = Caller::Account {
             account_id: info.account_id,
             member: info.member,
             role: info.role,
-        })
+        };
+        Ok((caller, hash))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], TokenInfo>> {
+    fn cached(&self, hash: &[u8; 32]) -> Option<TokenInfo> {
+        let cache = self.lock();
+        let hit = cache.get(hash)?;
+        (hit.fetched.elapsed() < TOKEN_CACHE_TTL).then(|| hit.info.clone())
+    }
+
+    fn remember(&self, hash: [u8; 32], info: TokenInfo) {
+        let mut cache = self.lock();
+        if cache.len() >= TOKEN_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(
+            hash,
+            Cached {
+                info,
+                fetched: Stopwatch::now(),
+            },
+        );
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Cached>> {
         // A panic while holding this lock cannot leave the map half-changed; keep serving.
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-/// Issues a new token of `account_id` for `member` with `role`: the secret is returned, once,
-/// and only its SHA-256 is stored. `None` when there is no such account.
+/// The request's token, from the first header that carries one.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    header("authorization")
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or_else(|| header("x-api-key"))
+        .or_else(|| header("x-goog-api-key"))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= TOKEN_BYTES_MAX)
+}
+
+fn token_info(row: &TokenRow) -> Option<TokenInfo> {
+    Some(TokenInfo {
+        account_id: row.account_id.clone(),
+        member: row.member.clone(),
+        role: Role::parse(&row.role)?,
+        expires_at: match &row.expires_at {
+            Some(text) => Some(parse_instant(text)?),
+            None => None,
+        },
+    })
+}
+
+/// Writes the token's `last_used_at` in the background when the stored one is over a minute
+/// old (a failure only leaves it older).
+fn touch_if_stale(db: &Db, hash: &[u8; 32], last_used_at: Option<&str>) {
+    let now = crate::engine::clock();
+    let stale = last_used_at
+        .and_then(parse_instant)
+        .is_none_or(|t| (now - t).num_seconds() >= LAST_USED_GRANULARITY_S);
+    if stale {
+        let (db, hash) = (db.clone(), hex::encode(hash));
+        tokio::spawn(async move {
+            if let Err(e) = db.touch_token(&hash, &format_instant(&now)).await {
+                tracing::debug!(error = %e, "last_used_at not written");
+            }
+        });
+    }
+}
+
+/// Issues a new token of `account_id` for `member` with `role`, expiring `expires_in_s`
+/// after now when given: the secret is returned, once, with the stored row; only the
+/// secret's SHA-256 is kept. `None` when there is no such account.
 pub async fn issue_token(
     db: &Db,
     account_id: &str,
     member: &str,
     role: Role,
-) -> Result<Option<String>, ApiError> {
+    expires_in_s: Option<u64>,
+) -> Result<Option<(String, TokenRow)>, ApiError> {
     let storage = |e: sqlx::Error| ApiError::storage(&e);
     if !db.account_exists(account_id).await.map_err(storage)? {
         return Ok(None);
     }
+    let now = crate::engine::clock();
+    let expires_at = expires_in_s
+        .map(|s| now + chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX)))
+        .map(|t| format_instant(&t));
     let token = new_token();
-    db.create_token(
-        &hex::encode(sha256(&token)),
-        account_id,
-        member,
-        role.as_str(),
-        &format_instant(&crate::engine::clock()),
-    )
-    .await
-    .map_err(storage)?;
-    Ok(Some(token))
+    let row = TokenRow {
+        id: format!("tok_{}", random_hex(12)),
+        account_id: account_id.to_owned(),
+        member: member.to_owned(),
+        role: role.as_str().to_owned(),
+        created_at: format_instant(&now),
+        expires_at,
+        last_used_at: None,
+    };
+    db.create_token(&row, &hex::encode(sha256(&token)))
+        .await
+        .map_err(storage)?;
+    Ok(Some((token, row)))
 }
 
 /// A new secret: `aic_` and 32 random bytes in hex.
@@ -277,36 +312,6 @@ pub fn sha256(text: &str) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn roles_post_exactly_their_kinds() {
-        // Proves the role table: admin buys, configures and may do what a member may, member holds, service charges.
-        let may = |r: Role| -> Vec<&str> {
-            EventKind::ALL
-                .into_iter()
-                .filter(|k| r.may_post(*k))
-                .map(EventKind::as_str)
-                .collect()
-        };
-        assert_eq!(
-            may(Role::Admin),
-            [
-                "hold",
-                "release",
-                "purchase_pack",
-                "connect_key",
-                "key_invalid",
-                "remove_key",
-                "select_model",
-                "change_plan"
-            ]
-        );
-        assert_eq!(may(Role::Member), ["hold", "release", "select_model"]);
-        assert_eq!(
-            may(Role::Service),
-            ["usage", "debit", "commit", "release", "key_invalid"]
-        );
-    }
 
     #[test]
     fn tokens_are_random_and_hashes_are_hex() {

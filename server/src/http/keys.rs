@@ -13,7 +13,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -23,7 +23,8 @@ use crate::engine;
 use crate::engine::key_change::{KeyChange, KeyStep, plan_allows_own_keys};
 use crate::error::ApiError;
 use crate::http::AppState;
-use crate::http::auth::{Caller, Role};
+use crate::http::auth::Caller;
+use crate::http::roles::Action;
 use crate::store::KeyRow;
 use crate::vault::providers::{self, Providers, TestResult};
 use crate::vault::secret::{DataKey, Secret};
@@ -59,16 +60,16 @@ type Shared = State<Arc<AppState>>;
 /// Who is acting, for the audit log, once the role is checked.
 struct Actor {
     member: String,
-    role: Role,
+    role: &'static str,
 }
 
-/// Only a token of this account with one of `roles` (see [`Caller::check_role`]), as the
-/// actor the audit log names.
-fn check_role(caller: Caller, id: &str, roles: &[Role], what: &str) -> Result<Actor, ApiError> {
-    let (member, role) = caller.check_role(id, roles, what)?;
+/// Only a caller the roles table lets do `action` on this account, as the actor the audit
+/// log names.
+fn check_role(caller: &Caller, id: &str, action: Action) -> Result<Actor, ApiError> {
+    caller.may(action, Some(id))?;
     Ok(Actor {
-        member: member.to_owned(),
-        role,
+        member: caller.member().to_owned(),
+        role: caller.role_name(),
     })
 }
 
@@ -118,11 +119,18 @@ async fn change_keys(
     steps: Vec<KeyStep>,
 ) -> Result<crate::engine::key_change::KeysDone, ApiError> {
     let change = KeyChange {
-        role: actor.role.as_str(),
+        role: actor.role,
         steps,
     };
     app.engine
-        .submit_keys(id.to_owned(), change, actor.member.clone())
+        .submit_keys(
+            id.to_owned(),
+            change,
+            crate::engine::Poster {
+                role: actor.role,
+                ..crate::engine::Poster::server(actor.member.clone())
+            },
+        )
         .await
 }
 
@@ -152,11 +160,10 @@ struct PutKeys {
 pub async fn put_keys(
     State(app): Shared,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let caller = app.auth.caller(&app.ctx.db, &headers).await?;
-    let actor = check_role(caller, &id, &[Role::Admin], "save provider keys")?;
+    let actor = check_role(&caller, &id, Action::ManageKeys)?;
     let data_key = data_key(&app)?;
     let body: PutKeys = read_body(body, r#"{"keys": {"PROVIDER": "KEY", …}}"#)?;
     if body.keys.is_empty() || body.keys.len() > KEYS_PER_REQUEST_MAX {
@@ -238,10 +245,9 @@ pub async fn put_keys(
 pub async fn get_keys(
     State(app): Shared,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    let caller = app.auth.caller(&app.ctx.db, &headers).await?;
-    check_role(caller, &id, &[Role::Admin], "read provider keys")?;
+    check_role(&caller, &id, Action::ManageKeys)?;
     let rows = app.ctx.db.keys(&id).await.map_err(storage)?;
     Ok(Json(
         json!({"keys": rows.iter().map(view).collect::<Vec<_>>()}),
@@ -252,10 +258,9 @@ pub async fn get_keys(
 pub async fn delete_key(
     State(app): Shared,
     Path((id, provider)): Path<(String, String)>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    let caller = app.auth.caller(&app.ctx.db, &headers).await?;
-    let actor = check_role(caller, &id, &[Role::Admin], "remove provider keys")?;
+    let actor = check_role(&caller, &id, Action::ManageKeys)?;
     known_provider(&app, &provider)?;
     // Removing a key the ledger does not have changes nothing (SPEC §3 rule 7).
     let step = KeyStep::Remove {
@@ -294,16 +299,10 @@ enum RejectedReason {
 pub async fn post_rejected(
     State(app): Shared,
     Path((id, provider)): Path<(String, String)>,
-    headers: HeaderMap,
+    caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let caller = app.auth.caller(&app.ctx.db, &headers).await?;
-    let actor = check_role(
-        caller,
-        &id,
-        &[Role::Service],
-        "report a refused provider key",
-    )?;
+    let actor = check_role(&caller, &id, Action::MarkKeyRejected)?;
     known_provider(&app, &provider)?;
     let body: Rejected = read_body(body, r#"{"reason": "auth" | "billing"}"#)?;
     let reason = match body.reason {
@@ -344,10 +343,9 @@ pub async fn post_rejected(
 pub async fn get_audit(
     State(app): Shared,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    let caller = app.auth.caller(&app.ctx.db, &headers).await?;
-    check_role(caller, &id, &[Role::Admin], "read the audit log")?;
+    check_role(&caller, &id, Action::ReadAudit)?;
     let rows = app
         .ctx
         .db

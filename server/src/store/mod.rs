@@ -166,35 +166,87 @@ impl Db {
         Ok(row.is_some())
     }
 
-    pub async fn create_token(
-        &self,
-        hash: &str,
-        account_id: &str,
-        member: &str,
-        role: &str,
-        created_at: &str,
-    ) -> Result<(), sqlx::Error> {
+    pub async fn create_token(&self, token: &TokenRow, hash: &str) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "INSERT INTO tokens (hash, account_id, member, role, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO tokens (hash, id, account_id, member, role, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(hash)
-        .bind(account_id)
-        .bind(member)
-        .bind(role)
-        .bind(created_at)
+        .bind(&token.id)
+        .bind(&token.account_id)
+        .bind(&token.member)
+        .bind(&token.role)
+        .bind(&token.created_at)
+        .bind(&token.expires_at)
         .execute(&self.pool)
         .await
         .map(|_| ())
     }
 
-    /// (account id, member, role) of a token hash.
-    pub async fn token(&self, hash: &str) -> Result<Option<(String, String, String)>, sqlx::Error> {
-        let row = sqlx::query("SELECT account_id, member, role FROM tokens WHERE hash = $1")
+    /// The token whose secret hashes to `hash`.
+    pub async fn token(&self, hash: &str) -> Result<Option<TokenRow>, sqlx::Error> {
+        let row = sqlx::query(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = $1"
+        ))
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| token_row(&r)).transpose()
+    }
+
+    /// An account's tokens, oldest first (never their secrets: only the hash is stored).
+    pub async fn tokens(&self, account_id: &str) -> Result<Vec<TokenRow>, sqlx::Error> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE account_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(token_row).collect()
+    }
+
+    /// Deletes an account's token; whether there was one.
+    pub async fn delete_token(&self, account_id: &str, id: &str) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM tokens WHERE account_id = $1 AND id = $2")
+            .bind(account_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Records that a token was used at `at`.
+    pub async fn touch_token(&self, hash: &str, at: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE tokens SET last_used_at = $1 WHERE hash = $2")
+            .bind(at)
             .bind(hash)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    /// A deployment setting (`settings` table).
+    pub async fn setting(&self, name: &str) -> Result<Option<String>, sqlx::Error> {
+        let row = sqlx::query("SELECT value FROM settings WHERE name = $1")
+            .bind(name)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-            .transpose()
+        row.map(|r| r.try_get(0)).transpose()
+    }
+
+    /// Stores a setting unless one of that name exists; the value now stored.
+    pub async fn setting_or_insert(&self, name: &str, value: &str) -> Result<String, sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(self
+            .setting(name)
+            .await?
+            .unwrap_or_else(|| value.to_owned()))
     }
 
     /// The charges recorded for an account, oldest first: (idempotency id, pack, cents).
@@ -234,6 +286,32 @@ pub struct AuditRow {
     pub action: String,
     pub provider: Option<String>,
     pub detail: Option<String>,
+}
+
+/// A token as stored (without its hash).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRow {
+    pub id: String,
+    pub account_id: String,
+    pub member: String,
+    pub role: String,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub last_used_at: Option<String>,
+}
+
+const TOKEN_COLUMNS: &str = "id, account_id, member, role, created_at, expires_at, last_used_at";
+
+fn token_row(r: &sqlx::any::AnyRow) -> Result<TokenRow, sqlx::Error> {
+    Ok(TokenRow {
+        id: r.try_get(0)?,
+        account_id: r.try_get(1)?,
+        member: r.try_get(2)?,
+        role: r.try_get(3)?,
+        created_at: r.try_get(4)?,
+        expires_at: r.try_get(5)?,
+        last_used_at: r.try_get(6)?,
+    })
 }
 
 /// Orders audit entries: microseconds since the epoch, strictly increasing in this process

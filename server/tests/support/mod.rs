@@ -211,14 +211,14 @@ impl Tokens {
         }
     }
 
-    /// The token whose role may post `kind` (service for kinds no role names: the core
-    /// refuses those itself).
+    /// The token whose role may post `kind` (SPEC §5.1): the admin buys and chooses the
+    /// model, the platform changes plans and (on replay servers) posts key events, the
+    /// service charges and holds for any member; kinds no role names go to the service (the
+    /// core refuses those itself).
     pub fn for_kind(&self, kind: Option<&str>) -> &str {
         match kind {
-            Some(
-                "purchase_pack" | "change_plan" | "connect_key" | "remove_key" | "select_model",
-            ) => &self.admin,
-            Some("hold") => &self.member,
+            Some("purchase_pack" | "select_model") => &self.admin,
+            Some("change_plan" | "connect_key" | "key_invalid" | "remove_key") => ADMIN,
             _ => &self.service,
         }
     }

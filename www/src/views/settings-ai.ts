@@ -5,7 +5,7 @@
 
 import type { Entry, Model } from 'ai-credits';
 import type { App } from '../app';
-import { errorMessage, type KeyView } from '../api';
+import { errorMessage, type AuditEntry, type KeyView } from '../api';
 import { announce, h, mount, progressBar } from '../dom';
 import * as fmt from '../format';
 import { dailyChart, dailySeries } from './chart';
@@ -254,7 +254,15 @@ function ownKeysCard(app: App): HTMLElement {
 
 const ACTIONS: Record<string, string> = {
   added: 'Key added', tested: 'Key tested', marked_invalid: 'Marked invalid', removed: 'Key removed', selection_reset: 'Model switched',
+  model_selected: 'Model chosen',
 };
+
+/** A model change's detail (`from -> to`) in the models' names. */
+function detailText(app: App, e: AuditEntry): string {
+  const detail = e.detail ?? '';
+  if (e.action !== 'model_selected' && e.action !== 'selection_reset') return detail;
+  return detail.split(' -> ').map((id) => app.modelName(id)).join(' → ');
+}
 
 function auditLog(app: App): HTMLElement {
   const section = h('section', { class: 'card', 'aria-labelledby': 'audit-heading' });
@@ -271,7 +279,7 @@ function auditLog(app: App): HTMLElement {
             h('td', null, fmt.dateTime(e.at)), h('td', null, fmt.label(e.member)),
             h('td', null, ACTIONS[e.action] ?? e.action),
             h('td', null, e.provider ? app.providerName(e.provider) : ''),
-            h('td', null, e.detail ?? ''))))));
+            h('td', null, detailText(app, e)))))));
   };
   draw();
   app.onChange(draw);

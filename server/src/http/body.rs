@@ -1,0 +1,53 @@
+//! Typed JSON bodies: `Body<T>` reads the request into `T` (whose fields deny unknown ones),
+//! and every failure becomes the API's `{code, message}`.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::http::BODY_BYTES_MAX;
+
+/// A JSON body read into `T`.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Body<T>, ApiError> {
+        let bytes = read_bytes(Bytes::from_request(request, state).await)?;
+        serde_json::from_slice(&bytes).map(Body).map_err(|e| {
+            use serde_json::error::Category;
+            match e.classify() {
+                Category::Syntax | Category::Eof | Category::Io => ApiError::bad_request(
+                    "invalid_json",
+                    format!("the body is not valid JSON: {e}"),
+                ),
+                Category::Data => ApiError::bad_request(
+                    "invalid_request",
+                    format!("the body is not what this endpoint reads: {e}"),
+                ),
+            }
+        })
+    }
+}
+
+/// A body's bytes, or the coded refusal of why they could not be read.
+pub fn read_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the request body is over {BODY_BYTES_MAX} bytes"),
+            )
+        } else {
+            ApiError::bad_request(
+                "invalid_body",
+                "the request body could not be read in time or in full",
+            )
+        }
+    })
+}

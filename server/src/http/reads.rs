@@ -1,0 +1,188 @@
+//! Reading an account: its state (the core's report), its checkpoint, and its entries and
+//! events page by page. Every role may read (SPEC §5.1); a member sees only its own row of
+//! usage by member.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use ai_credits::time::parse_instant;
+
+use crate::engine;
+use crate::error::ApiError;
+use crate::http::Shared;
+use crate::http::auth::{Caller, Role};
+use crate::http::roles::Action;
+
+/// Most events one page of `/entries` scans.
+pub const ENTRIES_PAGE_MAX: i64 = 1000;
+/// Entries `/state` lists unless asked for all of them (`?entries=all`).
+pub const STATE_ENTRIES_DEFAULT: i64 = 100;
+
+fn query_map(
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<HashMap<String, String>, ApiError> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|e| ApiError::bad_request("invalid_request", format!("bad query string: {e}")))
+}
+
+pub async fn get_state(
+    State(app): Shared,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    caller.may(Action::Read, Some(&id))?;
+    let query = query_map(query)?;
+    let at = query
+        .get("at")
+        .map(|text| {
+            parse_instant(text).ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_request",
+                    format!("`at` is not an RFC 3339 time: {text:?}"),
+                )
+            })
+        })
+        .transpose()?;
+    let wanted = match query.get("entries").map(String::as_str) {
+        None => engine::EntriesWanted::Newest(STATE_ENTRIES_DEFAULT),
+        Some("all") => engine::EntriesWanted::All,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_request",
+                format!(
+                    "`entries` is `all` or absent (the newest {STATE_ENTRIES_DEFAULT}), not {other:?}"
+                ),
+            ));
+        }
+    };
+    let read = engine::read_state(&app.ctx, &id, wanted).await?;
+    let at = at.unwrap_or_else(|| {
+        let clock = engine::clock();
+        read.ledger.now().map_or(clock, |now| now.max(clock))
+    });
+    let report = read.ledger.report(at, vec![], vec![])?;
+    let mut doc =
+        serde_json::to_value(&report).map_err(|e| ApiError::corrupt(&id, &e.to_string()))?;
+    if let Value::Object(o) = &mut doc {
+        // The entries come from the store (the ledger keeps only those since its checkpoint).
+        o.insert("entries".into(), Value::Array(read.entries));
+        o.insert(
+            "entries_before".into(),
+            read.older.map_or(Value::Null, Value::from),
+        );
+        o.insert("version".into(), read.version.into());
+        o.insert("cursor".into(), read.event_count.into());
+        if let Caller::Account {
+            role: Role::Member,
+            member,
+            ..
+        } = &caller
+        {
+            only_own_usage(o, member);
+        }
+    }
+    Ok(Json(doc))
+}
+
+/// The account's checkpoint as of its latest committed event (SPEC §5.3), with the cursor
+/// to fetch the events after it from (`/entries?after=`) and the catalogue it names. ETag:
+/// the account's version.
+pub async fn get_checkpoint(
+    State(app): Shared,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    caller.may(Action::Read, Some(&id))?;
+    let read = engine::read_state(&app.ctx, &id, engine::EntriesWanted::None).await?;
+    let etag = format!("\"v{}\"", read.version);
+    let not_modified = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let etag_header =
+        HeaderValue::from_str(&etag).unwrap_or_else(|_| HeaderValue::from_static("\"v\""));
+    if not_modified {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag_header)]).into_response());
+    }
+    let body = json!({
+        "checkpoint": read.ledger.checkpoint(),
+        "cursor": read.event_count,
+        "version": read.version,
+    });
+    Ok(([(header::ETAG, etag_header)], Json(body)).into_response())
+}
+
+pub async fn get_entries(
+    State(app): Shared,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    caller.may(Action::Read, Some(&id))?;
+    let query = query_map(query)?;
+    let number = |key: &str, default: i64, max: i64| -> Result<i64, ApiError> {
+        match query.get(key) {
+            None => Ok(default),
+            Some(text) => text
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (0..=max).contains(n))
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_request",
+                        format!("`{key}` must be a whole number from 0 to {max}"),
+                    )
+                }),
+        }
+    };
+    let limit = number("limit", ENTRIES_PAGE_MAX, ENTRIES_PAGE_MAX)?.max(1);
+    if query.contains_key("before") {
+        if query.contains_key("after") {
+            return Err(ApiError::bad_request(
+                "invalid_request",
+                "page with `before` (older entries) or `after` (newer events), not both",
+            ));
+        }
+        let before = number("before", 0, i64::MAX)?;
+        let (page, older) = engine::entries_before(&app.ctx, &id, before, limit).await?;
+        let (seqs, entries): (Vec<i64>, Vec<Value>) = page.into_iter().unzip();
+        return Ok(Json(
+            json!({"entries": entries, "seqs": seqs, "before": older}),
+        ));
+    }
+    let after = number("after", 0, i64::MAX)?;
+    let page = engine::entries_after(&app.ctx, &id, after, limit).await?;
+    Ok(Json(json!({
+        "entries": page.entries,
+        "events": page.events,
+        "account": page.account,
+        "now": page.now,
+        "next_cursor": page.next_cursor,
+        "has_more": page.has_more,
+        "version": page.version,
+    })))
+}
+
+/// A member's view of the report: usage by member, and the breakdown by member, keep only the
+/// member's own row (SPEC §5.1; admins see everyone's).
+fn only_own_usage(report: &mut serde_json::Map<String, Value>, member: &str) {
+    for value in report.values_mut() {
+        if let Value::Object(inner) = value {
+            only_own_usage(inner, member);
+        }
+    }
+    for key in ["usage_by_member", "by_member"] {
+        if let Some(Value::Object(rows)) = report.get_mut(key) {
+            rows.retain(|name, _| name == member);
+        }
+    }
+}

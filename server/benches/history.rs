@@ -222,6 +222,9 @@ fn main() {
             processor: Arc::new(EmbeddedProcessor),
             allow_client_time: false,
             checkpoint_every: engine::CHECKPOINT_EVERY_DEFAULT,
+            clock: Arc::new(engine::clock::ClockWatch::new(
+                std::time::Duration::from_secs(5),
+            )),
         });
         let engine = Engine::start(Arc::clone(&ctx));
         let mut out = Vec::new();

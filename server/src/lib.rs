@@ -44,6 +44,7 @@ fn load_catalogue(path: &std::path::Path) -> Result<Catalogue, String> {
 pub struct Server {
     listener: tokio::net::TcpListener,
     app: axum::Router,
+    limits: http::serve::EdgeLimits,
 }
 
 impl Server {
@@ -94,7 +95,16 @@ impl Server {
             processor,
             allow_client_time: config.allow_client_time,
             checkpoint_every: config.checkpoint_every.max(1),
+            clock: Arc::new(engine::clock::ClockWatch::new(
+                std::time::Duration::from_millis(config.clock_skew_max_ms),
+            )),
         });
+        // At start, then periodically (SPEC §5.2).
+        ctx.clock.measure(&ctx.db).await;
+        ctx.clock.start(
+            ctx.db.clone(),
+            std::time::Duration::from_secs(config.clock_check_every_s.max(1)),
+        );
         let built = engine::backfill_checkpoints(&ctx).await?;
         if built > 0 {
             tracing::info!(
@@ -143,6 +153,7 @@ impl Server {
             clock_skew_max: chrono::Duration::milliseconds(
                 i64::try_from(config.clock_skew_max_ms).unwrap_or(i64::MAX / 1000),
             ),
+            body_timeout: std::time::Duration::from_secs(config.body_timeout_s.max(1)),
         };
         let state = http::AppState::new(ctx, engine, auth, keys, limits, policy);
         #[cfg(feature = "demo")]
@@ -155,6 +166,11 @@ impl Server {
         Ok(Server {
             listener,
             app: http::router(state, config.www.as_deref()),
+            limits: http::serve::EdgeLimits {
+                header_timeout: std::time::Duration::from_secs(config.header_timeout_s.max(1)),
+                idle_timeout: std::time::Duration::from_secs(config.idle_timeout_s.max(1)),
+                connections_max: config.connections_max.max(1),
+            },
         })
     }
 
@@ -167,8 +183,6 @@ impl Server {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.app)
-            .with_graceful_shutdown(shutdown)
-            .await
+        http::serve::serve(self.listener, self.app, self.limits, shutdown).await
     }
 }

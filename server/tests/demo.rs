@@ -5,6 +5,7 @@
 mod support;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
@@ -197,6 +198,7 @@ async fn only_submit_at_keeps_an_events_time_and_never_a_future_one() {
         processor: Arc::new(EmbeddedProcessor),
         allow_client_time: false,
         checkpoint_every: 2,
+        clock: Arc::new(engine::clock::ClockWatch::new(Duration::from_secs(5))),
     });
     let engine = engine::Engine::start(Arc::clone(&ctx));
     let usage = |id: &str, at: &str| {

@@ -24,6 +24,7 @@
 //! processes may share one PostgreSQL database: the row locks serialise them, and the
 //! version check keeps each process's cache honest.
 
+pub mod clock;
 pub mod key_change;
 pub mod payment;
 pub mod verify;
@@ -32,7 +33,6 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sqlx::{Any, AnyConnection, Transaction};
 use tokio::sync::{mpsc, oneshot};
@@ -61,11 +61,7 @@ pub const CACHE_BYTES_DEFAULT: usize = 256 << 20;
 /// How many accepted events an account's checkpoint may lag behind (`serve --checkpoint-every`).
 pub const CHECKPOINT_EVERY_DEFAULT: i64 = 256;
 
-/// The server's clock, to the millisecond (sub-millisecond digits would only clutter output).
-pub fn clock() -> DateTime<Utc> {
-    let now = Utc::now();
-    DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
-}
+pub use clock::clock;
 
 /// Ledgers rebuilt from the database, keyed by account and the version they were rebuilt at,
 /// bounded in bytes (each ledger's `approx_bytes`): past the bound the ledgers used least
@@ -190,6 +186,8 @@ pub struct Ctx {
     pub allow_client_time: bool,
     /// Most accepted events an account's stored checkpoint may lag behind its log.
     pub checkpoint_every: i64,
+    /// Whether this server's clock agrees with the database's (writes wait for it).
+    pub clock: Arc<clock::ClockWatch>,
 }
 
 /// What an accepted event did.
@@ -492,6 +490,13 @@ async fn decide_batch(ctx: &Ctx, batch: Vec<Job>) {
             (job, j.reply)
         })
         .unzip();
+    // A server whose clock disagrees with the database's writes nothing (SPEC §5.2).
+    if let Err(refused) = ctx.clock.check() {
+        for reply in replies {
+            let _ = reply.send(Err(refused.clone()));
+        }
+        return;
+    }
     // A transaction dropped on an error is rolled back by sqlx before its connection is reused.
     let outcome = match ctx.db.begin_write().await {
         Ok(tx) => decide_in_transaction(ctx, tx, jobs).await,

@@ -47,6 +47,7 @@ pub async fn create_account(
     Body(body): Body<NewAccount>,
 ) -> Result<Response, ApiError> {
     caller.may(Action::CreateAccount, None)?;
+    app.ctx.clock.check()?;
     let plan = name("plan", &body.plan)?;
     let cycle_anchor = match body.cycle_anchor.as_deref() {
         None => engine::clock(),
@@ -132,6 +133,7 @@ pub async fn create_token(
     Body(body): Body<NewToken>,
 ) -> Result<Response, ApiError> {
     caller.may(Action::IssueToken, Some(&id))?;
+    app.ctx.clock.check()?;
     let member = name("member", &body.member)?;
     let role = Role::parse(&body.role).ok_or_else(|| {
         ApiError::bad_request(

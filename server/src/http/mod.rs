@@ -10,6 +10,7 @@ pub mod keys;
 pub mod limits;
 pub mod reads;
 pub mod roles;
+pub mod serve;
 pub mod static_files;
 
 use std::sync::Arc;
@@ -45,6 +46,8 @@ pub struct Policy {
     /// The clock bound (`--clock-skew-max-ms`): how far past the server's clock a platform's
     /// `at` may be on an `--allow-client-time` server.
     pub clock_skew_max: chrono::Duration,
+    /// Longest a client may take to send a request's body (`--body-timeout-s`).
+    pub body_timeout: std::time::Duration,
 }
 
 /// Everything a handler needs.
@@ -154,6 +157,10 @@ pub fn router(state: Arc<AppState>, www: Option<&std::path::Path>) -> Router {
     router
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .layer(middleware::from_fn_with_state(
+            state.policy.body_timeout,
+            read_body_in_time,
+        ))
         .layer(middleware::from_fn(errors_as_json))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
@@ -234,6 +241,55 @@ async fn errors_as_json(request: Request, next: Next) -> Response {
         }
     }
     json
+}
+
+/// Reads a request's whole body within the body timeout (a client that dribbles its body a
+/// byte at a time is answered 408 and its connection closed), refusing one over
+/// [`BODY_BYTES_MAX`] with 413; the handler then reads it from memory.
+async fn read_body_in_time(
+    State(timeout): State<std::time::Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let bytes = match tokio::time::timeout(timeout, axum::body::to_bytes(body, BODY_BYTES_MAX))
+        .await
+    {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) => {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                || e.into_inner().is::<http_body_util::LengthLimitError>();
+            return if too_large {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    format!("the request body is over {BODY_BYTES_MAX} bytes"),
+                )
+            } else {
+                ApiError::bad_request("invalid_body", "the request body could not be read in full")
+            }
+            .into_response();
+        }
+        Err(_) => {
+            let mut response = ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                format!(
+                    "the request body did not arrive within {} s",
+                    timeout.as_secs()
+                ),
+            )
+            .into_response();
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+            return response;
+        }
+    };
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
 }
 
 async fn not_found() -> ApiError {

@@ -50,8 +50,9 @@ impl Activity {
     }
 
     fn now_ms(&self) -> u64 {
-        self.epoch
-            .map_or(0, |e| u64::try_from(e.elapsed().as_millis()).unwrap_or(u64::MAX))
+        self.epoch.map_or(0, |e| {
+            u64::try_from(e.elapsed().as_millis()).unwrap_or(u64::MAX)
+        })
     }
 
     fn touch(&self) {

@@ -93,13 +93,15 @@ impl Db {
                             .await?;
                     }
                     if backend == Backend::Sqlite {
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA synchronous = FULL").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        // The busy timeout first: switching to WAL takes a lock that another
+                        // server starting on the same file may hold for a moment.
                         conn.execute(
                             format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str(),
                         )
                         .await?;
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
                     }
                     Ok(())
                 })
@@ -107,7 +109,19 @@ impl Db {
             .connect_with(options)
             .await?;
         let db = Db { pool, backend };
-        migrator().run(&db.pool).await?;
+        match location {
+            // PostgreSQL: sqlx's migrator holds an advisory lock while it migrates.
+            Location::Postgres(_) => migrator().run(&db.pool).await?,
+            // SQLite: sqlx takes no lock, so servers starting together on one new file would
+            // both create its tables. An exclusive `flock` on the file (SQLite's own locks are
+            // POSIX record locks, which it does not touch) makes them take turns.
+            Location::SqliteFile(path) => {
+                let lock = lock_file(Path::new(path)).await?;
+                let migrated = migrator().run(&db.pool).await;
+                drop(lock);
+                migrated?;
+            }
+        }
         Ok(db)
     }
 
@@ -225,6 +239,22 @@ impl Db {
             .map(|_| ())
     }
 
+    /// The database's own clock (SQLite: the clock of the process that opened it; PostgreSQL:
+    /// the server's `clock_timestamp()`), to the millisecond.
+    pub async fn clock(&self) -> Result<chrono::DateTime<chrono::Utc>, sqlx::Error> {
+        let query = match self.backend {
+            Backend::Sqlite => "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+            Backend::Postgres => {
+                "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+            }
+        };
+        let row = sqlx::query(query).fetch_one(&self.pool).await?;
+        let text: String = row.try_get(0)?;
+        ai_credits::time::parse_instant(&text).ok_or_else(|| {
+            sqlx::Error::Decode(format!("the database's clock reads {text:?}").into())
+        })
+    }
+
     /// A deployment setting (`settings` table).
     pub async fn setting(&self, name: &str) -> Result<Option<String>, sqlx::Error> {
         let row = sqlx::query("SELECT value FROM settings WHERE name = $1")
@@ -286,6 +316,23 @@ pub struct AuditRow {
     pub action: String,
     pub provider: Option<String>,
     pub detail: Option<String>,
+}
+
+/// Holds an exclusive lock on `path` (created when missing) until dropped.
+async fn lock_file(path: &Path) -> Result<std::fs::File, sqlx::Error> {
+    let path = path.to_owned();
+    let locked = tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&path)?;
+        file.lock()?;
+        Ok::<_, std::io::Error>(file)
+    })
+    .await
+    .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?;
+    locked.map_err(sqlx::Error::Io)
 }
 
 /// A token as stored (without its hash).

@@ -194,17 +194,31 @@ fn load_or_create(path: &Path) -> Result<DataKey, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = DataKey::random();
             let text = Zeroizing::new(hex::encode(key.0.as_ref()));
-            write_new_private(path, text.as_bytes()).map_err(|e| named(&e))?;
-            tracing::info!(path = %path.display(), "created a new data key file (mode 0600)");
-            Ok(key)
+            match write_new_private(path, text.as_bytes()) {
+                Ok(()) => {
+                    tracing::info!(path = %path.display(), "created a new data key file (mode 0600)");
+                    Ok(key)
+                }
+                // Another server starting beside this one wrote it first: use that one.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let text =
+                        Zeroizing::new(std::fs::read_to_string(path).map_err(|e| named(&e))?);
+                    DataKey::from_hex(&text).map_err(|e| named(&e))
+                }
+                Err(e) => Err(named(&e)),
+            }
         }
         Err(e) => Err(named(&e)),
     }
 }
 
-/// Creates `path` (never overwriting) readable and writable by the owner only.
+/// Creates `path` (never overwriting) readable and writable by the owner only, whole at
+/// once: the bytes go to a private temporary file that is then linked to `path`, so a reader
+/// never sees it half-written, and of two writers one wins (`AlreadyExists` for the other).
 fn write_new_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("key");
+    let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -212,9 +226,14 @@ fn write_new_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
+    let written = (|| {
+        let mut file = options.open(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::hard_link(&temp, path)
+    })();
+    let _ = std::fs::remove_file(&temp);
+    written
 }
 
 fn warn_if_readable_by_others(path: &Path) {

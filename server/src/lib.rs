@@ -112,7 +112,9 @@ impl Server {
                 "checkpoints built for accounts that had none"
             );
         }
-        let engine = engine::Engine::start(Arc::clone(&ctx));
+        let engine = engine::Engine::start(Arc::clone(&ctx)).with_payment_timeout(
+            std::time::Duration::from_secs(config.payment_timeout_s.max(1)),
+        );
         #[cfg(feature = "demo")]
         if config.demo {
             demo::seed_at_start(&ctx, &engine).await?;

@@ -1,18 +1,11 @@
-//! The HTTP API's edges (who may call what is `roles.rs`): bad input of every sort (always a 4xx with a code, never a 500), payments that
-//! are declined or retried, delta sync, the catalogue's ETag, and logs without secrets.
+//! The HTTP API's edges (who may call what is `roles.rs`, payments `payments.rs`): bad input
+//! of every sort (always a 4xx with a code, never a 500), delta sync, the catalogue's ETag,
+//! and logs without secrets.
 
 mod support;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use serde_json::{Value, json};
 
-use ai_credits_server::engine::payment::{
-    ChargeFuture, ChargeRequest, DecliningProcessor, EmbeddedProcessor, PaymentProcessor,
-};
-use ai_credits_server::store::{Db, Location};
-use ai_credits_server::{Config, Server};
 use support::{ADMIN, ServerProcess, Tokens, answer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -404,138 +397,6 @@ async fn the_catalogue_has_an_etag_and_answers_304() {
             "{path} is not described"
         );
     }
-}
-
-/// Counts charges, approving them all.
-#[derive(Default)]
-struct CountingProcessor {
-    calls: AtomicUsize,
-}
-
-impl PaymentProcessor for CountingProcessor {
-    fn charge<'a>(&'a self, request: &'a ChargeRequest) -> ChargeFuture<'a> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        EmbeddedProcessor.charge(request)
-    }
-}
-
-/// A server in this process with `processor`, on a fresh SQLite file.
-async fn in_process(processor: Arc<dyn PaymentProcessor>) -> (String, Location) {
-    let location = Location::SqliteFile(
-        support::temp_dir("payments")
-            .join("ai-credits.db")
-            .display()
-            .to_string(),
-    );
-    let config = Config {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        location: location.clone(),
-        admin_token: Some(ADMIN.into()),
-        checkpoint_every: 1,
-        ..Config::default()
-    };
-    let server = Server::bind(&config, processor).await.expect("binds");
-    let base = format!("http://{}", server.local_addr().unwrap());
-    tokio::spawn(server.run(std::future::pending()));
-    (base, location)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_declined_payment_adds_no_credits() {
-    // Proves a purchase the processor declines is 402 payment_declined, adds no pack, records no charge, and its id stays usable.
-    let (base, location) = in_process(Arc::new(DecliningProcessor)).await;
-    let http = support::client();
-    let account = support::create_account(&http, &base, &json!({"plan": "growth"})).await;
-    let t = Tokens::issue(&http, &base, &account).await;
-    let buy = json!({"kind": "purchase_pack", "id": "p1", "pack": "5M"});
-    for _ in 0..2 {
-        let (status, body) = support::post_event(&http, &base, &account, &t.admin, &buy)
-            .await
-            .unwrap();
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (402, Some("payment_declined")),
-            "{body}"
-        );
-    }
-    let (_, state) = support::get_state(&http, &base, &account, &t.member, None).await;
-    assert_eq!(state["packs"], json!([]));
-    assert_eq!(state["purchased_remaining"], json!(0));
-    let db = Db::open(&location).await.unwrap();
-    assert!(db.charges(&account).await.unwrap().is_empty());
-    // The account still works after the declined purchases.
-    let (status, _) = support::post_event(
-        &http,
-        &base,
-        &account,
-        &t.service,
-        &json!({"kind": "debit", "id": "d1", "credits": 5}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(status, 200);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_retried_purchase_is_charged_and_credited_once() {
-    // Proves sequential and concurrent retries of one purchase id reach the processor once, add one pack and record one charge.
-    let processor = Arc::new(CountingProcessor::default());
-    let (base, location) = in_process(Arc::clone(&processor) as Arc<dyn PaymentProcessor>).await;
-    let http = support::client();
-    let account = support::create_account(&http, &base, &json!({"plan": "growth"})).await;
-    let t = Tokens::issue(&http, &base, &account).await;
-    let buy = json!({"kind": "purchase_pack", "id": "p1", "pack": "2M"});
-    let posts: Vec<_> = (0..16)
-        .map(|_| {
-            let (http, base, account, token, buy) = (
-                http.clone(),
-                base.clone(),
-                account.clone(),
-                t.admin.clone(),
-                buy.clone(),
-            );
-            tokio::spawn(async move {
-                support::post_event(&http, &base, &account, &token, &buy)
-                    .await
-                    .expect("request")
-            })
-        })
-        .collect();
-    let mut answers = Vec::new();
-    for post in posts {
-        answers.push(post.await.expect("task"));
-    }
-    let fresh = answers
-        .iter()
-        .filter(|(s, b)| *s == 200 && b["duplicate"] == json!(false))
-        .count();
-    let duplicates = answers
-        .iter()
-        .filter(|(s, b)| *s == 200 && b["duplicate"] == json!(true))
-        .count();
-    assert_eq!((fresh, duplicates), (1, 15), "{answers:?}");
-    let (status, body) = support::post_event(
-        &http,
-        &base,
-        &account,
-        &t.admin,
-        &json!({"kind": "purchase_pack", "id": "p1", "pack": "5M"}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (409, Some("idempotency_conflict"))
-    );
-    assert_eq!(processor.calls.load(Ordering::SeqCst), 1);
-    let (_, state) = support::get_state(&http, &base, &account, &t.member, None).await;
-    assert_eq!(state["packs"].as_array().unwrap().len(), 1);
-    assert_eq!(state["purchased_remaining"], json!(2_000_000));
-    let db = Db::open(&location).await.unwrap();
-    assert_eq!(
-        db.charges(&account).await.unwrap(),
-        vec![("p1".to_owned(), "2M".to_owned(), 2500)]
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

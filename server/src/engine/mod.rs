@@ -27,6 +27,7 @@
 pub mod clock;
 pub mod key_change;
 pub mod payment;
+pub mod purchase;
 pub mod verify;
 
 use std::collections::HashMap;
@@ -45,6 +46,7 @@ use ai_credits::{
 
 use crate::engine::key_change::{KeyChange, KeysDone};
 use crate::engine::payment::{ChargeRequest, PaymentError, PaymentProcessor};
+use crate::engine::purchase::Captured;
 use crate::error::ApiError;
 use crate::store::{
     self, AccountRow, AccountUpdate, AuditRow, Backend, CheckpointRow, Db, EventRow,
@@ -206,14 +208,32 @@ pub enum Task {
     Event(EventDraft),
     /// A change to the account's provider keys, with its ledger events and audit rows.
     Keys(KeyChange),
+    /// A purchase decided as a dry run (written nowhere): would the ledger take it, and for
+    /// what price? The first phase of a payment (`purchase`).
+    Check(EventDraft),
+    /// A purchase whose price the processor captured: the pack and its charge, together.
+    Purchase(EventDraft, Captured),
+    /// A purchase of in-process history ([`Engine::submit_at`]), paid when it happened.
+    History(EventDraft),
+}
+
+impl Task {
+    /// The event the task decides, if it is one.
+    fn draft(&self) -> Option<&EventDraft> {
+        match self {
+            Task::Event(d) | Task::Check(d) | Task::Purchase(d, _) | Task::History(d) => Some(d),
+            Task::Keys(_) => None,
+        }
+    }
 }
 
 /// What a writer decided for a job, by its task.
 // As for `Task`: an accepted event is the common answer, not worth a box.
 #[allow(clippy::large_enum_variant)]
-enum Decided {
+pub(crate) enum Decided {
     Event(Accepted),
     Keys(KeysDone),
+    Checked(purchase::Checked),
 }
 
 /// Who posted a job, and the bounds the HTTP edge decided for it (SPEC §5.1–5.2).
@@ -247,6 +267,20 @@ impl Poster {
     }
 }
 
+/// How a purchase in a job is paid for.
+#[derive(Clone, Copy)]
+enum Payment<'a> {
+    /// Not a purchase job: a purchase here is refused (purchases go through
+    /// [`Engine::purchase`], which pays before it decides).
+    None,
+    /// A dry run: decide it and leave the price to read; the caller puts the account back.
+    Check,
+    /// Paid: record this charge beside the pack.
+    Captured(&'a Captured),
+    /// In-process history: record the pack's charge as paid then.
+    History,
+}
+
 /// One job to decide.
 pub struct Job {
     pub account_id: String,
@@ -260,6 +294,8 @@ pub struct Job {
 #[derive(Clone)]
 pub struct Engine {
     queues: Arc<Vec<mpsc::Sender<Job>>>,
+    /// The payment processor and its deadline, and the purchases being paid (`purchase`).
+    payments: Arc<purchase::Payments>,
 }
 
 impl Engine {
@@ -278,6 +314,22 @@ impl Engine {
             .collect();
         Engine {
             queues: Arc::new(queues),
+            payments: Arc::new(purchase::Payments::new(
+                Arc::clone(&ctx.processor),
+                purchase::PAYMENT_TIMEOUT_DEFAULT,
+            )),
+        }
+    }
+
+    /// The same engine with another deadline for each payment processor call
+    /// (`serve --payment-timeout-s`).
+    pub fn with_payment_timeout(self, timeout: std::time::Duration) -> Engine {
+        Engine {
+            payments: Arc::new(purchase::Payments::new(
+                Arc::clone(&self.payments.processor),
+                timeout,
+            )),
+            ..self
         }
     }
 
@@ -289,9 +341,12 @@ impl Engine {
         event: EventDraft,
         poster: Poster,
     ) -> Result<Accepted, ApiError> {
+        if event.kind == Ok(EventKind::PurchasePack) {
+            return self.purchase(account_id, event, poster).await;
+        }
         match self.send(account_id, Task::Event(event), poster).await? {
             Decided::Event(accepted) => Ok(accepted),
-            Decided::Keys(_) => Err(mixed_up()),
+            _ => Err(mixed_up()),
         }
     }
 
@@ -305,7 +360,7 @@ impl Engine {
     ) -> Result<KeysDone, ApiError> {
         match self.send(account_id, Task::Keys(change), poster).await? {
             Decided::Keys(done) => Ok(done),
-            Decided::Event(_) => Err(mixed_up()),
+            _ => Err(mixed_up()),
         }
     }
 
@@ -331,14 +386,21 @@ impl Engine {
                         keep_at: true,
                         ..Poster::server(member)
                     };
-                    self.enqueue(account_id.to_owned(), Task::Event(event), poster)
+                    // History was paid for when it happened: its purchases are recorded
+                    // without asking a processor.
+                    let task = if event.kind == Ok(EventKind::PurchasePack) {
+                        Task::History(event)
+                    } else {
+                        Task::Event(event)
+                    };
+                    self.enqueue(account_id.to_owned(), task, poster)
                 })
                 .collect();
             for answer in queued {
                 answers.push(match answer {
                     Ok(answer) => match wait(answer).await {
                         Ok(Decided::Event(accepted)) => Ok(accepted),
-                        Ok(Decided::Keys(_)) => Err(mixed_up()),
+                        Ok(_) => Err(mixed_up()),
                         Err(e) => Err(e),
                     },
                     Err(e) => Err(e),
@@ -349,7 +411,7 @@ impl Engine {
     }
 
     /// Queues a job with the writer that owns its account, and waits for the answer.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         account_id: String,
         task: Task,
@@ -413,7 +475,7 @@ fn not_in_the_future(event: &EventDraft) -> Result<(), ApiError> {
 /// A writer answered a job with another task's answer: a bug, never expected. The job was
 /// decided and committed, so the client must not blindly retry something that is not
 /// idempotent.
-fn mixed_up() -> ApiError {
+pub(crate) fn mixed_up() -> ApiError {
     tracing::error!("a writer answered a job with another task's answer");
     ApiError::new(
         axum::http::StatusCode::INTERNAL_SERVER_ERROR,
@@ -590,9 +652,32 @@ async fn decide_in_transaction(
         } = job;
         let answer = match (locked.get_mut(&id), broken.get(&id), task) {
             (Some(account), _, Task::Event(event)) => {
-                decide(ctx, &id, account, event, &poster, &mut writes)
-                    .await
+                decide(&id, account, event, &poster, Payment::None, &mut writes).map(Decided::Event)
+            }
+            (Some(account), _, Task::Purchase(event, captured)) => decide(
+                &id,
+                account,
+                event,
+                &poster,
+                Payment::Captured(&captured),
+                &mut writes,
+            )
+            .map(Decided::Event),
+            (Some(account), _, Task::History(event)) => {
+                decide(&id, account, event, &poster, Payment::History, &mut writes)
                     .map(Decided::Event)
+            }
+            (Some(account), _, Task::Check(event)) => {
+                let undo = Undo::take(account, &writes);
+                let decided = decide(&id, account, event, &poster, Payment::Check, &mut writes);
+                let checked = decided.map(|accepted| purchase::Checked {
+                    pack: (!accepted.duplicate)
+                        .then(|| account.ledger.packs().last().cloned())
+                        .flatten(),
+                    accepted,
+                });
+                undo.restore(account, &mut writes);
+                checked.map(Decided::Checked)
             }
             (Some(account), _, Task::Keys(change)) => {
                 decide_keys(ctx, conn, &id, account, change, &poster, &mut writes)
@@ -779,7 +864,7 @@ async fn read_earlier(
 ) -> Result<Result<(), Vec<(String, ApiError)>>, sqlx::Error> {
     let mut wanted: HashMap<&str, Vec<&str>> = HashMap::new();
     for job in jobs {
-        let (Task::Event(draft), Some(account)) = (&job.task, locked.get(&job.account_id)) else {
+        let (Some(draft), Some(account)) = (job.task.draft(), locked.get(&job.account_id)) else {
             continue;
         };
         if !account.ledger.has_earlier_events() {
@@ -898,13 +983,14 @@ fn check_poster(account: &Locked, draft: &EventDraft, poster: &Poster) -> Result
     Ok(())
 }
 
-/// Decides one event against a locked account, recording what to write.
-async fn decide(
-    ctx: &Ctx,
+/// Decides one event against a locked account, recording what to write. Nothing here waits
+/// on anything outside the process: the account is locked.
+fn decide(
     account_id: &str,
     account: &mut Locked,
     mut draft: EventDraft,
     poster: &Poster,
+    payment: Payment<'_>,
     writes: &mut Writes,
 ) -> Result<Accepted, ApiError> {
     let member = poster.member.as_str();
@@ -950,31 +1036,41 @@ async fn decide(
     };
     if let Some(before) = before_purchase {
         let pack = account.ledger.packs().last().cloned();
-        let charged = match pack {
-            Some(pack) => {
-                let request = ChargeRequest {
+        let paid = match (payment, pack) {
+            (Payment::Check, Some(_)) => Ok(None),
+            (Payment::History, Some(pack)) => Ok(Some(Captured {
+                request: ChargeRequest {
                     account_id: account_id.to_owned(),
                     pack: pack.pack.clone(),
                     amount_cents: pack.price_cents,
                     idempotency_id: stored.id.clone().unwrap_or_default(),
                     member: member.to_owned(),
-                };
-                ctx.processor
-                    .charge(&request)
-                    .await
-                    .map(|charge_id| (request, charge_id))
+                },
+                charge_id: "history".to_owned(),
+            })),
+            (Payment::Captured(c), Some(pack))
+                if c.request.pack == pack.pack && c.request.amount_cents == pack.price_cents =>
+            {
+                Ok(Some(c.clone()))
             }
-            None => Err(PaymentError::Failed("the purchase made no pack".into())),
+            (Payment::Captured(_), Some(_)) => Err(PaymentError::Failed(
+                "the pack's price changed between the authorisation and the purchase".into(),
+            )),
+            (Payment::None, _) => Err(PaymentError::Failed(
+                "a purchase is paid through the engine's payment flow".into(),
+            )),
+            (_, None) => Err(PaymentError::Failed("the purchase made no pack".into())),
         };
-        match charged {
-            Ok((request, charge_id)) => writes.charges.push(ChargeRow {
+        match paid {
+            Ok(None) => {}
+            Ok(Some(captured)) => writes.charges.push(ChargeRow {
                 account_id: account_id.to_owned(),
-                idem_id: request.idempotency_id,
-                pack: request.pack,
-                amount_cents: i64::try_from(request.amount_cents).unwrap_or(i64::MAX),
-                member: request.member,
+                idem_id: captured.request.idempotency_id,
+                pack: captured.request.pack,
+                amount_cents: i64::try_from(captured.request.amount_cents).unwrap_or(i64::MAX),
+                member: captured.request.member,
                 charged_at: format_instant(&stored.at),
-                processor_charge_id: charge_id,
+                processor_charge_id: captured.charge_id,
             }),
             Err(e) => {
                 // No money, no credits: back to the ledger before the purchase, keeping only
@@ -987,7 +1083,7 @@ async fn decide(
                     account.version += 1;
                     account.changed = true;
                 }
-                return Err(payment_refused(e));
+                return Err(purchase::refused(&e));
             }
         }
     }
@@ -1093,7 +1189,8 @@ async fn decide_keys(
             // server's own, and they take no `at` from anyone.
             let now = account.ledger.now();
             draft.at = Ok(now.map_or(clock(), |now| now.max(clock())));
-            if let Err(refused) = decide(ctx, account_id, account, draft, &inner, writes).await {
+            if let Err(refused) = decide(account_id, account, draft, &inner, Payment::None, writes)
+            {
                 if let Some(undo) = undo {
                     undo.restore(account, writes);
                 }
@@ -1126,22 +1223,6 @@ async fn decide_keys(
         found,
         selected_model: account.ledger.selected_model().to_owned(),
     }))
-}
-
-fn payment_refused(e: PaymentError) -> ApiError {
-    let message = match e {
-        PaymentError::Declined(why) => {
-            format!("the payment was declined ({why}); no credits were added; use another card")
-        }
-        PaymentError::Failed(why) => format!(
-            "the payment could not be taken ({why}); no credits were added; retry with the same id"
-        ),
-    };
-    ApiError::new(
-        axum::http::StatusCode::PAYMENT_REQUIRED,
-        "payment_declined",
-        message,
-    )
 }
 
 /// An account's ledger as committed, for reading, and its version.

@@ -1,7 +1,19 @@
-//! Payments for credit packs. A purchase is decided inside the account's write transaction:
-//! the processor is asked only for a purchase the ledger accepted as new (a retried id is a
-//! duplicate and never reaches it), and the charge is recorded in the same transaction as the
-//! pack, so a pack exists exactly when its charge does.
+//! Payments for credit packs, in two phases (TigerBeetle's pending → post/void): nothing
+//! waits on the payment processor while an account is locked.
+//!
+//! 1. The engine checks the purchase against the ledger (a dry run under the account's lock,
+//!    written nowhere): a retried id is a duplicate and never reaches the processor, a
+//!    purchase the core refuses neither.
+//! 2. The processor authorises the pack's price, with the purchase id as its idempotency key.
+//! 3. It captures the authorisation; a declined capture voids it, and nothing is credited.
+//! 4. The engine decides the purchase for real and records the pack and its charge in one
+//!    transaction; if the ledger refuses it now (the account changed meanwhile), the capture
+//!    is voided.
+//!
+//! Each processor call has a deadline (`serve --payment-timeout-s`, default 10 s): past it the
+//! purchase is refused with `payment_unavailable`, credits nothing, and the authorisation is
+//! voided. A retry with the same id is safe at every step: the processor sees the same
+//! idempotency key, the ledger the same id.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -21,7 +33,7 @@ pub struct ChargeRequest {
     pub member: String,
 }
 
-/// Why a charge did not happen. Either way no credits are added.
+/// Why a processor call did not go through. Either way no credits are added.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PaymentError {
     /// The card or account was refused.
@@ -30,11 +42,27 @@ pub enum PaymentError {
     Failed(String),
 }
 
-pub type ChargeFuture<'a> = Pin<Box<dyn Future<Output = Result<String, PaymentError>> + Send + 'a>>;
+pub type PaymentFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, PaymentError>> + Send + 'a>>;
 
-/// Takes money for a pack; returns the processor's charge id.
+/// Takes money for packs. Every call is idempotent by the request's `idempotency_id`.
 pub trait PaymentProcessor: Send + Sync + 'static {
-    fn charge<'a>(&'a self, request: &'a ChargeRequest) -> ChargeFuture<'a>;
+    /// Reserves the amount; returns the authorisation's id.
+    fn authorize<'a>(&'a self, request: &'a ChargeRequest) -> PaymentFuture<'a, String>;
+    /// Takes the reserved amount; returns the charge's id.
+    fn capture<'a>(
+        &'a self,
+        request: &'a ChargeRequest,
+        authorization: &'a str,
+    ) -> PaymentFuture<'a, String>;
+    /// Releases the reservation, or refunds a capture; a no-op for one never made.
+    fn void<'a>(&'a self, request: &'a ChargeRequest) -> PaymentFuture<'a, ()>;
+}
+
+/// Ids derived from (account, purchase id): the same purchase always names the same
+/// authorisation and charge.
+fn derived(prefix: &str, request: &ChargeRequest) -> String {
+    let digest = Sha256::digest(format!("{}/{}", request.account_id, request.idempotency_id));
+    format!("{prefix}_{}", hex::encode(&digest[..12]))
 }
 
 /// The default: accepts every charge and lets the server record it in its `charges` table
@@ -43,21 +71,43 @@ pub trait PaymentProcessor: Send + Sync + 'static {
 pub struct EmbeddedProcessor;
 
 impl PaymentProcessor for EmbeddedProcessor {
-    fn charge<'a>(&'a self, request: &'a ChargeRequest) -> ChargeFuture<'a> {
-        // The charge id is derived from (account, purchase id): the same purchase always
-        // names the same charge.
-        let digest = Sha256::digest(format!("{}/{}", request.account_id, request.idempotency_id));
-        let id = format!("ch_{}", hex::encode(&digest[..12]));
+    fn authorize<'a>(&'a self, request: &'a ChargeRequest) -> PaymentFuture<'a, String> {
+        let id = derived("auth", request);
         Box::pin(async move { Ok(id) })
+    }
+
+    fn capture<'a>(
+        &'a self,
+        request: &'a ChargeRequest,
+        _authorization: &'a str,
+    ) -> PaymentFuture<'a, String> {
+        let id = derived("ch", request);
+        Box::pin(async move { Ok(id) })
+    }
+
+    fn void<'a>(&'a self, _request: &'a ChargeRequest) -> PaymentFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
     }
 }
 
-/// Declines every charge (for tests, and to switch purchases off).
+/// Declines every authorisation (for tests, and to switch purchases off).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DecliningProcessor;
 
 impl PaymentProcessor for DecliningProcessor {
-    fn charge<'a>(&'a self, _request: &'a ChargeRequest) -> ChargeFuture<'a> {
+    fn authorize<'a>(&'a self, _request: &'a ChargeRequest) -> PaymentFuture<'a, String> {
         Box::pin(async { Err(PaymentError::Declined("the card was declined".into())) })
+    }
+
+    fn capture<'a>(
+        &'a self,
+        _request: &'a ChargeRequest,
+        _authorization: &'a str,
+    ) -> PaymentFuture<'a, String> {
+        Box::pin(async { Err(PaymentError::Declined("the card was declined".into())) })
+    }
+
+    fn void<'a>(&'a self, _request: &'a ChargeRequest) -> PaymentFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
     }
 }

@@ -88,6 +88,10 @@ impl Server {
         }
         let db = Db::open(&config.location).await?;
         tracing::info!(storage = %config.location.describe(), "database ready");
+        // The data key must be the one the stored provider keys were sealed with.
+        if let Some(key) = &data_key {
+            vault::data_key::check(&db, key).await?;
+        }
         let ctx = Arc::new(engine::Ctx {
             db,
             cache: engine::LedgerCache::new(config.cache_bytes()),

@@ -13,6 +13,8 @@
 //!   stderr (a catalogue the core refuses: the core's error code).
 //! - `ai-credits verify [--db …] [--catalogue PATH] [--account ID]` replays logs from the
 //!   start against the stored checkpoints.
+//! - `ai-credits rotate-data-key [--db …] [--data-key-file OLD] --new-key-file NEW`
+//!   re-encrypts every stored provider key with a new data key in one transaction.
 //! - A command line it cannot read exits 64.
 
 use std::io::{Read, Write};
@@ -42,6 +44,26 @@ enum Command {
     /// Replays every account's log (or one's) from the start and compares it with what the
     /// server stores; exits 1 when anything differs.
     Verify(VerifyOptions),
+    /// Re-encrypts every stored provider key with a new data key, in one transaction. Stop
+    /// the servers first; start them again with the new key.
+    RotateDataKey(RotateOptions),
+}
+
+/// `rotate-data-key`'s options. The old key comes from where `serve` reads it
+/// (`AI_CREDITS_DATA_KEY`, else `--data-key-file`, else `ai-credits.key` beside an SQLite
+/// database); the new one from `AI_CREDITS_NEW_DATA_KEY`, else `--new-key-file` (created
+/// with mode 0600 when missing).
+#[derive(clap::Args)]
+struct RotateOptions {
+    /// An SQLite file path or a `postgres://` URL (else `DATABASE_URL`, else `ai-credits.db`).
+    #[arg(long = "db", value_name = "PATH|URL")]
+    db: Option<String>,
+    /// The file of the data key in use now.
+    #[arg(long, value_name = "PATH")]
+    data_key_file: Option<std::path::PathBuf>,
+    /// The file of the new data key.
+    #[arg(long, value_name = "PATH")]
+    new_key_file: Option<std::path::PathBuf>,
 }
 
 /// `verify`'s options: the database, the catalogue and optionally one account.
@@ -76,6 +98,7 @@ fn main() -> ExitCode {
         Command::Scenario { path } => run_scenario(&path),
         Command::Serve(config) => serve(config.resolve()),
         Command::Verify(options) => verify(options),
+        Command::RotateDataKey(options) => rotate_data_key(options),
     }
 }
 
@@ -140,6 +163,74 @@ fn verify(options: VerifyOptions) -> ExitCode {
             Err(e) => {
                 eprintln!("ai-credits: verify: {e}");
                 ExitCode::from(70)
+            }
+        }
+    })
+}
+
+fn rotate_data_key(options: RotateOptions) -> ExitCode {
+    use ai_credits_server::vault::secret::DataKeySource;
+    let location = Location::choose(
+        options.db.as_deref(),
+        std::env::var("DATABASE_URL").ok().as_deref(),
+    );
+    let sqlite_db = match &location {
+        Location::SqliteFile(path) => Some(std::path::PathBuf::from(path)),
+        Location::Postgres(_) => None,
+    };
+    let old = DataKeySource::choose(
+        std::env::var("AI_CREDITS_DATA_KEY").ok(),
+        options.data_key_file.as_deref(),
+        sqlite_db.as_deref(),
+    )
+    .load();
+    let new = match (
+        std::env::var("AI_CREDITS_NEW_DATA_KEY").ok(),
+        &options.new_key_file,
+    ) {
+        (Some(hex), _) => DataKeySource::Env(hex).load(),
+        (None, Some(file)) => DataKeySource::File(file.clone()).load(),
+        (None, None) => {
+            Err("name the new data key: AI_CREDITS_NEW_DATA_KEY or --new-key-file PATH".to_owned())
+        }
+    };
+    let (old, new) = match (old, new) {
+        (Ok(Some(old)), Ok(Some(new))) => (old, new),
+        (Ok(None), _) => {
+            eprintln!(
+                "ai-credits: rotate-data-key: no data key in use (AI_CREDITS_DATA_KEY or --data-key-file)"
+            );
+            return ExitCode::from(64);
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("ai-credits: rotate-data-key: {e}");
+            return ExitCode::from(66);
+        }
+        (_, Ok(None)) => return ExitCode::from(64),
+    };
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    runtime.block_on(async move {
+        let db = match ai_credits_server::store::Db::open(&location).await {
+            Ok(db) => db,
+            Err(e) => {
+                eprintln!("ai-credits: {}: {e}", location.describe());
+                return ExitCode::from(70);
+            }
+        };
+        match ai_credits_server::vault::data_key::rotate(&db, &old, &new).await {
+            Ok(done) => {
+                println!(
+                    "re-encrypted {} provider keys; start the servers with the new data key",
+                    done.keys
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("ai-credits: rotate-data-key: {e}");
+                ExitCode::from(1)
             }
         }
     })

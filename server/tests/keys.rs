@@ -107,7 +107,8 @@ fn broke(provider: &str) -> Response {
 }
 
 /// OpenAI's 401 for a wrong key, echoing it the way OpenAI does (its start, masked, its last
-/// four), plus a piece of its middle and another `sk-` token, as a careless provider might.
+/// four), plus a piece of its middle and another `sk-` token, and the whole key reversed,
+/// spaced out and base64-encoded, as a careless provider might.
 fn echoed(key: &str) -> Response {
     let chars: Vec<char> = key.chars().collect();
     let piece = |from: usize, to: usize| {
@@ -115,18 +116,37 @@ fn echoed(key: &str) -> Response {
             .iter()
             .collect::<String>()
     };
+    let reversed: String = chars.iter().rev().collect();
+    let spaced: String = chars.iter().map(|c| format!("{c} ")).collect();
     let message = format!(
-        "Incorrect API key provided: {}{}{}. The middle {} looks odd; sk-live-0000zzzz is not it either.",
+        "Incorrect API key provided: {}{}{}. The middle {} looks odd; sk-live-0000zzzz is not it either. Reversed: {reversed}; spaced: {spaced}; encoded: {}.",
         piece(0, 8),
         "*".repeat(24),
         piece(chars.len().saturating_sub(4), chars.len()),
         piece(12, 22),
+        base64(key.as_bytes()),
     );
     (
         StatusCode::UNAUTHORIZED,
         axum::Json(json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": "invalid_api_key"}})),
     )
         .into_response()
+}
+
+/// Standard base64, for the echo above.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, b| (n << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    while !out.len().is_multiple_of(4) {
+        out.push('=');
+    }
+    out
 }
 
 async fn models(provider: String, headers: HeaderMap) -> Response {
@@ -262,7 +282,9 @@ async fn keys_are_tested_together_route_usages_and_never_leak_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_never_appear_in_a_postgresql_dump() {
     // Proves the same story on PostgreSQL (data key from the environment) and that `pg_dump` of the database holds no key.
-    let Some(storage) = support::postgres("keys_never_appear_in_a_postgresql_dump") else {
+    // A database of its own: its data key is this test's.
+    let Some(storage) = support::fresh_postgres("keys_never_appear_in_a_postgresql_dump").await
+    else {
         return;
     };
     let fake = fake_provider().await;
@@ -402,7 +424,12 @@ async fn run_the_story(server: &ServerProcess, _storage: &Storage) {
     assert_eq!(saved["moonshot"]["state"], "connected");
     assert_eq!(saved["anthropic"]["state"], "rejected");
     assert_eq!(saved["anthropic"]["reason"], "auth");
-    assert_eq!(saved["anthropic"]["detail"], "invalid x-api-key");
+    // Our words, never the provider's ("invalid x-api-key").
+    let detail = saved["anthropic"]["detail"].as_str().unwrap_or("");
+    assert!(
+        detail.contains("did not accept this key") && detail.contains("HTTP 401"),
+        "{detail}"
+    );
     assert_eq!(saved["google"]["state"], "rejected");
     assert_eq!(saved["google"]["reason"], "timeout");
     let detail = saved["google"]["detail"].as_str().unwrap_or("");
@@ -791,7 +818,7 @@ fn key_runs_in(key: &str, haystack: &[u8]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_echoing_the_key_has_it_scrubbed_and_an_unreachable_one_says_not_checked() {
-    // Proves a provider error that echoes the key (masked start, last four, a piece of its middle, another sk- token) is stored and shown with no run of more than four of the key's characters, in the PUT answer, GET keys, the audit and the SQLite file; and that a provider nobody can reach leaves the key rejected as unreachable with a detail saying it was not checked.
+    // Proves a provider error that echoes the key (masked start, last four, a piece of its middle, another sk- token, reversed, spaced out, base64) is stored and shown as our own sentence with no trace of the key, in the PUT answer, GET keys, the audit and the SQLite file; and that a provider nobody can reach leaves the key rejected as unreachable with a detail saying it was not checked.
     let fake = fake_provider().await;
     let storage = support::sqlite("keys-echo");
     // Nothing listens on port 9 of loopback (discard): the connection is refused at once.
@@ -826,10 +853,13 @@ async fn a_provider_echoing_the_key_has_it_scrubbed_and_an_unreachable_one_says_
     );
     let detail = openai["detail"].as_str().expect("a detail");
     assert!(
-        detail.starts_with("Incorrect API key provided: [redacted]"),
+        detail.contains("did not accept this key") && detail.contains("HTTP 401"),
         "{detail}"
     );
-    assert!(!detail.contains("sk-"), "{detail}");
+    assert!(
+        !detail.contains("sk-") && !detail.contains("Incorrect"),
+        "{detail}"
+    );
     assert_eq!(
         (moonshot["state"].as_str(), moonshot["reason"].as_str()),
         (Some("rejected"), Some("unreachable")),
@@ -863,6 +893,26 @@ async fn a_provider_echoing_the_key_has_it_scrubbed_and_an_unreachable_one_says_
     }
     let runs = key_runs_in(key, server.log_text().as_bytes());
     assert!(runs.is_empty(), "the log holds pieces of the key: {runs:?}");
+    // Nor in disguise: reversed, spaced out or base64-encoded, anywhere.
+    let reversed: String = key.chars().rev().collect();
+    let spaced: String = key.chars().take(12).map(|c| format!("{c} ")).collect();
+    let encoded = base64(key.as_bytes());
+    let mut places = vec![
+        saved.to_string(),
+        listed.to_string(),
+        audit.to_string(),
+        server.log_text(),
+    ];
+    for suffix in ["", "-wal"] {
+        if let Ok(bytes) = std::fs::read(format!("{}{suffix}", db.display())) {
+            places.push(String::from_utf8_lossy(&bytes).into_owned());
+        }
+    }
+    for text in &places {
+        for disguise in [&reversed[..12], spaced.as_str(), &encoded[..16]] {
+            assert!(!text.contains(disguise), "the key in disguise: {disguise}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1070,8 +1120,10 @@ fn key_story_agrees(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_racing_key_changes_leave_key_row_ledger_and_audit_agreeing() {
     // Proves a key change is one transaction under the account's row lock: two servers on one PostgreSQL racing saves (good and wrong keys), removals and refusals of one provider's key end every round with the key table, the ledger's key state and the last audit entry telling the same story.
-    let Some(storage) =
-        support::postgres("two_servers_racing_key_changes_leave_key_row_ledger_and_audit_agreeing")
+    let Some(storage) = support::fresh_postgres(
+        "two_servers_racing_key_changes_leave_key_row_ledger_and_audit_agreeing",
+    )
+    .await
     else {
         return;
     };
@@ -1144,4 +1196,120 @@ where
         out.push(h.await.expect("task"));
     }
     out
+}
+
+/// `ai-credits` with `args` and the environment `envs` (no `DATABASE_URL`), to its end.
+fn run_command(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ai-credits"));
+    command
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("AI_CREDITS_DATA_KEY");
+    for (name, value) in envs {
+        command.env(name, value);
+    }
+    command.output().expect("the binary runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_data_key_refuses_to_start_and_rotation_moves_every_key() {
+    // Proves the data key's fingerprint is checked at start (another key exits 70 saying what to do, keys never shown as connected but undecryptable) and that rotate-data-key re-encrypts every stored key with the new key in one go: the old key is then refused, the new one serves, and each key opens to what was saved.
+    let fake = fake_provider().await;
+    let storage = support::sqlite("rotate");
+    let Storage::Sqlite(path) = &storage else {
+        unreachable!()
+    };
+    let db_path = path.display().to_string();
+    let (old, new) = ("1a".repeat(32), "2b".repeat(32));
+    let account = {
+        let server = server(&storage, &fake, &[("AI_CREDITS_DATA_KEY", &old)]);
+        let http = support::client();
+        let account =
+            support::create_account(&http, &server.base, &json!({"plan": "growth"})).await;
+        let t = Tokens::issue(&http, &server.base, &account).await;
+        let saved = answer_of(
+            http.put(format!("{}/v1/accounts/{account}/keys", server.base))
+                .bearer_auth(&t.admin)
+                .json(&json!({"keys": {"openai": OPENAI_KEY, "xai": XAI_KEY}})),
+        )
+        .await;
+        assert_eq!(saved["keys"][0]["state"], "connected", "{saved}");
+        account
+    };
+    let serve = ["serve", "--addr", "127.0.0.1:0", "--db", db_path.as_str()];
+    let refused = run_command(&serve, &[("AI_CREDITS_DATA_KEY", &new)]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(70), "{stderr}");
+    assert!(
+        stderr.contains("fingerprint") && stderr.contains("rotate-data-key"),
+        "{stderr}"
+    );
+
+    let rotate = ["rotate-data-key", "--db", db_path.as_str()];
+    let wrong = run_command(
+        &rotate,
+        &[
+            ("AI_CREDITS_DATA_KEY", &new),
+            ("AI_CREDITS_NEW_DATA_KEY", &old),
+        ],
+    );
+    assert_eq!(
+        wrong.status.code(),
+        Some(1),
+        "rotating from a key that is not in use changes nothing"
+    );
+    let rotated = run_command(
+        &rotate,
+        &[
+            ("AI_CREDITS_DATA_KEY", &old),
+            ("AI_CREDITS_NEW_DATA_KEY", &new),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&rotated.stdout);
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    assert!(stdout.contains("re-encrypted 2 provider keys"), "{stdout}");
+
+    assert_eq!(
+        run_command(&serve, &[("AI_CREDITS_DATA_KEY", &old)])
+            .status
+            .code(),
+        Some(70)
+    );
+    let server = server(&storage, &fake, &[("AI_CREDITS_DATA_KEY", &new)]);
+    let http = support::client();
+    let t = Tokens::issue(&http, &server.base, &account).await;
+    let listed = answer_of(
+        http.get(format!("{}/v1/accounts/{account}/keys", server.base))
+            .bearer_auth(&t.admin),
+    )
+    .await;
+    assert_eq!(listed["keys"].as_array().map(Vec::len), Some(2), "{listed}");
+    let key = ai_credits_server::vault::secret::DataKey::from_hex(&new).unwrap();
+    let db = Db::open(&Location::SqliteFile(db_path.clone()))
+        .await
+        .unwrap();
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT account_id, provider, ciphertext, nonce FROM provider_keys ORDER BY provider",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    let opened: Vec<String> = rows
+        .iter()
+        .map(|(a, p, c, n)| {
+            let sealed = ai_credits_server::vault::secret::Sealed {
+                ciphertext_hex: c.clone(),
+                nonce_hex: n.clone(),
+            };
+            key.open(&sealed, &format!("{a}/{p}"))
+                .expect("opens with the new key")
+                .expose()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(opened, [OPENAI_KEY, XAI_KEY]);
 }

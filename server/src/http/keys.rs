@@ -26,7 +26,7 @@ use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::roles::Action;
 use crate::store::KeyRow;
-use crate::vault::providers::{self, Providers, TestResult};
+use crate::vault::providers::{Providers, TestResult};
 use crate::vault::secret::{DataKey, Secret};
 
 /// Most keys saved in one request (one per provider).
@@ -210,6 +210,15 @@ pub async fn put_keys(
         let tested_at = format_instant(&engine::clock());
         let (state, reason, detail) = match result {
             TestResult::Connected => ("connected", None, None),
+            // A billing refusal reads as SPEC §3's message; every detail is ours, never the
+            // provider's words (which may carry the key in some disguise).
+            TestResult::Rejected {
+                reason: "billing", ..
+            } => (
+                "rejected",
+                Some("billing".to_owned()),
+                Some(app.ctx.catalogue.provider_billing_message(provider)),
+            ),
             TestResult::Rejected { reason, detail } => {
                 ("rejected", Some(reason.to_owned()), detail)
             }
@@ -224,8 +233,7 @@ pub async fn put_keys(
             last4: key.last4(),
             state: state.to_owned(),
             reason,
-            // Scrubbed again here, whatever the adapter did: a detail is stored and shown.
-            detail: detail.and_then(|d| providers::scrub(&d, key)),
+            detail,
             tested_at,
         };
         rows.push(row.clone());

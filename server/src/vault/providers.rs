@@ -7,7 +7,7 @@
 //! reach a log or a response. Google's key goes in the `x-goog-api-key` header (which Google
 //! documents as equivalent to `?key=`) so it is not in any URL at all.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -16,15 +16,8 @@ use crate::vault::secret::Secret;
 
 /// How long one key test may take unless `AI_CREDITS_PROVIDER_TIMEOUT_MS` says otherwise.
 pub const TEST_TIMEOUT_MS_DEFAULT: u64 = 5_000;
-/// Longest provider message kept as a rejection's detail.
-const DETAIL_CHARS_MAX: usize = 200;
 /// Most bytes of a provider's error body read.
 const ERROR_BODY_BYTES_MAX: usize = 16 * 1024;
-/// Shortest run of a key's characters a detail may not show: the API shows the last four
-/// characters anyway, so a run of four tells nobody more than that; five may.
-const KEY_RUN_CHARS_MIN: usize = 5;
-/// What stands in for a scrubbed run.
-const REDACTED: &str = "[redacted]";
 
 /// How a provider authenticates a key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,10 +49,10 @@ pub enum TestResult {
     /// The provider accepted the key.
     Connected,
     /// The provider refused it, or did not answer in time. `reason` is a short code
-    /// (`auth`, `billing`, `timeout`, `unreachable`, `provider_error`); `detail` the
-    /// provider's own words, if any, with the key scrubbed out ([`scrub`]), or for `timeout`
-    /// and `unreachable` a plain sentence saying the key was not checked (a UI can offer to
-    /// try again: the key may well be good).
+    /// (`auth`, `billing`, `timeout`, `unreachable`, `provider_error`); `detail` our own
+    /// sentence for it ([`reason_message`]), never the provider's words; for `timeout` and
+    /// `unreachable` it says the key was not checked (a UI can offer to try again: the key may
+    /// well be good).
     Rejected {
         reason: &'static str,
         detail: Option<String>,
@@ -165,7 +158,7 @@ impl Providers {
                         .to_owned(),
                 ),
             ),
-            Ok(Ok((status, body))) => classify(status, &body, key),
+            Ok(Ok((status, body))) => classify(status, &body),
         }
     }
 
@@ -191,16 +184,16 @@ fn rejected(reason: &'static str, detail: Option<String>) -> TestResult {
 /// balance is too low", HTTP 402), `auth` for 401/403, Google's `API_KEY_INVALID` and xAI's
 /// 400 "Incorrect API key provided" (whose `error` is a string, not an object), else
 /// `provider_error`.
-pub fn classify(status: u16, body: &[u8], key: &Secret) -> TestResult {
+///
+/// The provider's own words are read to classify, never kept: a provider may echo the key in
+/// any disguise (masked, reversed, base64, spaced out), and no scrubbing finds them all. The
+/// detail is our fixed sentence for the reason, with the provider's HTTP status.
+pub fn classify(status: u16, body: &[u8]) -> TestResult {
     if (200..300).contains(&status) {
         return TestResult::Connected;
     }
     let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let error = &json["error"];
-    let message = error["message"]
-        .as_str()
-        .or_else(|| error.as_str())
-        .map(str::to_owned);
     let code = error["code"].as_str().unwrap_or("");
     let kind = error["type"].as_str().unwrap_or("");
     let text = String::from_utf8_lossy(body).to_ascii_lowercase();
@@ -219,80 +212,27 @@ pub fn classify(status: u16, body: &[u8], key: &Secret) -> TestResult {
     } else {
         "provider_error"
     };
-    rejected(reason, message.and_then(|m| scrub(&m, key)))
+    rejected(reason, Some(reason_message(reason, Some(status))))
 }
 
-/// The provider's words without the key, at most [`DETAIL_CHARS_MAX`] characters.
-///
-/// Providers echo keys masked ("Incorrect API key provided: sk-proj-****…abcd"), so removing
-/// the whole key is not enough: every run of [`KEY_RUN_CHARS_MIN`] or more characters that also
-/// occurs in the key goes, and so does any `sk-…` token (another key, or this one masked past
-/// recognition). Postcondition: no substring of the key longer than four characters is left;
-/// if one were (a key that contains the marker's own letters), there is no detail at all.
-pub fn scrub(message: &str, key: &Secret) -> Option<String> {
-    // Shortened first, so the work is bounded; a run cut at the end is still a run of the key.
-    let chars: Vec<char> = message.chars().take(DETAIL_CHARS_MAX).collect();
-    let key_chars: Vec<char> = key.expose().chars().collect();
-    let run = KEY_RUN_CHARS_MIN.min(key_chars.len()).max(1);
-    let grams: HashSet<&[char]> = key_chars.windows(run).collect();
-    let mut hidden = vec![false; chars.len()];
-    for (i, window) in chars.windows(run).enumerate() {
-        if grams.contains(window) {
-            hidden[i..i + run].fill(true);
+/// Our sentence for a refusal's reason (SPEC §3's billing message for `billing`), with the
+/// provider's HTTP status when there was one.
+pub fn reason_message(reason: &str, status: Option<u16>) -> String {
+    let sentence = match reason {
+        "auth" => {
+            "the provider did not accept this key; check that it was copied whole and is still active"
         }
-    }
-    hide_sk_tokens(&chars, &mut hidden);
-    let mut out = String::with_capacity(chars.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if hidden[i] {
-            out.push_str(REDACTED);
-            while i < chars.len() && hidden[i] {
-                i += 1;
-            }
-        } else {
-            out.push(chars[i]);
-            i += 1;
+        "billing" => {
+            "the provider refused the key for billing reasons (quota or credit exhausted); add credit with the provider or use another key"
         }
-    }
-    let out: String = out.chars().take(DETAIL_CHARS_MAX).collect();
-    let out_chars: Vec<char> = out.chars().collect();
-    if out_chars.windows(run).any(|w| grams.contains(w)) {
-        return None;
-    }
-    Some(out)
-}
-
-/// Marks every token that starts with `sk-` (at the start of a word) up to the next space or
-/// quote, bracket or comma; a full stop ending the sentence stays.
-fn hide_sk_tokens(chars: &[char], hidden: &mut [bool]) {
-    let ends_token = |c: char| {
-        c.is_whitespace()
-            || matches!(
-                c,
-                '"' | '\'' | '`' | ',' | ';' | '(' | ')' | '[' | ']' | '{' | '}' | '<' | '>'
-            )
+        "provider_error" => {
+            "the provider answered with an error, so the key was not checked; try again later"
+        }
+        _ => "the key was not checked",
     };
-    let mut i = 0;
-    while i + 3 <= chars.len() {
-        let starts = chars[i].eq_ignore_ascii_case(&'s')
-            && chars[i + 1].eq_ignore_ascii_case(&'k')
-            && chars[i + 2] == '-'
-            && (i == 0 || !chars[i - 1].is_alphanumeric());
-        if !starts {
-            i += 1;
-            continue;
-        }
-        let mut end = i + 3;
-        while end < chars.len() && !ends_token(chars[end]) {
-            end += 1;
-        }
-        let mut last = end;
-        while last > i + 3 && matches!(chars[last - 1], '.' | ':' | '!' | '?') {
-            last -= 1;
-        }
-        hidden[i..last].fill(true);
-        i = end;
+    match status {
+        Some(status) => format!("{sentence} (HTTP {status})"),
+        None => sentence.to_owned(),
     }
 }
 
@@ -300,109 +240,63 @@ fn hide_sk_tokens(chars: &[char], hidden: &mut [bool]) {
 mod tests {
     use super::*;
 
+    fn reason_and_detail(status: u16, body: &[u8]) -> (&'static str, String) {
+        match classify(status, body) {
+            TestResult::Rejected { reason, detail } => (reason, detail.unwrap_or_default()),
+            TestResult::Connected => ("connected", String::new()),
+        }
+    }
+
     #[test]
     fn provider_errors_read_as_auth_billing_or_provider_error() {
-        // Proves each provider's documented error shape maps to the right reason, with the key scrubbed from the detail.
-        let key = Secret::new("sk-test-SECRETSECRET".into());
+        // Proves each provider's documented error shape maps to the right reason, and the detail is our sentence with the status.
         let openai_401 = br#"{"error":{"message":"Incorrect API key provided: sk-test-SECRETSECRET.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#;
-        match classify(401, openai_401, &key) {
-            TestResult::Rejected { reason, detail } => {
-                assert_eq!(reason, "auth");
-                assert!(!detail.expect("detail").contains("SECRETSECRET"));
-            }
-            other => panic!("{other:?}"),
-        }
         let openai_quota = br#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}"#;
-        assert!(matches!(
-            classify(429, openai_quota, &key),
-            TestResult::Rejected {
-                reason: "billing",
-                ..
-            }
-        ));
         let anthropic_credit = br#"{"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low to access the Anthropic API."}}"#;
-        assert!(matches!(
-            classify(400, anthropic_credit, &key),
-            TestResult::Rejected {
-                reason: "billing",
-                ..
-            }
-        ));
         let google_400 = br#"{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID"}]}}"#;
-        assert!(matches!(
-            classify(400, google_400, &key),
-            TestResult::Rejected { reason: "auth", .. }
-        ));
         let xai_400 = br#"{"code":"Client specified an invalid argument","error":"Incorrect API key provided: sk***ET. You can obtain an API key from https://console.x.ai."}"#;
-        match classify(400, xai_400, &key) {
-            TestResult::Rejected { reason, detail } => {
-                assert_eq!(reason, "auth");
-                assert!(detail.expect("detail").starts_with("Incorrect API key"));
-            }
-            other => panic!("{other:?}"),
+        for (status, body, want) in [
+            (401, &openai_401[..], "auth"),
+            (429, &openai_quota[..], "billing"),
+            (400, &anthropic_credit[..], "billing"),
+            (400, &google_400[..], "auth"),
+            (400, &xai_400[..], "auth"),
+            (402, &b"{}"[..], "billing"),
+            (503, &b"oops"[..], "provider_error"),
+        ] {
+            let (reason, detail) = reason_and_detail(status, body);
+            assert_eq!(reason, want, "{status}");
+            assert_eq!(detail, reason_message(want, Some(status)));
         }
-        assert!(matches!(
-            classify(503, b"oops", &key),
-            TestResult::Rejected {
-                reason: "provider_error",
-                ..
-            }
-        ));
-        assert_eq!(classify(200, b"{}", &key), TestResult::Connected);
-    }
-
-    /// Every substring of `key` longer than four characters found in `text`.
-    fn leaks(text: &str, key: &str) -> Vec<String> {
-        let key: Vec<char> = key.chars().collect();
-        let text: Vec<char> = text.chars().collect();
-        key.windows(KEY_RUN_CHARS_MIN)
-            .filter(|w| text.windows(KEY_RUN_CHARS_MIN).any(|t| t == *w))
-            .map(|w| w.iter().collect())
-            .collect()
+        assert_eq!(classify(200, b"{}"), TestResult::Connected);
     }
 
     #[test]
-    fn a_key_echoed_masked_or_in_pieces_is_scrubbed() {
-        // Proves a detail keeps no run of more than four of the key's characters (masked echoes, pieces, the whole key) and no sk- token, while the provider's other words and the last four stay.
-        let key = Secret::new("sk-proj-Qw7ZrTyUvKpLmNb3Jx8abcd".into());
-        let cases = [
-            "Incorrect API key provided: sk-proj-****************************abcd.",
-            "Incorrect API key provided: sk-pr********abcd. You can find your API key at https://platform.openai.com/account/api-keys.",
-            "key ending ...ZrTyUvKp...abcd was refused; see also sk-live-1234 and (sk-other)",
-            "the key sk-proj-Qw7ZrTyUvKpLmNb3Jx8abcd is wrong",
-            "Qw7ZrTyUvKpLmNb3Jx8abcdsk-proj-",
-            "…Qw7Zr…",
-        ];
-        let scrub = |m: &str, k: &Secret| scrub(m, k).unwrap_or_default();
-        for message in cases {
-            let clean = scrub(message, &key);
-            assert!(
-                leaks(&clean, key.expose()).is_empty(),
-                "{message} -> {clean}"
+    fn no_word_of_the_provider_reaches_the_detail() {
+        // Proves a provider echoing the key plainly, masked, reversed, base64-encoded or spaced out leaves no trace of it, nor any of its other words, in the detail.
+        let key = "sk-proj-Qw7ZrTyUvKpLmNb3Jx8abcd";
+        let reversed: String = key.chars().rev().collect();
+        let spaced: String = key.chars().map(|c| format!("{c} ")).collect();
+        let base64 = "c2stcHJvai1RdzdaclR5VXZLcExtTmIzSng4YWJjZA==";
+        for echo in [
+            key,
+            "sk-pr****abcd",
+            reversed.as_str(),
+            spaced.as_str(),
+            base64,
+        ] {
+            let body = format!(
+                r#"{{"error":{{"message":"Incorrect API key provided: {echo}","code":"invalid_api_key"}}}}"#
             );
-            assert!(
-                !clean.to_ascii_lowercase().contains("sk-"),
-                "{message} -> {clean}"
-            );
-            assert!(clean.chars().count() <= DETAIL_CHARS_MAX);
+            let (_, detail) = reason_and_detail(401, body.as_bytes());
+            assert!(!detail.contains(echo), "{detail}");
+            assert!(!detail.contains("Incorrect"), "{detail}");
+            for piece in key.as_bytes().windows(5) {
+                assert!(
+                    !detail.contains(std::str::from_utf8(piece).unwrap()),
+                    "{detail}"
+                );
+            }
         }
-        assert_eq!(
-            scrub(cases[0], &key),
-            "Incorrect API key provided: [redacted]."
-        );
-        assert_eq!(
-            scrub(cases[2], &key),
-            "key ending ...[redacted]...abcd was refused; see also [redacted] and ([redacted])"
-        );
-        assert_eq!(scrub("invalid x-api-key", &key), "invalid x-api-key");
-        // A key that contains the marker's own letters cannot leak through it: no detail.
-        let odd = Secret::new("acted]xyz-[redacted]-0000".into());
-        assert_eq!(super::scrub("x acted]xyz-[reda y", &odd), None);
-        // Long messages are cut to the limit, scrubbed all the way.
-        let long = format!("{} {}", "word ".repeat(60), key.expose());
-        let clean = scrub(&long, &key);
-        assert!(
-            clean.chars().count() <= DETAIL_CHARS_MAX && leaks(&clean, key.expose()).is_empty()
-        );
     }
 }

@@ -92,6 +92,11 @@ impl DataKey {
         Ok(DataKey(Zeroizing::new(array)))
     }
 
+    /// The key's bytes, for deriving its fingerprint (`data_key`).
+    pub(crate) fn bytes(&self) -> &[u8] {
+        self.0.as_ref()
+    }
+
     pub fn random() -> DataKey {
         let mut key = Zeroizing::new([0u8; DATA_KEY_BYTES]);
         rand::rng().fill_bytes(key.as_mut());

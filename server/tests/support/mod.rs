@@ -36,6 +36,28 @@ pub fn postgres(test: &str) -> Option<Storage> {
     url.map(Storage::Postgres)
 }
 
+/// A new, empty PostgreSQL database of its own for one test (on the server of
+/// [`postgres`]), for tests whose settings (a data key) must not meet another test's.
+pub async fn fresh_postgres(test: &str) -> Option<Storage> {
+    use sqlx::Connection;
+    let Storage::Postgres(url) = postgres(test)? else {
+        return None;
+    };
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = format!(
+        "ai_credits_t_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut admin = sqlx::PgConnection::connect(&url).await.expect("PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("a new database");
+    let (base, _) = url.rsplit_once('/').expect("a database name in the URL");
+    Some(Storage::Postgres(format!("{base}/{name}")))
+}
+
 /// A fresh directory under the system's temporary directory.
 pub fn temp_dir(name: &str) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);

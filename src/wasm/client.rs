@@ -65,11 +65,18 @@ export interface HoldRequest {
 /** An event as `client.send` takes it: `at` defaults to now, `id` to a new one. */
 export type Unsent<E> = E extends unknown ? Omit<E, "at" | "id"> & { at?: Instant; id?: string } : never;
 export type ClientEvent = Unsent<LedgerEvent>;
-/** Codes of the client's errors: the package's, the server's, and `offline`. */
-export type ClientErrorCode =
-  | ErrorCode | "offline" | "sync_diverged" | "server_error" | "unauthorized" | "forbidden"
-  | "not_found" | "invalid_request" | "body_too_large" | "payment_declined"
-  | "storage_unavailable" | "overloaded" | "method_not_allowed";
+/** The server's own codes (the ledger's are `RejectCode`); `ai-credits-server`'s tests keep this
+ * union and the server's `ErrorCode` enum the same. */
+export type ServerErrorCode =
+  | "unauthorized" | "token_expired" | "forbidden" | "member_mismatch" | "not_your_hold"
+  | "hold_too_long" | "not_found" | "token_not_found" | "method_not_allowed" | "invalid_json"
+  | "invalid_request" | "invalid_body" | "body_too_large" | "uri_too_long" | "request_timeout"
+  | "rate_limited" | "overloaded" | "shutting_down" | "storage_unavailable" | "clock_skew"
+  | "ledger_unreadable" | "internal_error" | "payment_declined" | "payment_unavailable"
+  | "use_keys_endpoint" | "own_keys_not_in_plan" | "keys_unavailable" | "encryption_failed";
+/** Codes of the client's errors: the package's, the server's, and the client's own (`offline`,
+ * `sync_diverged`, and `server_error` for an answer that carries no code). */
+export type ClientErrorCode = ErrorCode | ServerErrorCode | "offline" | "sync_diverged" | "server_error";
 export interface ClientError extends Error { name: "AiCreditsError"; code: ClientErrorCode; }
 "#;
 

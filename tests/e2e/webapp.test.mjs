@@ -337,12 +337,23 @@ test('a team member without the admin role sees usage and the model but not keys
       JSON.stringify({ account_id: ACCOUNT, token: member, member: 'ana', role: 'member' }));
     await other.goto(`${base}/#/settings/ai/configuration`);
     await other.getByRole('heading', { name: 'AI model' }).waitFor();
+    // The admin chooses the model (SPEC §5.1): the member sees it, and cannot change it.
+    await other.getByTestId('model-admin-only').waitFor();
+    const radios = other.getByRole('radio');
+    assert.ok(await radios.count() > 0);
+    for (let i = 0; i < await radios.count(); i += 1) assert.ok(await radios.nth(i).isDisabled());
     assert.equal(await other.getByRole('heading', { name: 'Use Your Own AI Account' }).count(), 0);
     assert.equal(await other.getByRole('heading', { name: 'Key audit log' }).count(), 0);
     await other.getByRole('link', { name: 'Billing & Plan' }).click();
     await other.getByText('Only an administrator of the account can buy credit packs.').waitFor();
     assert.ok(await other.getByRole('button', { name: 'Purchase 1M credits for $15.00' }).isDisabled());
     assert.match(await other.locator('header .who').textContent(), /Ana · member/);
+    // Usage by team member: Ana's own row, everyone else as one.
+    await other.goto(`${base}/#/settings/ai`);
+    const rows = other.getByTestId('usage-by-member').locator('tbody tr');
+    await rows.first().waitFor();
+    const names = await rows.locator('th').allTextContents();
+    assert.ok(names.every((n) => /^(Ana|Other)$/.test(n.trim())), names.join(', '));
   } finally {
     await context.close();
   }

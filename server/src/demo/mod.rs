@@ -35,7 +35,7 @@ use ai_credits::units::{Credits, TOKENS_PER_FIELD_MAX};
 use ai_credits::{Account, Catalogue, EventDraft, Ledger, Rejection};
 
 use crate::engine::{self, Ctx, Engine, Poster};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::http::auth::{self, Caller, Role};
 use crate::http::roles::{Action, Grant};
 use crate::http::{self, AppState};
@@ -539,7 +539,7 @@ async fn post_session(
                 Some(Value::String(name)) if valid_member(name) => name.clone(),
                 Some(_) => {
                     return Err(ApiError::bad_request(
-                        "invalid_request",
+                        ErrorCode::InvalidRequest,
                         format!(
                             "`member` must be 1 to {MEMBER_CHARS_MAX} characters of a-z, 0-9, _ and -"
                         ),
@@ -555,7 +555,7 @@ async fn post_session(
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
-                "not_found",
+                ErrorCode::NotFound,
                 format!(
                     "the demo account {ACCOUNT_ID} does not exist; restart the server to seed it"
                 ),
@@ -597,13 +597,13 @@ fn read_assistant_request(body: Map<String, Value>) -> Result<AssistantRequest, 
         ],
     )?;
     let model = optional_text(&body, "model")?
-        .ok_or_else(|| ApiError::bad_request("invalid_request", "`model` is required"))?
+        .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidRequest, "`model` is required"))?
         .to_owned();
     let message = match body.get("message") {
         Some(Value::String(m)) if (1..=MESSAGE_CHARS_MAX).contains(&m.chars().count()) => m.clone(),
         _ => {
             return Err(ApiError::bad_request(
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 format!("`message` must be a string of 1 to {MESSAGE_CHARS_MAX} characters"),
             ));
         }
@@ -615,7 +615,7 @@ fn read_assistant_request(body: Map<String, Value>) -> Result<AssistantRequest, 
             .filter(|n| *n <= TOKENS_PER_FIELD_MAX)
             .ok_or_else(|| {
                 ApiError::bad_request(
-                    "invalid_request",
+                    ErrorCode::InvalidRequest,
                     format!(
                         "`history_tokens` must be a whole number from 0 to {TOKENS_PER_FIELD_MAX}"
                     ),
@@ -656,7 +656,7 @@ async fn post_assistant(
         _ => {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
-                "forbidden",
+                ErrorCode::Forbidden,
                 "the demo assistant answers members and admins of the account",
             ));
         }
@@ -798,7 +798,7 @@ async fn models_v1beta(
 fn not_a_provider_path() -> Response {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        "not_found",
+        ErrorCode::NotFound,
         "no stand-in provider serves this path; see the adapters in providers.rs",
     )
     .into_response()
@@ -993,7 +993,7 @@ fn unknown_fields(body: &Map<String, Value>, known: &[&str]) -> Result<(), ApiEr
         Ok(())
     } else {
         Err(ApiError::bad_request(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             format!("unknown field(s): {}", unknown.join(", ")),
         ))
     }
@@ -1004,7 +1004,7 @@ fn optional_text<'a>(body: &'a Map<String, Value>, key: &str) -> Result<Option<&
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => Ok(Some(s)),
         Some(_) => Err(ApiError::bad_request(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             format!("`{key}` must be a non-empty string of at most 256 bytes"),
         )),
     }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::store::Db;
 
 /// The test-only shift of the server's clock, read once.
@@ -59,7 +59,7 @@ impl ClockWatch {
         }
         Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "clock_skew",
+            ErrorCode::ClockSkew,
             format!(
                 "this server's clock differs from the database's by {} ms (more than {} ms), so it writes nothing until they agree; retry on another server or later",
                 self.skew_ms.load(Ordering::Relaxed),

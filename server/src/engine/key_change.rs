@@ -15,7 +15,7 @@ use sqlx::AnyConnection;
 
 use ai_credits::Catalogue;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::store::{self, AuditRow, KeyRow};
 use crate::vault::secret::Sealed;
 
@@ -96,7 +96,7 @@ pub fn plan_allows_own_keys(catalogue: &Catalogue, plan: &str) -> Result<(), Api
     } else {
         Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "own_keys_not_in_plan",
+            ErrorCode::OwnKeysNotInPlan,
             format!(
                 "the {plan} plan does not include using your own AI keys; change to a plan that does"
             ),

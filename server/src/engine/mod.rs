@@ -47,7 +47,7 @@ use ai_credits::{
 use crate::engine::key_change::{KeyChange, KeysDone};
 use crate::engine::payment::{ChargeRequest, PaymentError, PaymentProcessor};
 use crate::engine::purchase::Captured;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::store::{
     self, AccountRow, AccountUpdate, AuditRow, Backend, CheckpointRow, Db, EventRow,
 };
@@ -441,7 +441,7 @@ impl Engine {
         queue.try_send(job).map_err(|_| {
             ApiError::new(
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "overloaded",
+                ErrorCode::Overloaded,
                 "too many events are waiting; retry shortly with the same id",
             )
         })?;
@@ -454,7 +454,7 @@ async fn wait(answer: oneshot::Receiver<Result<Decided, ApiError>>) -> Result<De
     answer.await.unwrap_or_else(|_| {
         Err(ApiError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "shutting_down",
+            ErrorCode::ShuttingDown,
             "the server stopped before deciding the event; retry with the same id",
         ))
     })
@@ -479,7 +479,7 @@ pub(crate) fn mixed_up() -> ApiError {
     tracing::error!("a writer answered a job with another task's answer");
     ApiError::new(
         axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-        "internal_error",
+        ErrorCode::InternalError,
         "the server lost track of its answer; read the account's state before retrying",
     )
 }
@@ -944,7 +944,7 @@ fn check_poster(account: &Locked, draft: &EventDraft, poster: &Poster) -> Result
             {
                 return Err(ApiError::new(
                     axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                    "hold_too_long",
+                    ErrorCode::HoldTooLong,
                     format!(
                         "a hold may last at most {} s from when it is placed; ask for an earlier expires_at",
                         max.num_seconds()
@@ -971,7 +971,7 @@ fn check_poster(account: &Locked, draft: &EventDraft, poster: &Poster) -> Result
             {
                 return Err(ApiError::new(
                     axum::http::StatusCode::FORBIDDEN,
-                    "not_your_hold",
+                    ErrorCode::NotYourHold,
                     format!(
                         "hold `{hold}` was placed for another member; a member releases only its own holds"
                     ),

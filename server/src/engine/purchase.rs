@@ -12,7 +12,7 @@ use ai_credits::ledger::PackHolding;
 
 use crate::engine::payment::{ChargeRequest, PaymentError, PaymentProcessor};
 use crate::engine::{Accepted, Decided, Engine, Poster, Task, mixed_up};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// The default deadline of each payment processor call (`serve --payment-timeout-s`).
 pub const PAYMENT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
@@ -97,12 +97,12 @@ pub fn refused(e: &PaymentError) -> ApiError {
     match e {
         PaymentError::Declined(why) => ApiError::new(
             StatusCode::PAYMENT_REQUIRED,
-            "payment_declined",
+            ErrorCode::PaymentDeclined,
             format!("the payment was declined ({why}); no credits were added; use another card"),
         ),
         PaymentError::Failed(why) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "payment_unavailable",
+            ErrorCode::PaymentUnavailable,
             format!(
                 "the payment could not be taken ({why}); nothing was charged and no credits were added; retry with the same id"
             ),

@@ -14,7 +14,7 @@ use ai_credits::time::{format_instant, parse_instant};
 use ai_credits::{Account, EventDraft, Ledger};
 
 use crate::engine::{self, Poster};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::http::Shared;
 use crate::http::auth::{self, Caller, Role, TOKEN_EXPIRES_IN_S_MAX};
 use crate::http::body::Body;
@@ -27,7 +27,7 @@ const NAME_BYTES_MAX: usize = 256;
 fn name<'a>(field: &str, value: &'a str) -> Result<&'a str, ApiError> {
     if value.is_empty() || value.len() > NAME_BYTES_MAX {
         return Err(ApiError::bad_request(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             format!("`{field}` must be a non-empty string of at most {NAME_BYTES_MAX} bytes"),
         ));
     }
@@ -53,7 +53,7 @@ pub async fn create_account(
         None => engine::clock(),
         Some(text) => parse_instant(text).ok_or_else(|| {
             ApiError::bad_request(
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 format!("`cycle_anchor` is not an RFC 3339 time: {text:?}"),
             )
         })?,
@@ -137,7 +137,7 @@ pub async fn create_token(
     let member = name("member", &body.member)?;
     let role = Role::parse(&body.role).ok_or_else(|| {
         ApiError::bad_request(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "`role` must be one of admin, member, service",
         )
     })?;
@@ -146,7 +146,7 @@ pub async fn create_token(
         .is_some_and(|s| s == 0 || s > TOKEN_EXPIRES_IN_S_MAX)
     {
         return Err(ApiError::bad_request(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             format!("`expires_in_s` must be from 1 to {TOKEN_EXPIRES_IN_S_MAX}"),
         ));
     }
@@ -194,7 +194,7 @@ pub async fn revoke_token(
     if !deleted {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            "token_not_found",
+            ErrorCode::TokenNotFound,
             "this account has no token with that id",
         ));
     }

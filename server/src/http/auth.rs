@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use ai_credits::time::{format_instant, parse_instant};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::http::AppState;
 use crate::store::{Db, TokenRow};
 
@@ -181,7 +181,7 @@ impl Authenticator {
         if info.expires_at.is_some_and(|t| t <= crate::engine::clock()) {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "token_expired",
+                ErrorCode::TokenExpired,
                 "this token has expired; ask the platform for a new one",
             ));
         }

@@ -7,7 +7,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::http::BODY_BYTES_MAX;
 
 /// A JSON body read into `T`.
@@ -22,11 +22,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
             use serde_json::error::Category;
             match e.classify() {
                 Category::Syntax | Category::Eof | Category::Io => ApiError::bad_request(
-                    "invalid_json",
+                    ErrorCode::InvalidJson,
                     format!("the body is not valid JSON: {e}"),
                 ),
                 Category::Data => ApiError::bad_request(
-                    "invalid_request",
+                    ErrorCode::InvalidRequest,
                     format!("the body is not what this endpoint reads: {e}"),
                 ),
             }
@@ -40,12 +40,12 @@ pub fn read_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
+                ErrorCode::BodyTooLarge,
                 format!("the request body is over {BODY_BYTES_MAX} bytes"),
             )
         } else {
             ApiError::bad_request(
-                "invalid_body",
+                ErrorCode::InvalidBody,
                 "the request body could not be read in time or in full",
             )
         }

@@ -15,7 +15,7 @@ use ai_credits::time::format_instant;
 use ai_credits::{EventBody, EventDraft, EventKind};
 
 use crate::engine::{self, Poster};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::http::auth::Caller;
 use crate::http::roles::{Action, Grant};
 use crate::http::{AppState, Shared, json_object};
@@ -28,9 +28,12 @@ pub async fn post_event(
 ) -> Result<Json<Value>, ApiError> {
     // Another account's token is told the account does not exist before anything else.
     caller.may(Action::Read, Some(&id))?;
-    let event = json_object(body).map_err(|e| match e.code.as_str() {
+    let event = json_object(body).map_err(|e| match e.code {
         // A body that is not an event object is an invalid event, in the core's words.
-        "invalid_json" => ApiError::bad_request("invalid_event", e.message),
+        ErrorCode::InvalidJson => ApiError::bad_request(
+            ErrorCode::Ledger(ai_credits::RejectCode::InvalidEvent),
+            e.message,
+        ),
         _ => e,
     })?;
     let mut draft = EventDraft::from_json(&Value::Object(event));
@@ -62,7 +65,7 @@ fn refuse_unread_fields(draft: &EventDraft) -> Result<(), ApiError> {
     }
     let names: Vec<&str> = draft.extra.keys().map(String::as_str).collect();
     Err(ApiError::bad_request(
-        "invalid_event",
+        ErrorCode::Ledger(ai_credits::RejectCode::InvalidEvent),
         format!(
             "a {} event does not read field(s) {}; remove them (a typo would otherwise be ignored)",
             draft.kind.as_ref().map_or("", |k| k.as_str()),
@@ -83,7 +86,7 @@ fn refuse_key_events(app: &AppState, id: &str, kind: EventKind) -> Result<(), Ap
     if key_event && !app.ctx.allow_client_time {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "use_keys_endpoint",
+            ErrorCode::UseKeysEndpoint,
             format!(
                 "{} events are not posted here: use PUT /v1/accounts/{id}/keys, DELETE …/keys/{{provider}} or POST …/keys/{{provider}}/rejected, which keep the stored key, the ledger and the audit log together",
                 kind.as_str()
@@ -104,7 +107,7 @@ fn for_own_member(draft: &mut EventDraft, member: &str) -> Result<(), ApiError> 
             Some(_) => {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
-                    "member_mismatch",
+                    ErrorCode::MemberMismatch,
                     "this token holds for its own member only; leave `member` out or name the token's member",
                 ));
             }
@@ -130,7 +133,7 @@ fn poster(
         if *at > bound {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_event",
+                ErrorCode::Ledger(ai_credits::RejectCode::InvalidEvent),
                 format!(
                     "the event is dated {}, past the server's clock by more than {} ms; an event's time may not be in the future",
                     format_instant(at),

@@ -21,7 +21,7 @@ use ai_credits::time::format_instant;
 
 use crate::engine;
 use crate::engine::key_change::{KeyChange, KeyStep, plan_allows_own_keys};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::roles::Action;
@@ -77,7 +77,7 @@ fn data_key(app: &AppState) -> Result<&DataKey, ApiError> {
     app.keys.data_key.as_ref().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "keys_unavailable",
+            ErrorCode::KeysUnavailable,
             "this server has no data key configured (set AI_CREDITS_DATA_KEY or --data-key-file), so it cannot store provider keys",
         )
     })
@@ -89,7 +89,7 @@ fn known_provider(app: &AppState, provider: &str) -> Result<(), ApiError> {
     } else {
         Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "unknown_provider",
+            ErrorCode::Ledger(ai_credits::RejectCode::UnknownProvider),
             format!("there is no provider {provider:?}; see /v1/catalogue for the providers"),
         ))
     }
@@ -104,10 +104,14 @@ fn read_body<T: for<'de> Deserialize<'de>>(
     body: Result<Bytes, BytesRejection>,
     expected: &str,
 ) -> Result<T, ApiError> {
-    let bytes = body
-        .map_err(|_| ApiError::bad_request("invalid_body", "the request body could not be read"))?;
+    let bytes = body.map_err(|_| {
+        ApiError::bad_request(ErrorCode::InvalidBody, "the request body could not be read")
+    })?;
     serde_json::from_slice(&bytes).map_err(|_| {
-        ApiError::bad_request("invalid_request", format!("the body must be {expected}"))
+        ApiError::bad_request(
+            ErrorCode::InvalidRequest,
+            format!("the body must be {expected}"),
+        )
     })
 }
 
@@ -168,7 +172,7 @@ pub async fn put_keys(
     let body: PutKeys = read_body(body, r#"{"keys": {"PROVIDER": "KEY", …}}"#)?;
     if body.keys.is_empty() || body.keys.len() > KEYS_PER_REQUEST_MAX {
         return Err(ApiError::bad_request(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             format!("`keys` must name 1 to {KEYS_PER_REQUEST_MAX} providers"),
         ));
     }
@@ -180,7 +184,7 @@ pub async fn put_keys(
             || text.chars().any(|c| c.is_whitespace() || c.is_control())
         {
             return Err(ApiError::bad_request(
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 format!(
                     "the key for {provider} must be {KEY_CHARS_MIN} to {KEY_BYTES_MAX} bytes without spaces"
                 ),
@@ -226,7 +230,11 @@ pub async fn put_keys(
         let sealed = data_key
             .seal(key, &format!("{id}/{provider}"))
             .map_err(|e| {
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "encryption_failed", e)
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorCode::EncryptionFailed,
+                    e,
+                )
             })?;
         let row = KeyRow {
             provider: provider.clone(),

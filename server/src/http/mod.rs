@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 #[cfg(feature = "demo")]
 use crate::demo::{self, DemoSettings};
 use crate::engine::{Ctx, Engine};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::http::auth::Authenticator;
 use crate::http::keys::KeyService;
 
@@ -197,7 +197,7 @@ async fn errors_as_json(request: Request, next: Next) -> Response {
     if target > URI_BYTES_MAX {
         return ApiError::new(
             StatusCode::URI_TOO_LONG,
-            "uri_too_long",
+            ErrorCode::UriTooLong,
             format!("the request target is over {URI_BYTES_MAX} bytes"),
         )
         .into_response();
@@ -213,23 +213,26 @@ async fn errors_as_json(request: Request, next: Next) -> Response {
     }
     let (code, message) = match status {
         StatusCode::BAD_REQUEST => (
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "the request could not be read (is the path percent-encoded correctly?)",
         ),
         StatusCode::NOT_FOUND => (
-            "not_found",
+            ErrorCode::NotFound,
             "no such file or endpoint; see /v1/openapi.json",
         ),
         StatusCode::METHOD_NOT_ALLOWED => (
-            "method_not_allowed",
+            ErrorCode::MethodNotAllowed,
             "this endpoint does not take that method; see /v1/openapi.json",
         ),
-        StatusCode::PAYLOAD_TOO_LARGE => ("body_too_large", "the request body is too large"),
-        StatusCode::REQUEST_TIMEOUT => ("request_timeout", "the request was not received in time"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("invalid_body", "send the body as JSON"),
-        s if s.is_client_error() => ("invalid_request", "the request was refused"),
+        StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::BodyTooLarge, "the request body is too large"),
+        StatusCode::REQUEST_TIMEOUT => (
+            ErrorCode::RequestTimeout,
+            "the request was not received in time",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (ErrorCode::InvalidBody, "send the body as JSON"),
+        s if s.is_client_error() => (ErrorCode::InvalidRequest, "the request was refused"),
         _ => (
-            "internal_error",
+            ErrorCode::InternalError,
             "the server failed to answer; retry, and read the account before repeating anything that is not idempotent",
         ),
     };
@@ -252,42 +255,44 @@ async fn read_body_in_time(
     next: Next,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let bytes = match tokio::time::timeout(timeout, axum::body::to_bytes(body, BODY_BYTES_MAX))
-        .await
-    {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(e)) => {
-            let too_large = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-                || e.into_inner().is::<http_body_util::LengthLimitError>();
-            return if too_large {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    format!("the request body is over {BODY_BYTES_MAX} bytes"),
-                )
-            } else {
-                ApiError::bad_request("invalid_body", "the request body could not be read in full")
+    let bytes =
+        match tokio::time::timeout(timeout, axum::body::to_bytes(body, BODY_BYTES_MAX)).await {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(e)) => {
+                let too_large = std::error::Error::source(&e)
+                    .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                    || e.into_inner().is::<http_body_util::LengthLimitError>();
+                return if too_large {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        ErrorCode::BodyTooLarge,
+                        format!("the request body is over {BODY_BYTES_MAX} bytes"),
+                    )
+                } else {
+                    ApiError::bad_request(
+                        ErrorCode::InvalidBody,
+                        "the request body could not be read in full",
+                    )
+                }
+                .into_response();
             }
-            .into_response();
-        }
-        Err(_) => {
-            let mut response = ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "request_timeout",
-                format!(
-                    "the request body did not arrive within {} s",
-                    timeout.as_secs()
-                ),
-            )
-            .into_response();
-            response.headers_mut().insert(
-                header::CONNECTION,
-                header::HeaderValue::from_static("close"),
-            );
-            return response;
-        }
-    };
+            Err(_) => {
+                let mut response = ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    ErrorCode::RequestTimeout,
+                    format!(
+                        "the request body did not arrive within {} s",
+                        timeout.as_secs()
+                    ),
+                )
+                .into_response();
+                response.headers_mut().insert(
+                    header::CONNECTION,
+                    header::HeaderValue::from_static("close"),
+                );
+                return response;
+            }
+        };
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
         .await
 }
@@ -295,7 +300,7 @@ async fn read_body_in_time(
 async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        "not_found",
+        ErrorCode::NotFound,
         "no such endpoint; see /v1/openapi.json",
     )
 }
@@ -303,7 +308,7 @@ async fn not_found() -> ApiError {
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         "this endpoint does not take that method; see /v1/openapi.json",
     )
 }
@@ -314,12 +319,15 @@ pub(crate) fn json_object(
 ) -> Result<Map<String, Value>, ApiError> {
     let bytes = body::read_bytes(body)?;
     let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}"))
+        ApiError::bad_request(
+            ErrorCode::InvalidJson,
+            format!("the body is not valid JSON: {e}"),
+        )
     })?;
     match value {
         Value::Object(o) => Ok(o),
         _ => Err(ApiError::bad_request(
-            "invalid_json",
+            ErrorCode::InvalidJson,
             "the body must be a JSON object",
         )),
     }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use ai_credits::time::parse_instant;
 
 use crate::engine;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::http::Shared;
 use crate::http::auth::{Caller, Role};
 use crate::http::roles::Action;
@@ -27,9 +27,9 @@ pub const STATE_ENTRIES_DEFAULT: i64 = 100;
 fn query_map(
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<HashMap<String, String>, ApiError> {
-    query
-        .map(|Query(q)| q)
-        .map_err(|e| ApiError::bad_request("invalid_request", format!("bad query string: {e}")))
+    query.map(|Query(q)| q).map_err(|e| {
+        ApiError::bad_request(ErrorCode::InvalidRequest, format!("bad query string: {e}"))
+    })
 }
 
 pub async fn get_state(
@@ -45,7 +45,7 @@ pub async fn get_state(
         .map(|text| {
             parse_instant(text).ok_or_else(|| {
                 ApiError::bad_request(
-                    "invalid_request",
+                    ErrorCode::InvalidRequest,
                     format!("`at` is not an RFC 3339 time: {text:?}"),
                 )
             })
@@ -56,7 +56,7 @@ pub async fn get_state(
         Some("all") => engine::EntriesWanted::All,
         Some(other) => {
             return Err(ApiError::bad_request(
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 format!(
                     "`entries` is `all` or absent (the newest {STATE_ENTRIES_DEFAULT}), not {other:?}"
                 ),
@@ -138,7 +138,7 @@ pub async fn get_entries(
                 .filter(|n| (0..=max).contains(n))
                 .ok_or_else(|| {
                     ApiError::bad_request(
-                        "invalid_request",
+                        ErrorCode::InvalidRequest,
                         format!("`{key}` must be a whole number from 0 to {max}"),
                     )
                 }),
@@ -148,7 +148,7 @@ pub async fn get_entries(
     if query.contains_key("before") {
         if query.contains_key("after") {
             return Err(ApiError::bad_request(
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 "page with `before` (older entries) or `after` (newer events), not both",
             ));
         }

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 
 use ai_credits::EventKind;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::http::auth::{Caller, Role};
 
 /// Who is calling, as the table's columns.
@@ -180,7 +180,7 @@ impl Caller {
         match grant(self.who(), action) {
             No => Err(ApiError::new(
                 StatusCode::FORBIDDEN,
-                "forbidden",
+                ErrorCode::Forbidden,
                 format!(
                     "a {} token may not {}; see SPEC §5.1 for who may",
                     self.who().as_str(),

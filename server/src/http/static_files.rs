@@ -9,7 +9,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_http::services::ServeDir;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// The files of `dir`, served at every path the API does not take: nothing outside the folder
 /// (a link that leads out of it is not followed), no dotfiles (`.env`, `.git/`), and hashed
@@ -33,7 +33,8 @@ async fn guard_static(
     let outside = !relative.is_empty()
         && std::fs::canonicalize(root.join(relative)).is_ok_and(|real| !real.starts_with(&*root));
     if hidden || outside {
-        return ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such file").into_response();
+        return ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such file")
+            .into_response();
     }
     let mut response = next.run(request).await;
     if raw.starts_with("/assets/") && response.status().is_success() {

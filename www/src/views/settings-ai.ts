@@ -47,7 +47,11 @@ function usageSection(app: App): HTMLElement {
     const totals = cycleTotals(report);
     const total = totals.credits.credits;
     const byFeature = sorted(report.usage_by_feature, total);
-    const byMember = sorted(report.usage_by_member, total);
+    // Admins see everyone's usage; a member sees its own row, the rest as one (SPEC §5.1).
+    const members = app.isAdmin
+      ? report.usage_by_member
+      : Object.fromEntries(Object.entries(report.usage_by_member).filter(([m]) => m === app.session.member));
+    const byMember = sorted(members, total);
     const ownKey = totals.ownKey.entries;
     const keyOf = stackBy === 'model' ? (e: Entry) => e.model ?? 'other' : (e: Entry) => e.feature ?? 'other';
     const nameOf = stackBy === 'model' ? (k: string) => app.modelName(k) : (k: string) => fmt.label(k);
@@ -110,7 +114,8 @@ function modelPicker(app: App): HTMLElement {
             return h('tr', { class: m.id === selected ? 'selected' : '' },
               h('td', null, h('input', {
                 type: 'radio', name: 'model', id, value: m.id, checked: m.id === selected,
-                disabled: !app.online,
+                // The admin chooses the model for everyone (SPEC §5.1).
+                disabled: !app.online || !app.isAdmin,
                 onchange: () => void select(m.id),
               })),
               h('td', null, h('label', { for: id }, m.name,
@@ -119,6 +124,8 @@ function modelPicker(app: App): HTMLElement {
               h('td', null, ownKey ? 'Your own key (0 credits)' : tierLabel(m)),
               h('td', null, m.best_for));
           })))),
+      app.isAdmin ? null : h('p', { class: 'muted', 'data-testid': 'model-admin-only' },
+        'Your administrator chooses the model the assistant uses for everyone.'),
       hidden.length > 0 ? h('p', { class: 'muted' },
         `${hidden.map((m) => m.name).join(', ')} ${hidden.length === 1 ? 'appears' : 'appear'} here when you connect your own ${[...new Set(hidden.map((m) => app.providerName(m.provider)))].join(' or ')} key below.`) : null,
       status);

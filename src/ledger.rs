@@ -879,7 +879,9 @@ impl Ledger {
         keys::billed_to(model, &self.keys)
     }
 
-    pub(crate) fn route(&self, model: &Model) -> Result<BilledTo, Rejection> {
+    /// Where a call on `model` is billed, or the core's refusal (`model_unavailable`) when it
+    /// can be billed nowhere.
+    pub fn route(&self, model: &Model) -> Result<BilledTo, Rejection> {
         self.billed_to(model).ok_or_else(|| {
             let provider = self.catalogue.provider_name(&model.provider);
             Rejection::new(

@@ -97,6 +97,21 @@ pub struct Config {
     /// Requests all tokens of one account may make in a burst above its rate.
     #[arg(long, default_value_t = 1_000)]
     pub burst_per_account: u32,
+    /// How often tokens' `last_used_at` are written, in seconds (kept in memory between).
+    #[arg(long, default_value_t = 30)]
+    pub last_used_flush_s: u64,
+    /// Gateway (SPEC §5.4): longest wait for a provider's answer to begin, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub gateway_first_byte_timeout_s: u64,
+    /// Gateway: longest silence between two chunks of a provider's answer, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub gateway_chunk_timeout_s: u64,
+    /// Gateway: most AI calls in flight per account; one more is 429 `rate_limited`.
+    #[arg(long, default_value_t = 32)]
+    pub gateway_calls_max: usize,
+    /// Gateway: largest request body forwarded, in KiB.
+    #[arg(long, default_value_t = 1024)]
+    pub gateway_body_max_kb: usize,
     /// Most time the payment processor may take to authorise, capture or void, in seconds;
     /// past it a purchase is refused with `payment_unavailable` and credits nothing.
     #[arg(long, default_value_t = 10)]

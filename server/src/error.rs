@@ -70,13 +70,20 @@ pub enum ErrorCode {
     KeysUnavailable,
     /// A provider key could not be encrypted.
     EncryptionFailed,
+    /// Gateway: no platform key for the provider, the provider could not be reached or did
+    /// not answer in time; nothing was charged.
+    ProviderUnavailable,
+    /// Gateway: the provider refused the call (its HTTP status is kept); nothing was charged.
+    ProviderError,
+    /// Gateway: the provider refused the business's own key, which is now `invalid`.
+    OwnKeyRefused,
     /// A ledger rejection, with the core's code (SPEC §3 rule 12).
     Ledger(RejectCode),
 }
 
 impl ErrorCode {
     /// The server's own codes (the ledger's are [`RejectCode::ALL`]).
-    pub const SERVER: [ErrorCode; 28] = [
+    pub const SERVER: [ErrorCode; 31] = [
         ErrorCode::Unauthorized,
         ErrorCode::TokenExpired,
         ErrorCode::Forbidden,
@@ -105,6 +112,9 @@ impl ErrorCode {
         ErrorCode::OwnKeysNotInPlan,
         ErrorCode::KeysUnavailable,
         ErrorCode::EncryptionFailed,
+        ErrorCode::ProviderUnavailable,
+        ErrorCode::ProviderError,
+        ErrorCode::OwnKeyRefused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -137,6 +147,9 @@ impl ErrorCode {
             ErrorCode::OwnKeysNotInPlan => "own_keys_not_in_plan",
             ErrorCode::KeysUnavailable => "keys_unavailable",
             ErrorCode::EncryptionFailed => "encryption_failed",
+            ErrorCode::ProviderUnavailable => "provider_unavailable",
+            ErrorCode::ProviderError => "provider_error",
+            ErrorCode::OwnKeyRefused => "own_key_refused",
             ErrorCode::Ledger(code) => code.as_str(),
         }
     }

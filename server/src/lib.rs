@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod gateway;
 pub mod http;
 pub mod store;
 pub mod vault;
@@ -123,10 +124,14 @@ impl Server {
         if config.demo {
             demo::seed_at_start(&ctx, &engine).await?;
         }
-        let auth = http::auth::Authenticator::new(&[
+        let auth = Arc::new(http::auth::Authenticator::new(&[
             config.admin_token.as_deref(),
             config.admin_token_next.as_deref(),
-        ]);
+        ]));
+        auth.start(
+            ctx.db.clone(),
+            std::time::Duration::from_secs(config.last_used_flush_s.max(1)),
+        );
         if !auth.admin_enabled() {
             tracing::warn!(
                 "AI_CREDITS_ADMIN_TOKEN is not set: accounts and tokens cannot be created"
@@ -160,8 +165,22 @@ impl Server {
                 i64::try_from(config.clock_skew_max_ms).unwrap_or(i64::MAX / 1000),
             ),
             body_timeout: std::time::Duration::from_secs(config.body_timeout_s.max(1)),
+            gateway_body_bytes_max: config.gateway_body_max_kb.saturating_mul(1024).max(1024),
         };
-        let state = http::AppState::new(ctx, engine, auth, keys, limits, policy);
+        let providers: Vec<&str> = ctx
+            .catalogue
+            .providers
+            .iter()
+            .map(|p| p.id.as_str())
+            .collect();
+        let gateway = Arc::new(gateway::Gateway::from_env(
+            &providers,
+            std::time::Duration::from_secs(config.gateway_first_byte_timeout_s.max(1)),
+            std::time::Duration::from_secs(config.gateway_chunk_timeout_s.max(1)),
+            config.gateway_calls_max,
+        ));
+        tracing::info!(platform_keys = ?gateway.platform_providers(), "gateway ready");
+        let state = http::AppState::new(ctx, engine, auth, keys, limits, policy, gateway);
         #[cfg(feature = "demo")]
         let state = if config.demo {
             demo::switch_on(state, listener.local_addr()?)

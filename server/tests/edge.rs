@@ -268,8 +268,9 @@ async fn state_status(
 /// Tokens are listed without secrets, expire, and a revocation on one server is refused by
 /// another sharing the database within about a second.
 async fn token_lifecycle(storage: Storage) {
-    let a = ServerProcess::start(&storage, false);
-    let b = ServerProcess::start(&storage, false);
+    let flush = ["--last-used-flush-s", "1"];
+    let a = ServerProcess::start_with(&storage, false, &flush);
+    let b = ServerProcess::start_with(&storage, false, &flush);
     let http = support::client();
     let account = support::create_account(&http, &a.base, &json!({"plan": "growth"})).await;
     let issued = issue(
@@ -288,7 +289,7 @@ async fn token_lifecycle(storage: Storage) {
     assert_eq!(state_status(&http, &b.base, &account, &token).await.0, 200);
     // Listed: who, role, when; never the secret.
     let mut listed = Value::Null;
-    for _ in 0..50 {
+    for _ in 0..60 {
         let (status, body) = answer(
             http.get(format!("{}/v1/accounts/{account}/tokens", a.base))
                 .bearer_auth(ADMIN)

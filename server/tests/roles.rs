@@ -76,6 +76,11 @@ fn requests(action: Action, account: &str, n: usize) -> Vec<(Method, String, Opt
             on(Method::GET, "entries", None),
             on(Method::GET, "checkpoint", None),
         ],
+        Action::GatewayCall => vec![on(
+            Method::POST,
+            "providers/openai/chat/completions",
+            Some(json!({"model": "gpt-5", "messages": [{"role": "user", "content": "hi"}]})),
+        )],
         Action::PostKeyEvent => ["connect_key", "key_invalid", "remove_key"]
             .into_iter()
             .map(|kind| post(json!({"kind": kind, "provider": "openai"})))

@@ -73,7 +73,8 @@ export type ServerErrorCode =
   | "invalid_request" | "invalid_body" | "body_too_large" | "uri_too_long" | "request_timeout"
   | "rate_limited" | "overloaded" | "shutting_down" | "storage_unavailable" | "clock_skew"
   | "ledger_unreadable" | "internal_error" | "payment_declined" | "payment_unavailable"
-  | "use_keys_endpoint" | "own_keys_not_in_plan" | "keys_unavailable" | "encryption_failed";
+  | "use_keys_endpoint" | "own_keys_not_in_plan" | "keys_unavailable" | "encryption_failed"
+  | "provider_unavailable" | "provider_error" | "own_key_refused";
 /** Codes of the client's errors: the package's, the server's, and the client's own (`offline`,
  * `sync_diverged`, and `server_error` for an answer that carries no code). */
 export type ClientErrorCode = ErrorCode | ServerErrorCode | "offline" | "sync_diverged" | "server_error";

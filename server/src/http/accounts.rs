@@ -177,8 +177,8 @@ pub async fn list_tokens(
     Ok(Json(json!({ "tokens": tokens })))
 }
 
-/// Revokes a token: every server sharing the database refuses it within
-/// [`auth::TOKEN_CACHE_TTL`].
+/// Revokes a token: every server sharing the database refuses it within about
+/// [`auth::EPOCH_POLL`].
 pub async fn revoke_token(
     State(app): Shared,
     Path((id, token_id)): Path<(String, String)>,

@@ -1,8 +1,11 @@
 //! Who is calling: the platform operator (the `AI_CREDITS_ADMIN_TOKEN` bearer, which creates
 //! accounts and issues their tokens) or a token of one account with one role. Tokens are
 //! random, shown once, and stored only as their SHA-256; each has a public id, an optional
-//! expiry, and can be revoked. Lookups are cached for at most [`TOKEN_CACHE_TTL`], so a
-//! revocation reaches every server sharing the database within that time.
+//! expiry, and can be revoked. Looked-up tokens are cached; a revocation bumps the database's
+//! token epoch, which every server reads every [`EPOCH_POLL`] and forgets its cache when it
+//! moved, so a revoked token stops working everywhere within about that time (one query per
+//! poll, whatever the number of tokens). When a token was last used is kept in memory and
+//! written every `--last-used-flush-s` (default [`LAST_USED_FLUSH`]), in one transaction.
 //!
 //! The caller is an extractor: a handler that takes a [`Caller`] is only reached with a
 //! token the server knows, within its rate limits (see `limits`).
@@ -26,11 +29,11 @@ use crate::store::{Db, TokenRow};
 
 /// Most token lookups kept in memory; past it the cache starts again empty.
 const TOKEN_CACHE_MAX: usize = 100_000;
-/// How long a looked-up token is trusted before the database is asked again: the most a
-/// revoked token keeps working on a server that saw it just before.
-pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(1);
-/// `last_used_at` is written when the stored one is older than this (not on every request).
-const LAST_USED_GRANULARITY_S: i64 = 60;
+/// How often the token epoch is read: about the most a revoked token keeps working on a
+/// server that had it cached.
+pub const EPOCH_POLL: Duration = Duration::from_millis(500);
+/// How often the tokens' `last_used_at` are written by default (`--last-used-flush-s`).
+pub const LAST_USED_FLUSH: Duration = Duration::from_secs(30);
 /// Longest expiry a token may be issued with: ten years.
 pub const TOKEN_EXPIRES_IN_S_MAX: u64 = 10 * 366 * 24 * 3600;
 /// Longest bearer token read.
@@ -120,17 +123,14 @@ struct TokenInfo {
     expires_at: Option<DateTime<Utc>>,
 }
 
-struct Cached {
-    info: TokenInfo,
-    fetched: Stopwatch,
-}
-
 /// Resolves bearer tokens.
 pub struct Authenticator {
     /// SHA-256 of the platform tokens: the current one and, during a rotation, the next
     /// (`AI_CREDITS_ADMIN_TOKEN_NEXT`); none switches the platform's endpoints off.
     admin_hashes: Vec<[u8; 32]>,
-    cache: Mutex<HashMap<[u8; 32], Cached>>,
+    cache: Mutex<HashMap<[u8; 32], TokenInfo>>,
+    /// Tokens used since the last flush, with when.
+    used: Mutex<HashMap<[u8; 32], DateTime<Utc>>>,
 }
 
 impl Authenticator {
@@ -143,6 +143,50 @@ impl Authenticator {
                 .map(|t| sha256(t.trim()))
                 .collect(),
             cache: Mutex::new(HashMap::new()),
+            used: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Polls the token epoch (forgetting the cache when it moves) and flushes `last_used_at`,
+    /// until the runtime stops.
+    pub fn start(self: &Arc<Self>, db: Db, flush_every: Duration) {
+        let auth = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut epoch = db.token_epoch().await.ok();
+            let mut poll = tokio::time::interval(EPOCH_POLL);
+            let mut flushed = Stopwatch::now();
+            loop {
+                poll.tick().await;
+                match db.token_epoch().await {
+                    Ok(now) if Some(now) != epoch => {
+                        auth.lock().clear();
+                        epoch = Some(now);
+                    }
+                    Ok(_) => {}
+                    // Unsure what was revoked: trust nothing cached.
+                    Err(_) => auth.lock().clear(),
+                }
+                if flushed.elapsed() >= flush_every {
+                    flushed = Stopwatch::now();
+                    auth.flush_last_used(&db).await;
+                }
+            }
+        });
+    }
+
+    /// Writes the `last_used_at` of the tokens used since the last flush.
+    pub async fn flush_last_used(&self, db: &Db) {
+        let used: Vec<(String, String)> = {
+            let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+            used.drain()
+                .map(|(hash, at)| (hex::encode(hash), format_instant(&at)))
+                .collect()
+        };
+        if used.is_empty() {
+            return;
+        }
+        if let Err(e) = db.touch_tokens(&used).await {
+            tracing::debug!(error = %e, "last_used_at not written");
         }
     }
 
@@ -164,7 +208,8 @@ impl Authenticator {
         if self.admin_hashes.contains(&hash) {
             return Ok((Caller::Platform, hash));
         }
-        let info = match self.cached(&hash) {
+        let cached = self.lock().get(&hash).cloned();
+        let info = match cached {
             Some(info) => info,
             None => {
                 let row = db
@@ -173,17 +218,23 @@ impl Authenticator {
                     .map_err(|e| ApiError::storage(&e))?
                     .ok_or_else(ApiError::unauthorized)?;
                 let info = token_info(&row).ok_or_else(ApiError::unauthorized)?;
-                touch_if_stale(db, &hash, row.last_used_at.as_deref());
                 self.remember(hash, info.clone());
                 info
             }
         };
-        if info.expires_at.is_some_and(|t| t <= crate::engine::clock()) {
+        let now = crate::engine::clock();
+        if info.expires_at.is_some_and(|t| t <= now) {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 ErrorCode::TokenExpired,
                 "this token has expired; ask the platform for a new one",
             ));
+        }
+        {
+            let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+            if used.len() < TOKEN_CACHE_MAX {
+                used.insert(hash, now);
+            }
         }
         let caller = Caller::Account {
             account_id: info.account_id,
@@ -193,27 +244,15 @@ impl Authenticator {
         Ok((caller, hash))
     }
 
-    fn cached(&self, hash: &[u8; 32]) -> Option<TokenInfo> {
-        let cache = self.lock();
-        let hit = cache.get(hash)?;
-        (hit.fetched.elapsed() < TOKEN_CACHE_TTL).then(|| hit.info.clone())
-    }
-
     fn remember(&self, hash: [u8; 32], info: TokenInfo) {
         let mut cache = self.lock();
         if cache.len() >= TOKEN_CACHE_MAX {
             cache.clear();
         }
-        cache.insert(
-            hash,
-            Cached {
-                info,
-                fetched: Stopwatch::now(),
-            },
-        );
+        cache.insert(hash, info);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Cached>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], TokenInfo>> {
         // A panic while holding this lock cannot leave the map half-changed; keep serving.
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -240,23 +279,6 @@ fn token_info(row: &TokenRow) -> Option<TokenInfo> {
             None => None,
         },
     })
-}
-
-/// Writes the token's `last_used_at` in the background when the stored one is over a minute
-/// old (a failure only leaves it older).
-fn touch_if_stale(db: &Db, hash: &[u8; 32], last_used_at: Option<&str>) {
-    let now = crate::engine::clock();
-    let stale = last_used_at
-        .and_then(parse_instant)
-        .is_none_or(|t| (now - t).num_seconds() >= LAST_USED_GRANULARITY_S);
-    if stale {
-        let (db, hash) = (db.clone(), hex::encode(hash));
-        tokio::spawn(async move {
-            if let Err(e) = db.touch_token(&hash, &format_instant(&now)).await {
-                tracing::debug!(error = %e, "last_used_at not written");
-            }
-        });
-    }
 }
 
 /// Issues a new token of `account_id` for `member` with `role`, expiring `expires_in_s`

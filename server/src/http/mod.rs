@@ -48,16 +48,19 @@ pub struct Policy {
     pub clock_skew_max: chrono::Duration,
     /// Longest a client may take to send a request's body (`--body-timeout-s`).
     pub body_timeout: std::time::Duration,
+    /// Largest body the gateway forwards (`--gateway-body-max-kb`).
+    pub gateway_body_bytes_max: usize,
 }
 
 /// Everything a handler needs.
 pub struct AppState {
     pub ctx: Arc<Ctx>,
     pub engine: Engine,
-    pub auth: Authenticator,
+    pub auth: Arc<Authenticator>,
     pub keys: KeyService,
     pub limits: limits::Limits,
     pub policy: Policy,
+    pub gateway: Arc<crate::gateway::Gateway>,
     /// Demo mode's settings; `None` unless the server runs with `--demo`.
     #[cfg(feature = "demo")]
     pub demo: Option<DemoSettings>,
@@ -69,10 +72,11 @@ impl AppState {
     pub fn new(
         ctx: Arc<Ctx>,
         engine: Engine,
-        auth: Authenticator,
+        auth: Arc<Authenticator>,
         keys: KeyService,
         limits: limits::Limits,
         policy: Policy,
+        gateway: Arc<crate::gateway::Gateway>,
     ) -> AppState {
         let catalogue_json = Bytes::from(ctx.catalogue.to_json());
         // The content hash checkpoints name, so a client can tell whether its own copy of the
@@ -85,6 +89,7 @@ impl AppState {
             keys,
             limits,
             policy,
+            gateway,
             #[cfg(feature = "demo")]
             demo: None,
             catalogue_json,
@@ -135,6 +140,11 @@ pub fn router(state: Arc<AppState>, www: Option<&std::path::Path>) -> Router {
             post(keys::post_rejected),
         )
         .route("/v1/accounts/{id}/audit", get(keys::get_audit))
+        .route(
+            "/v1/accounts/{id}/providers/{provider}/{*path}",
+            post(crate::gateway::call)
+                .layer(DefaultBodyLimit::max(state.policy.gateway_body_bytes_max)),
+        )
         .route("/v1/catalogue", get(catalogue::get_catalogue))
         .route("/v1/openapi.json", get(catalogue::get_openapi));
     // Without --demo these paths are unknown like any other: 404 `not_found`.
@@ -158,7 +168,10 @@ pub fn router(state: Arc<AppState>, www: Option<&std::path::Path>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .layer(middleware::from_fn_with_state(
-            state.policy.body_timeout,
+            (
+                state.policy.body_timeout,
+                state.policy.gateway_body_bytes_max,
+            ),
             read_body_in_time,
         ))
         .layer(middleware::from_fn(errors_as_json))
@@ -250,49 +263,54 @@ async fn errors_as_json(request: Request, next: Next) -> Response {
 /// byte at a time is answered 408 and its connection closed), refusing one over
 /// [`BODY_BYTES_MAX`] with 413; the handler then reads it from memory.
 async fn read_body_in_time(
-    State(timeout): State<std::time::Duration>,
+    State((timeout, gateway_max)): State<(std::time::Duration, usize)>,
     request: Request,
     next: Next,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let bytes =
-        match tokio::time::timeout(timeout, axum::body::to_bytes(body, BODY_BYTES_MAX)).await {
-            Ok(Ok(bytes)) => bytes,
-            Ok(Err(e)) => {
-                let too_large = std::error::Error::source(&e)
-                    .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-                    || e.into_inner().is::<http_body_util::LengthLimitError>();
-                return if too_large {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        ErrorCode::BodyTooLarge,
-                        format!("the request body is over {BODY_BYTES_MAX} bytes"),
-                    )
-                } else {
-                    ApiError::bad_request(
-                        ErrorCode::InvalidBody,
-                        "the request body could not be read in full",
-                    )
-                }
-                .into_response();
-            }
-            Err(_) => {
-                let mut response = ApiError::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    ErrorCode::RequestTimeout,
-                    format!(
-                        "the request body did not arrive within {} s",
-                        timeout.as_secs()
-                    ),
+    // The gateway forwards AI calls, whose conversations are larger than any API body.
+    let limit = if parts.uri.path().contains("/providers/") {
+        gateway_max
+    } else {
+        BODY_BYTES_MAX
+    };
+    let bytes = match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) => {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                || e.into_inner().is::<http_body_util::LengthLimitError>();
+            return if too_large {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    ErrorCode::BodyTooLarge,
+                    format!("the request body is over {limit} bytes"),
                 )
-                .into_response();
-                response.headers_mut().insert(
-                    header::CONNECTION,
-                    header::HeaderValue::from_static("close"),
-                );
-                return response;
+            } else {
+                ApiError::bad_request(
+                    ErrorCode::InvalidBody,
+                    "the request body could not be read in full",
+                )
             }
-        };
+            .into_response();
+        }
+        Err(_) => {
+            let mut response = ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                ErrorCode::RequestTimeout,
+                format!(
+                    "the request body did not arrive within {} s",
+                    timeout.as_secs()
+                ),
+            )
+            .into_response();
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+            return response;
+        }
+    };
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
         .await
 }

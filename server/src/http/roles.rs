@@ -75,6 +75,8 @@ pub enum Action {
     /// `--allow-client-time` server (replays and imports of history), where they carry what
     /// happened then; anywhere else key states change through the keys endpoints only.
     PostKeyEvent,
+    /// AI calls through the gateway (SPEC §5.4).
+    GatewayCall,
 }
 
 /// What the table grants.
@@ -89,7 +91,7 @@ pub enum Grant {
 use Grant::{No, OwnMember as Own, Yes};
 
 /// SPEC §5.1's table; columns: platform, admin, member, service.
-pub const TABLE: [(Action, [Grant; 4]); 15] = [
+pub const TABLE: [(Action, [Grant; 4]); 16] = [
     (Action::CreateAccount, [Yes, No, No, No]),
     (Action::ChangePlan, [Yes, No, No, No]),
     (Action::IssueToken, [Yes, No, No, No]),
@@ -105,6 +107,7 @@ pub const TABLE: [(Action, [Grant; 4]); 15] = [
     (Action::Charge, [Yes, No, No, Yes]),
     (Action::Read, [Yes, Yes, Yes, Yes]),
     (Action::PostKeyEvent, [Yes, No, No, No]),
+    (Action::GatewayCall, [No, No, No, Yes]),
 ];
 
 /// What `who` may do of `action`.
@@ -149,6 +152,7 @@ impl Action {
             Action::Charge => "post usage, debits or commits",
             Action::Read => "read the account",
             Action::PostKeyEvent => "post key events",
+            Action::GatewayCall => "make AI calls through the gateway",
         }
     }
 }

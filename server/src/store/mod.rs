@@ -219,24 +219,47 @@ impl Db {
         rows.iter().map(token_row).collect()
     }
 
-    /// Deletes an account's token; whether there was one.
+    /// Deletes an account's token and moves the token epoch, in one transaction, so every
+    /// server forgets its cached tokens; whether there was one.
     pub async fn delete_token(&self, account_id: &str, id: &str) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM tokens WHERE account_id = $1 AND id = $2")
             .bind(account_id)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        if done.rows_affected() > 0 {
+            sqlx::query(
+                "INSERT INTO settings (name, value) VALUES ('token_epoch', '1') \
+                 ON CONFLICT (name) DO UPDATE SET value = CAST(CAST(settings.value AS BIGINT) + 1 AS TEXT)",
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 
-    /// Records that a token was used at `at`.
-    pub async fn touch_token(&self, hash: &str, at: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE tokens SET last_used_at = $1 WHERE hash = $2")
-            .bind(at)
-            .bind(hash)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
+    /// The token epoch: moved by every revocation.
+    pub async fn token_epoch(&self) -> Result<i64, sqlx::Error> {
+        Ok(self
+            .setting("token_epoch")
+            .await?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Records when tokens were last used, by hash, in one transaction.
+    pub async fn touch_tokens(&self, used: &[(String, String)]) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        for (hash, at) in used {
+            sqlx::query("UPDATE tokens SET last_used_at = $1 WHERE hash = $2")
+                .bind(at)
+                .bind(hash)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
     }
 
     /// The database's own clock (SQLite: the clock of the process that opened it; PostgreSQL:
@@ -399,6 +422,28 @@ impl Db {
                 })
             })
             .collect()
+    }
+
+    /// An account's stored key for `provider`, sealed.
+    pub async fn sealed_key(
+        &self,
+        account_id: &str,
+        provider: &str,
+    ) -> Result<Option<crate::vault::secret::Sealed>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT ciphertext, nonce FROM provider_keys WHERE account_id = $1 AND provider = $2",
+        )
+        .bind(account_id)
+        .bind(provider)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(crate::vault::secret::Sealed {
+                ciphertext_hex: r.try_get(0)?,
+                nonce_hex: r.try_get(1)?,
+            })
+        })
+        .transpose()
     }
 
     /// An account's audit log, oldest first, at most `limit` entries.

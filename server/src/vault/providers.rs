@@ -107,6 +107,11 @@ impl Providers {
         }
     }
 
+    /// The provider's base URL (the gateway calls its API there).
+    pub fn base(&self, provider: &str) -> Option<&str> {
+        self.bases.get(provider).map(|(base, _)| base.as_str())
+    }
+
     pub fn knows(&self, provider: &str) -> bool {
         self.bases.contains_key(provider)
     }

@@ -119,22 +119,7 @@ fn verify(options: VerifyOptions) -> ExitCode {
         },
         None => ai_credits::Catalogue::default(),
     };
-    let location = Location::choose(
-        options.db.as_deref(),
-        std::env::var("DATABASE_URL").ok().as_deref(),
-    );
-    let runtime = match runtime() {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
-    runtime.block_on(async move {
-        let db = match ai_credits_server::store::Db::open(&location).await {
-            Ok(db) => db,
-            Err(e) => {
-                eprintln!("ai-credits: {}: {e}", location.describe());
-                return ExitCode::from(70);
-            }
-        };
+    with_db(location_of(options.db.as_deref()), |db| async move {
         let catalogue = Arc::new(catalogue);
         match ai_credits_server::engine::verify::verify(&db, &catalogue, options.account.as_deref())
             .await
@@ -170,10 +155,7 @@ fn verify(options: VerifyOptions) -> ExitCode {
 
 fn rotate_data_key(options: RotateOptions) -> ExitCode {
     use ai_credits_server::vault::secret::DataKeySource;
-    let location = Location::choose(
-        options.db.as_deref(),
-        std::env::var("DATABASE_URL").ok().as_deref(),
-    );
+    let location = location_of(options.db.as_deref());
     let sqlite_db = match &location {
         Location::SqliteFile(path) => Some(std::path::PathBuf::from(path)),
         Location::Postgres(_) => None,
@@ -208,18 +190,7 @@ fn rotate_data_key(options: RotateOptions) -> ExitCode {
         }
         (_, Ok(None)) => return ExitCode::from(64),
     };
-    let runtime = match runtime() {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
-    runtime.block_on(async move {
-        let db = match ai_credits_server::store::Db::open(&location).await {
-            Ok(db) => db,
-            Err(e) => {
-                eprintln!("ai-credits: {}: {e}", location.describe());
-                return ExitCode::from(70);
-            }
-        };
+    with_db(location, |db| async move {
         match ai_credits_server::vault::data_key::rotate(&db, &old, &new).await {
             Ok(done) => {
                 println!(
@@ -231,6 +202,33 @@ fn rotate_data_key(options: RotateOptions) -> ExitCode {
             Err(e) => {
                 eprintln!("ai-credits: rotate-data-key: {e}");
                 ExitCode::from(1)
+            }
+        }
+    })
+}
+
+/// Where the data is: `--db`, else `DATABASE_URL` when it is PostgreSQL, else `ai-credits.db`.
+fn location_of(db: Option<&str>) -> Location {
+    Location::choose(db, std::env::var("DATABASE_URL").ok().as_deref())
+}
+
+/// Runs `work` on the database at `location` (migrated) in a runtime of its own; a database
+/// that does not open exits 70.
+fn with_db<F, Fut>(location: Location, work: F) -> ExitCode
+where
+    F: FnOnce(ai_credits_server::store::Db) -> Fut,
+    Fut: std::future::Future<Output = ExitCode>,
+{
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    runtime.block_on(async move {
+        match ai_credits_server::store::Db::open(&location).await {
+            Ok(db) => work(db).await,
+            Err(e) => {
+                eprintln!("ai-credits: {}: {e}", location.describe());
+                ExitCode::from(70)
             }
         }
     })

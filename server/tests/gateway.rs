@@ -125,6 +125,23 @@ async fn messages(State(seen): State<Seen>, headers: HeaderMap, body: Bytes) -> 
     ([("content-type", "text/event-stream")], body).into_response()
 }
 
+const RESPONSES_USAGE: &str = r#"{"input_tokens":500,"input_tokens_details":{"cached_tokens":100},"output_tokens":80,"output_tokens_details":{"reasoning_tokens":20},"total_tokens":580}"#;
+
+async fn responses(State(seen): State<Seen>, headers: HeaderMap, body: Bytes) -> Response {
+    seen.0.lock().unwrap().push(key_of(&headers));
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if request["stream"] != json!(true) {
+        let answer = format!(
+            r#"{{"id":"resp_1","object":"response","status":"completed","output":[{{"type":"message","role":"assistant","content":[{{"type":"output_text","text":"Hi"}}]}}],"usage":{RESPONSES_USAGE}}}"#
+        );
+        return ([("content-type", "application/json")], answer).into_response();
+    }
+    let body = format!(
+        "event: response.created\ndata: {{\"type\":\"response.created\",\"response\":{{\"id\":\"resp_1\"}}}}\n\nevent: response.output_text.delta\ndata: {{\"type\":\"response.output_text.delta\",\"delta\":\"Hi\"}}\n\nevent: response.completed\ndata: {{\"type\":\"response.completed\",\"response\":{{\"id\":\"resp_1\",\"usage\":{RESPONSES_USAGE}}}}}\n\n"
+    );
+    ([("content-type", "text/event-stream")], body).into_response()
+}
+
 /// Key tests (`GET /v1/models`) accept every key.
 async fn models() -> Response {
     axum::Json(json!({"object": "list", "data": []})).into_response()
@@ -137,6 +154,7 @@ async fn fake_providers() -> (String, Seen) {
         Router::new()
             .route("/v1/chat/completions", post(chat))
             .route("/v1/messages", post(messages))
+            .route("/v1/responses", post(responses))
             .route("/v1/models", get(models))
     };
     let app = Router::new()
@@ -157,6 +175,10 @@ struct World {
 }
 
 async fn world(name: &str) -> World {
+    world_with(name, &[]).await
+}
+
+async fn world_with(name: &str, args: &[&str]) -> World {
     let (fake, seen) = fake_providers().await;
     let bases: Vec<(String, String)> = ["openai", "xai", "anthropic"]
         .iter()
@@ -177,7 +199,7 @@ async fn world(name: &str) -> World {
         ("AI_CREDITS_PLATFORM_KEY_ANTHROPIC", PLATFORM_ANTHROPIC),
         ("AI_CREDITS_DATA_KEY", data_key.as_str()),
     ]);
-    let server = ServerProcess::start_env(&support::sqlite(name), false, &[], &envs);
+    let server = ServerProcess::start_env(&support::sqlite(name), false, args, &envs);
     World {
         server,
         seen,
@@ -209,6 +231,12 @@ impl World {
             .header("AI-Credits-Feature", "assistant")
             .header("AI-Credits-Member", "ana")
             .json(body)
+    }
+
+    /// `GET /v1/accounts/{account}/{path}`: status and JSON answer.
+    async fn read(&self, account: &str, token: &str, path: &str) -> (u16, Value) {
+        let url = format!("{}/v1/accounts/{account}/{path}", self.server.base);
+        answer(self.http.get(url).bearer_auth(token).send().await.unwrap()).await
     }
 
     /// A call's status and JSON answer.
@@ -366,15 +394,7 @@ async fn a_refused_business_key_turns_invalid_and_the_call_goes_to_credits() {
             PLATFORM_OPENAI.to_owned()
         ]
     );
-    let (_, keys) = answer(
-        w.http
-            .get(format!("{}/v1/accounts/{account}/keys", w.server.base))
-            .bearer_auth(&t.admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, keys) = w.read(&account, &t.admin, "keys").await;
     assert_eq!(
         (
             keys["keys"][0]["state"].as_str(),
@@ -383,15 +403,7 @@ async fn a_refused_business_key_turns_invalid_and_the_call_goes_to_credits() {
         (Some("invalid"), Some("auth")),
         "{keys}"
     );
-    let (_, audit) = answer(
-        w.http
-            .get(format!("{}/v1/accounts/{account}/audit", w.server.base))
-            .bearer_auth(&t.admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, audit) = w.read(&account, &t.admin, "audit").await;
     assert!(
         audit["entries"]
             .as_array()
@@ -552,4 +564,99 @@ async fn a_retried_idempotency_key_is_never_charged_twice() {
         1,
         "the retry never reached the provider"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_streams_on_little_credit_never_draw_more_than_was_available() {
+    // Proves 64 streamed calls at once on an account with 10,000 credits left draw at most those 10,000: each holds at most what is left, calls past the gate are refused before any upstream call, and what a committed call cost beyond its hold is recorded as unpaid (SPEC §3.6).
+    let w = world_with("gw-concurrent", &["--gateway-calls-max", "64"]).await;
+    let (account, t) = w.account().await;
+    let debit = json!({"kind": "debit", "id": "d1", "credits": 2_990_000});
+    let (status, body) = support::post_event(&w.http, &w.server.base, &account, &t.service, &debit)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let calls: Vec<_> = (0..64)
+        .map(|_| {
+            let request = w.call(
+                &account,
+                &t.service,
+                "openai/chat/completions",
+                &chat_request(true, "Hi"),
+            );
+            tokio::spawn(async move {
+                let response = request.send().await.unwrap();
+                let status = response.status().as_u16();
+                let text = response.text().await.unwrap_or_default();
+                (status, text)
+            })
+        })
+        .collect();
+    let mut served = 0;
+    for call in calls {
+        let (status, text) = call.await.unwrap();
+        match status {
+            200 => served += 1,
+            402 => assert!(
+                text.contains("credits_exhausted") || text.contains("insufficient_credits"),
+                "{text}"
+            ),
+            other => panic!("{other}: {text}"),
+        }
+    }
+    assert!(served >= 1, "some calls went through");
+    let (_, state) = support::get_state(&w.http, &w.server.base, &account, &t.admin, None).await;
+    assert_eq!(state["held"], 0, "{state}");
+    let entries = state["entries"].as_array().unwrap();
+    let calls: Vec<&Value> = entries.iter().filter(|e| e["id"] != "d1").collect();
+    assert_eq!(calls.len(), served, "one entry per call served");
+    let drawn: u64 = calls
+        .iter()
+        .flat_map(|e| e["draws"].as_array().cloned().unwrap_or_default())
+        .map(|d| d["credits"].as_u64().unwrap())
+        .sum();
+    assert!(drawn <= 10_000, "drew {drawn} of 10,000");
+    for e in &calls {
+        let paid: u64 = e["draws"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["credits"].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            paid + e["unpaid"].as_u64().unwrap(),
+            e["credits"].as_u64().unwrap(),
+            "{e}"
+        );
+    }
+    assert_eq!(state["monthly"]["remaining"].as_u64(), Some(10_000 - drawn));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_responses_calls_are_charged_whole_or_streamed() {
+    // Proves OpenAI's Responses API goes through the gateway, answered whole and streamed, each charged what the core charges for the reported usage (cached input and reasoning included).
+    let w = world("gw-responses").await;
+    let (account, t) = w.account().await;
+    let request = |stream: bool| json!({"model": "gpt-5", "input": "Hello", "max_output_tokens": 500, "stream": stream});
+    let (status, body) = w
+        .send(&account, &t.service, "openai/responses", &request(false))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["object"], "response");
+    let response = w
+        .call(&account, &t.service, "openai/responses", &request(true))
+        .send()
+        .await
+        .unwrap();
+    let text = response.text().await.unwrap();
+    assert!(text.contains("response.completed"), "{text}");
+    let want = w
+        .charged_by_the_core("gpt-5", serde_json::from_str(RESPONSES_USAGE).unwrap())
+        .await;
+    let entries = w.entries(&account, &t.admin).await;
+    assert_eq!(entries.len(), 2);
+    for e in &entries {
+        assert_eq!(e["credits"], want["credits"], "{e}");
+    }
+    assert_eq!(w.seen.keys(), [PLATFORM_OPENAI, PLATFORM_OPENAI]);
 }

@@ -199,7 +199,7 @@ pub async fn call(
             StatusCode::NOT_FOUND,
             ErrorCode::NotFound,
             format!(
-                "the gateway forwards openai, xai and moonshot chat/completions and anthropic messages, not {provider} {path}"
+                "the gateway forwards openai, xai and moonshot chat/completions, openai and xai responses, and anthropic messages, not {provider} {path}"
             ),
         )
     })?;
@@ -462,7 +462,7 @@ impl Call {
         let url = format!("{base}{}", self.api.path());
         let builder = self.app.gateway.http.post(url).json(request);
         let builder = match self.api {
-            Api::ChatCompletions => builder.bearer_auth(key.expose()),
+            Api::ChatCompletions | Api::Responses => builder.bearer_auth(key.expose()),
             Api::Messages => builder.header("x-api-key", key.expose()).header(
                 "anthropic-version",
                 self.options

@@ -6,6 +6,9 @@
 //!   `POST {base}/v1/chat/completions`, `Authorization: Bearer KEY`; `model`,
 //!   `max_completion_tokens` or `max_tokens`; a stream's usage comes in a last chunk (empty
 //!   `choices`, a `usage` object) when `stream_options.include_usage` is set.
+//! - OpenAI Responses (also xAI's): `POST {base}/v1/responses`, `Authorization: Bearer KEY`;
+//!   `model`, `max_output_tokens`; a stream's `response.completed` event carries the response
+//!   with its `usage`, text arrives as `response.output_text.delta`.
 //! - Anthropic Messages: `POST {base}/v1/messages`, `x-api-key: KEY`, `anthropic-version`;
 //!   `model`, `max_tokens`; a stream's `message_start` carries the input usage and each
 //!   `message_delta` the output tokens so far.
@@ -17,6 +20,8 @@ use serde_json::{Map, Value};
 pub enum Api {
     /// OpenAI's Chat Completions, and the APIs that speak it.
     ChatCompletions,
+    /// OpenAI's Responses.
+    Responses,
     /// Anthropic's Messages.
     Messages,
 }
@@ -28,6 +33,7 @@ impl Api {
         let path = path.trim_start_matches('/').trim_start_matches("v1/");
         match (provider, path) {
             ("openai" | "xai" | "moonshot", "chat/completions") => Some(Api::ChatCompletions),
+            ("openai" | "xai", "responses") => Some(Api::Responses),
             ("anthropic", "messages") => Some(Api::Messages),
             _ => None,
         }
@@ -37,6 +43,7 @@ impl Api {
     pub fn path(self) -> &'static str {
         match self {
             Api::ChatCompletions => "/v1/chat/completions",
+            Api::Responses => "/v1/responses",
             Api::Messages => "/v1/messages",
         }
     }
@@ -46,6 +53,7 @@ impl Api {
         let field = |name: &str| body.get(name).and_then(Value::as_u64);
         match self {
             Api::ChatCompletions => field("max_completion_tokens").or_else(|| field("max_tokens")),
+            Api::Responses => field("max_output_tokens"),
             Api::Messages => field("max_tokens"),
         }
     }
@@ -70,8 +78,8 @@ impl Api {
                 options.insert("include_usage".into(), Value::Bool(true));
                 asked
             }
-            // Anthropic's stream always carries its usage.
-            Api::Messages => true,
+            // Anthropic's and the Responses streams always carry their usage.
+            Api::Messages | Api::Responses => true,
         }
     }
 }
@@ -162,6 +170,20 @@ impl StreamReader {
                 }
                 true
             }
+            Api::Responses => {
+                match event["type"].as_str() {
+                    Some("response.output_text.delta") => {
+                        if let Some(piece) = event["delta"].as_str() {
+                            self.text.push_str(piece);
+                        }
+                    }
+                    Some("response.completed") if event["response"]["usage"].is_object() => {
+                        self.usage = Some(event["response"]["usage"].clone());
+                    }
+                    _ => {}
+                }
+                true
+            }
             Api::Messages => {
                 match event["type"].as_str() {
                     Some("message_start") => {
@@ -207,6 +229,19 @@ mod tests {
         assert!(!out.contains("usage") && out.contains("[DONE]"), "{out}");
         assert_eq!(reader.usage.unwrap()["completion_tokens"], 2);
         assert_eq!(reader.text, "Hello");
+    }
+
+    #[test]
+    fn a_responses_stream_reports_the_usage_of_its_completed_response() {
+        // Proves response.completed's usage is read and the text deltas are kept.
+        let stream = "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"Hi\"}\n\nevent: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":40,\"output_tokens\":7}}}\n\n";
+        let mut reader = StreamReader::default();
+        assert_eq!(
+            reader.read(Api::Responses, stream.as_bytes(), false),
+            stream.as_bytes()
+        );
+        assert_eq!(reader.usage.unwrap()["output_tokens"], 7);
+        assert_eq!(reader.text, "Hi");
     }
 
     #[test]

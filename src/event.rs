@@ -92,6 +92,10 @@ pub struct Tokens {
     pub cache_write: u64,
     #[serde(rename = "output_tokens", default)]
     pub output: u64,
+    /// The counts are the core's estimate, not the provider's report (SPEC §5.4: a call whose
+    /// answer reported no usage). Written out only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub estimated: bool,
 }
 
 impl Tokens {
@@ -221,6 +225,9 @@ impl Event {
             o.insert("cached_input_tokens".into(), t.cached_input.into());
             o.insert("cache_write_tokens".into(), t.cache_write.into());
             o.insert("output_tokens".into(), t.output.into());
+            if t.estimated {
+                o.insert("estimated".into(), true.into());
+            }
         };
         let by = |o: &mut Map<String, Value>, b: &Attribution| {
             if let Some(f) = &b.feature {
@@ -652,6 +659,10 @@ fn by(fields: &mut Fields<'_>) -> Result<Attribution, String> {
 /// Token counts: the four token fields, or a raw `provider_usage` payload normalised in
 /// `provider_usage` (one or the other, so a usage is never counted twice).
 fn tokens(fields: &mut Fields<'_>) -> Result<Tokens, String> {
+    let estimated = match fields.take("estimated") {
+        None => false,
+        Some(v) => v.as_bool().ok_or("`estimated` must be true or false")?,
+    };
     if let Some(payload) = fields.take("provider_usage") {
         let given = [
             "input_tokens",
@@ -662,7 +673,7 @@ fn tokens(fields: &mut Fields<'_>) -> Result<Tokens, String> {
         if given.iter().any(|k| fields.take(k).is_some()) {
             return Err("give either token fields or `provider_usage`, not both".into());
         }
-        return crate::provider_usage::normalize(&payload);
+        return crate::provider_usage::normalize(&payload).map(|t| Tokens { estimated, ..t });
     }
     let mut count = |key: &str| token_count(key, fields.take(key).as_deref());
     Ok(Tokens {
@@ -670,6 +681,7 @@ fn tokens(fields: &mut Fields<'_>) -> Result<Tokens, String> {
         cached_input: count("cached_input_tokens")?,
         cache_write: count("cache_write_tokens")?,
         output: count("output_tokens")?,
+        estimated,
     })
 }
 
@@ -718,6 +730,39 @@ fn credit_count(v: Option<&Value>) -> Result<Credits, String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_estimated_usage_says_so_in_its_event_and_entry() {
+        // Proves `estimated: true` is read on usages and commits, written back with the event and on its entry only when true, and that anything but a boolean is an invalid event.
+        let at = "2026-02-02T10:00:00Z";
+        let usage = |extra: serde_json::Value| {
+            let mut e = serde_json::json!({"at": at, "kind": "usage", "id": "u1", "model": "gpt-5", "input_tokens": 100, "output_tokens": 20});
+            for (k, v) in extra.as_object().unwrap() {
+                e[k] = v.clone();
+            }
+            EventDraft::from_json(&e)
+        };
+        let marked = usage(serde_json::json!({"estimated": true}))
+            .into_event()
+            .expect("valid");
+        assert_eq!(marked.to_json()["estimated"], true);
+        let plain = usage(serde_json::json!({})).into_event().expect("valid");
+        assert!(plain.to_json().get("estimated").is_none());
+        assert!(usage(serde_json::json!({"estimated": "yes"})).body.is_err());
+        let mut ledger = crate::Ledger::new(
+            std::sync::Arc::new(crate::Catalogue::default()),
+            crate::Account {
+                plan: "growth".into(),
+                cycle_anchor: crate::time::parse_instant("2026-02-01T00:00:00Z").unwrap(),
+            },
+        )
+        .unwrap();
+        let entry = ledger.apply(marked).unwrap().entry.unwrap();
+        let json = serde_json::to_value(&entry).unwrap();
+        assert_eq!(json["estimated"], true);
+        let back: crate::Entry = serde_json::from_value(json).unwrap();
+        assert!(back.tokens.unwrap().estimated);
+    }
     use super::*;
     use serde_json::json;
 

@@ -103,6 +103,7 @@ fn chat_completions(u: &Value) -> Result<Tokens, String> {
     let reasoning_apart =
         reasoning > 0 && total == prompt.saturating_add(completion).saturating_add(reasoning);
     Ok(Tokens {
+        estimated: false,
         input: part_of(prompt, cached, "cached")?,
         cached_input: cached,
         cache_write: 0,
@@ -121,6 +122,7 @@ fn messages_or_responses(u: &Value) -> Result<Tokens, String> {
         // Responses API: input includes cached, output includes reasoning.
         let cached = count(u, &["input_tokens_details", "cached_tokens"])?;
         return Ok(Tokens {
+            estimated: false,
             input: part_of(input, cached, "cached")?,
             cached_input: cached,
             cache_write: 0,
@@ -129,6 +131,7 @@ fn messages_or_responses(u: &Value) -> Result<Tokens, String> {
     }
     // Anthropic: the cache figures are beside the input, not inside it.
     Ok(Tokens {
+        estimated: false,
         input,
         cached_input: count(u, &["cache_read_input_tokens"])?,
         cache_write: count(u, &["cache_creation_input_tokens"])?,
@@ -141,6 +144,7 @@ fn gemini(u: &Value) -> Result<Tokens, String> {
     let cached = count(u, &["cachedContentTokenCount"])?;
     let tool_prompt = count(u, &["toolUsePromptTokenCount"])?;
     Ok(Tokens {
+        estimated: false,
         input: part_of(prompt, cached, "cached")?.saturating_add(tool_prompt),
         cached_input: cached,
         cache_write: 0,
@@ -160,6 +164,7 @@ mod tests {
             cached_input,
             cache_write,
             output,
+            estimated: false,
         }
     }
 

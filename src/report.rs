@@ -250,6 +250,9 @@ impl Serialize for Entry {
             m.serialize_entry("cached_input_tokens", &t.cached_input)?;
             m.serialize_entry("cache_write_tokens", &t.cache_write)?;
             m.serialize_entry("output_tokens", &t.output)?;
+            if t.estimated {
+                m.serialize_entry("estimated", &true)?;
+            }
         }
         m.serialize_entry("would_be_credits", &self.would_be_credits)?;
         m.serialize_entry("cost_usd_micros", &self.cost_usd_micros)?;
@@ -275,6 +278,8 @@ struct EntryDoc {
     cached_input_tokens: Option<u64>,
     cache_write_tokens: Option<u64>,
     output_tokens: Option<u64>,
+    #[serde(default)]
+    estimated: bool,
     would_be_credits: Credits,
     cost_usd_micros: u64,
 }
@@ -311,6 +316,7 @@ impl<'de> Deserialize<'de> for Entry {
             cached_input: doc.cached_input_tokens.unwrap_or(0),
             cache_write: doc.cache_write_tokens.unwrap_or(0),
             output: doc.output_tokens.unwrap_or(0),
+            estimated: doc.estimated,
         });
         Ok(Entry {
             id: doc.id,

@@ -178,6 +178,7 @@ pub fn answers(ledger: &Ledger, at: Instant) -> Value {
     );
     features.push(Some("agents".to_owned()));
     let tokens = Tokens {
+        estimated: false,
         input: 12_000,
         cached_input: 3_000,
         cache_write: 500,

@@ -72,10 +72,14 @@ async fn chat(State(seen): State<Seen>, headers: HeaderMap, body: Bytes) -> Resp
         );
         return ([("content-type", "application/json")], answer).into_response();
     }
-    let with_usage = request["stream_options"]["include_usage"] == json!(true);
-    let slow = request["messages"][0]["content"]
+    let content = request["messages"][0]["content"]
         .as_str()
-        .is_some_and(|c| c.contains("slowly"));
+        .unwrap_or("")
+        .to_owned();
+    // A provider whose stream breaks off before its usage chunk.
+    let with_usage =
+        request["stream_options"]["include_usage"] == json!(true) && !content.contains("cut off");
+    let slow = content.contains("slowly");
     let stream = futures_util::stream::unfold(0usize, move |i| async move {
         if slow {
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -659,4 +663,33 @@ async fn openai_responses_calls_are_charged_whole_or_streamed() {
         assert_eq!(e["credits"], want["credits"], "{e}");
     }
     assert_eq!(w.seen.keys(), [PLATFORM_OPENAI, PLATFORM_OPENAI]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_without_usage_is_charged_the_estimate_and_says_so() {
+    // Proves a stream that ends without a usage report is charged the core's estimate of what was sent and streamed, and its entry is marked estimated (SPEC §5.4).
+    let w = world("gw-estimated").await;
+    let (account, t) = w.account().await;
+    let response = w
+        .call(
+            &account,
+            &t.service,
+            "openai/chat/completions",
+            &chat_request(true, "cut off early"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let _ = response.text().await.unwrap();
+    let entries = w.entries(&account, &t.admin).await;
+    assert_eq!(entries.len(), 1);
+    let e = &entries[0];
+    assert_eq!(e["estimated"], true, "{e}");
+    assert!(
+        e["output_tokens"].as_u64().unwrap() > 0 && e["credits"].as_u64().unwrap() > 0,
+        "{e}"
+    );
+    let (_, state) = support::get_state(&w.http, &w.server.base, &account, &t.admin, None).await;
+    assert_eq!(state["held"], 0);
 }

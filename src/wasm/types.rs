@@ -52,6 +52,8 @@ export interface AccountInit { plan: string; cycle_anchor: Instant; }
 export interface TokenCounts {
   input_tokens?: number | null; cached_input_tokens?: number | null;
   cache_write_tokens?: number | null; output_tokens?: number | null;
+  /** The counts are an estimate, not the provider's report (a call that reported no usage). */
+  estimated?: boolean;
 }
 export interface Attribution { feature?: string | null; member?: string | null; }
 export type LedgerEvent =
@@ -74,6 +76,8 @@ export interface Entry {
   billed_to: BilledTo; credits: number; unpaid: number; draws: Draw[];
   hold?: string; feature?: string; member?: string;
   input_tokens?: number; cached_input_tokens?: number; cache_write_tokens?: number; output_tokens?: number;
+  /** Its token counts are the core's estimate: the provider reported no usage (SPEC §5.4). */
+  estimated?: true;
   /** What it would cost on credits, also when billed to an own key. */
   would_be_credits: number;
   /** The would-be AI cost in millionths of a US dollar. */

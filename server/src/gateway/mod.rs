@@ -607,6 +607,8 @@ impl Call {
                     .map_or(ai_credits::tokens::TokenizerFamily::O200k, |m| m.tokenizer);
                 event["input_tokens"] = json!(placed.input_estimate);
                 event["output_tokens"] = json!(estimate_tokens(streamed, family).tokens);
+                // Its entry says so (SPEC §5.4).
+                event["estimated"] = json!(true);
             }
         }
         match &placed.hold {

@@ -42,6 +42,7 @@ fn key_of(headers: &HeaderMap) -> String {
     h("authorization")
         .map(|a| a.trim_start_matches("Bearer ").to_owned())
         .or_else(|| h("x-api-key"))
+        .or_else(|| h("x-goog-api-key"))
         .unwrap_or_default()
 }
 
@@ -146,6 +147,39 @@ async fn responses(State(seen): State<Seen>, headers: HeaderMap, body: Bytes) ->
     ([("content-type", "text/event-stream")], body).into_response()
 }
 
+const GEMINI_USAGE: &str = r#"{"promptTokenCount":300,"cachedContentTokenCount":50,"candidatesTokenCount":40,"thoughtsTokenCount":10,"totalTokenCount":350}"#;
+
+/// Gemini's `models/{model}:generateContent` and `:streamGenerateContent?alt=sse`.
+async fn gemini(
+    State(seen): State<Seen>,
+    axum::extract::Path(call): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    seen.0
+        .lock()
+        .unwrap()
+        .push(format!("{} {call}", key_of(&headers)));
+    let chunk = |text: &str, usage: &str| {
+        format!(
+            r#"{{"candidates":[{{"content":{{"role":"model","parts":[{{"text":"{text}"}}]}}}}],"usageMetadata":{usage}}}"#
+        )
+    };
+    if call.ends_with(":generateContent") {
+        return (
+            [("content-type", "application/json")],
+            chunk("Hi from Gemini", GEMINI_USAGE),
+        )
+            .into_response();
+    }
+    let early = r#"{"promptTokenCount":300,"candidatesTokenCount":5,"totalTokenCount":305}"#;
+    let body = format!(
+        "data: {}\r\n\r\ndata: {}\r\n\r\n",
+        chunk("Hi ", early),
+        chunk("there", GEMINI_USAGE)
+    );
+    ([("content-type", "text/event-stream")], body).into_response()
+}
+
 /// Key tests (`GET /v1/models`) accept every key.
 async fn models() -> Response {
     axum::Json(json!({"object": "list", "data": []})).into_response()
@@ -161,7 +195,11 @@ async fn fake_providers() -> (String, Seen) {
             .route("/v1/responses", post(responses))
             .route("/v1/models", get(models))
     };
+    let google = Router::new()
+        .route("/v1beta/models", get(models))
+        .route("/v1beta/models/{call}", post(gemini));
     let app = Router::new()
+        .nest("/google", google)
         .nest("/openai", provider())
         .nest("/xai", provider())
         .nest("/anthropic", provider())
@@ -184,7 +222,7 @@ async fn world(name: &str) -> World {
 
 async fn world_with(name: &str, args: &[&str]) -> World {
     let (fake, seen) = fake_providers().await;
-    let bases: Vec<(String, String)> = ["openai", "xai", "anthropic"]
+    let bases: Vec<(String, String)> = ["openai", "xai", "anthropic", "google"]
         .iter()
         .map(|p| {
             (
@@ -692,4 +730,83 @@ async fn a_stream_without_usage_is_charged_the_estimate_and_says_so() {
     );
     let (_, state) = support::get_state(&w.http, &w.server.base, &account, &t.admin, None).await;
     assert_eq!(state["held"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gemini_calls_go_to_the_business_key_whole_or_streamed() {
+    // Proves Google's generateContent and streamGenerateContent (?alt=sse) go through the gateway with the model from the path and the business's key, each charged 0 credits but what the core would charge for its usage, the stream's last usageMetadata counting; a stream asked without alt=sse is refused before any call.
+    let w = world("gw-gemini").await;
+    let (account, t) = w.account().await;
+    save_key(&w, &account, &t, "google", "AIza-own-google-4411").await;
+    let body = json!({"contents": [{"role": "user", "parts": [{"text": "Hello"}]}], "generationConfig": {"maxOutputTokens": 300}});
+    let (status, answer) = w
+        .send(
+            &account,
+            &t.service,
+            "google/v1beta/models/gemini-2.5-flash:generateContent",
+            &body,
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["candidates"][0]["content"]["parts"][0]["text"],
+        "Hi from Gemini"
+    );
+    let (status, refused) = w
+        .send(
+            &account,
+            &t.service,
+            "google/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+            &body,
+        )
+        .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (400, Some("invalid_request")),
+        "{refused}"
+    );
+    let response = w
+        .call(
+            &account,
+            &t.service,
+            "google/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+            &body,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("Hi ") && text.contains("there"), "{text}");
+    let entries = w.entries(&account, &t.admin).await;
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    // What the core charges the same usage on this account (a model for own keys only).
+    let usage = json!({"kind": "usage", "id": "u-check", "model": "gemini-2.5-flash", "provider_usage": serde_json::from_str::<Value>(GEMINI_USAGE).unwrap()});
+    let (status, posted) =
+        support::post_event(&w.http, &w.server.base, &account, &t.service, &usage)
+            .await
+            .unwrap();
+    assert_eq!(status, 200, "{posted}");
+    let want = &posted["entry"];
+    for e in &entries {
+        assert_eq!(
+            (e["billed_to"].as_str(), e["credits"].as_u64()),
+            (Some("own_key"), Some(0)),
+            "{e}"
+        );
+        assert_eq!(e["would_be_credits"], want["would_be_credits"], "{e}");
+    }
+    let calls: Vec<String> = w
+        .seen
+        .keys()
+        .into_iter()
+        .filter(|k| k.contains(':'))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "AIza-own-google-4411 gemini-2.5-flash:generateContent",
+            "AIza-own-google-4411 gemini-2.5-flash:streamGenerateContent"
+        ]
+    );
 }

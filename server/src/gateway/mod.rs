@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -189,21 +189,28 @@ impl CallOptions {
 pub async fn call(
     State(app): Shared,
     Path((id, provider, path)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
     caller: Caller,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     caller.may(Action::GatewayCall, Some(&id))?;
-    let api = Api::of(&provider, &path).ok_or_else(|| {
+    let (api, path_model) = Api::of(&provider, &path).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             ErrorCode::NotFound,
             format!(
-                "the gateway forwards openai, xai and moonshot chat/completions, openai and xai responses, and anthropic messages, not {provider} {path}"
+                "the gateway forwards openai, xai and moonshot chat/completions, openai and xai responses, anthropic messages and google models/{{model}}:generateContent or :streamGenerateContent, not {provider} {path}"
             ),
         )
     })?;
-    let request = match serde_json::from_slice::<Value>(&body) {
+    if api == Api::StreamGenerateContent && !query.as_deref().unwrap_or("").contains("alt=sse") {
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidRequest,
+            "streamGenerateContent is forwarded as server-sent events: add ?alt=sse",
+        ));
+    }
+    let mut request = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(o)) => o,
         _ => {
             return Err(ApiError::bad_request(
@@ -212,6 +219,10 @@ pub async fn call(
             ));
         }
     };
+    // Google names the model in the path; the rest of the gateway reads it from the body.
+    if let Some(model) = path_model {
+        request.insert("model".into(), Value::String(model));
+    }
     let options = CallOptions::from_headers(&headers)?;
     let slot = app.gateway.slot(&id)?;
     let call = Call {
@@ -307,7 +318,7 @@ impl Call {
             .await
             .map_err(|_| unavailable("the provider's answer did not arrive in time"))?;
         let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let usage = answer.get("usage").filter(|u| u.is_object()).cloned();
+        let usage = self.api.usage_of(&answer);
         self.charge(&placed, usage, "").await?;
         drop(slot);
         Ok((
@@ -459,10 +470,21 @@ impl Call {
             .providers
             .base(&self.provider)
             .ok_or_else(|| unavailable("unknown provider"))?;
-        let url = format!("{base}{}", self.api.path());
-        let builder = self.app.gateway.http.post(url).json(request);
+        let model = request.get("model").and_then(Value::as_str).unwrap_or("");
+        let url = format!("{base}{}", self.api.path(model));
+        let builder = self.app.gateway.http.post(url);
+        let builder = match self.api {
+            // The model travels in Google's path, not its body.
+            Api::GenerateContent | Api::StreamGenerateContent => {
+                let mut body = request.clone();
+                body.remove("model");
+                builder.json(&body).header("x-goog-api-key", key.expose())
+            }
+            _ => builder.json(request),
+        };
         let builder = match self.api {
             Api::ChatCompletions | Api::Responses => builder.bearer_auth(key.expose()),
+            Api::GenerateContent | Api::StreamGenerateContent => builder,
             Api::Messages => builder.header("x-api-key", key.expose()).header(
                 "anthropic-version",
                 self.options

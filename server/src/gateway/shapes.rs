@@ -9,6 +9,10 @@
 //! - OpenAI Responses (also xAI's): `POST {base}/v1/responses`, `Authorization: Bearer KEY`;
 //!   `model`, `max_output_tokens`; a stream's `response.completed` event carries the response
 //!   with its `usage`, text arrives as `response.output_text.delta`.
+//! - Google Gemini: `POST {base}/v1beta/models/{model}:generateContent`, and
+//!   `…:streamGenerateContent?alt=sse` for a stream, `x-goog-api-key: KEY`;
+//!   `generationConfig.maxOutputTokens`; the answer's (and each stream chunk's)
+//!   `usageMetadata` holds the usage so far.
 //! - Anthropic Messages: `POST {base}/v1/messages`, `x-api-key: KEY`, `anthropic-version`;
 //!   `model`, `max_tokens`; a stream's `message_start` carries the input usage and each
 //!   `message_delta` the output tokens so far.
@@ -24,28 +28,59 @@ pub enum Api {
     Responses,
     /// Anthropic's Messages.
     Messages,
+    /// Google's `generateContent` (the model is in the path).
+    GenerateContent,
+    /// Google's `streamGenerateContent`, as server-sent events.
+    StreamGenerateContent,
 }
 
 impl Api {
     /// The API of `provider` at `path` (what follows `/providers/{provider}/`), if the gateway
-    /// forwards it.
-    pub fn of(provider: &str, path: &str) -> Option<Api> {
-        let path = path.trim_start_matches('/').trim_start_matches("v1/");
+    /// forwards it, and the model when the path names it (Google's).
+    pub fn of(provider: &str, path: &str) -> Option<(Api, Option<String>)> {
+        let path = path
+            .trim_start_matches('/')
+            .trim_start_matches("v1/")
+            .trim_start_matches("v1beta/");
         match (provider, path) {
-            ("openai" | "xai" | "moonshot", "chat/completions") => Some(Api::ChatCompletions),
-            ("openai" | "xai", "responses") => Some(Api::Responses),
-            ("anthropic", "messages") => Some(Api::Messages),
+            ("openai" | "xai" | "moonshot", "chat/completions") => {
+                Some((Api::ChatCompletions, None))
+            }
+            ("openai" | "xai", "responses") => Some((Api::Responses, None)),
+            ("anthropic", "messages") => Some((Api::Messages, None)),
+            ("google", _) => {
+                let (model, method) = path.strip_prefix("models/")?.split_once(':')?;
+                let api = match method {
+                    "generateContent" => Api::GenerateContent,
+                    "streamGenerateContent" => Api::StreamGenerateContent,
+                    _ => return None,
+                };
+                (!model.is_empty() && !model.contains('/')).then(|| (api, Some(model.to_owned())))
+            }
             _ => None,
         }
     }
 
-    /// The upstream path under the provider's base URL.
-    pub fn path(self) -> &'static str {
+    /// The upstream path (and query) under the provider's base URL.
+    pub fn path(self, model: &str) -> String {
         match self {
-            Api::ChatCompletions => "/v1/chat/completions",
-            Api::Responses => "/v1/responses",
-            Api::Messages => "/v1/messages",
+            Api::ChatCompletions => "/v1/chat/completions".to_owned(),
+            Api::Responses => "/v1/responses".to_owned(),
+            Api::Messages => "/v1/messages".to_owned(),
+            Api::GenerateContent => format!("/v1beta/models/{model}:generateContent"),
+            Api::StreamGenerateContent => {
+                format!("/v1beta/models/{model}:streamGenerateContent?alt=sse")
+            }
         }
+    }
+
+    /// The usage of a whole answer.
+    pub fn usage_of(self, answer: &Value) -> Option<Value> {
+        let key = match self {
+            Api::GenerateContent | Api::StreamGenerateContent => "usageMetadata",
+            _ => "usage",
+        };
+        answer.get(key).filter(|u| u.is_object()).cloned()
     }
 
     /// The most output tokens the request allows, when it says.
@@ -55,12 +90,20 @@ impl Api {
             Api::ChatCompletions => field("max_completion_tokens").or_else(|| field("max_tokens")),
             Api::Responses => field("max_output_tokens"),
             Api::Messages => field("max_tokens"),
+            Api::GenerateContent | Api::StreamGenerateContent => body
+                .get("generationConfig")
+                .and_then(|c| c.get("maxOutputTokens"))
+                .and_then(Value::as_u64),
         }
     }
 
     /// Whether the request asks for a stream.
     pub fn streams(self, body: &Map<String, Value>) -> bool {
-        body.get("stream").and_then(Value::as_bool) == Some(true)
+        match self {
+            Api::StreamGenerateContent => true,
+            Api::GenerateContent => false,
+            _ => body.get("stream").and_then(Value::as_bool) == Some(true),
+        }
     }
 
     /// Makes a streamed request report its usage; whether the caller had asked for it itself
@@ -78,8 +121,10 @@ impl Api {
                 options.insert("include_usage".into(), Value::Bool(true));
                 asked
             }
-            // Anthropic's and the Responses streams always carry their usage.
-            Api::Messages | Api::Responses => true,
+            // The other streams always carry their usage.
+            Api::Messages | Api::Responses | Api::GenerateContent | Api::StreamGenerateContent => {
+                true
+            }
         }
     }
 }
@@ -88,7 +133,15 @@ impl Api {
 /// for estimating its input tokens: the text of string values under the request's content.
 pub fn request_text(body: &Map<String, Value>) -> String {
     let mut text = String::new();
-    for key in ["system", "messages", "tools", "input", "instructions"] {
+    for key in [
+        "system",
+        "messages",
+        "tools",
+        "input",
+        "instructions",
+        "contents",
+        "systemInstruction",
+    ] {
         if let Some(value) = body.get(key) {
             collect_strings(value, &mut text);
         }
@@ -181,6 +234,24 @@ impl StreamReader {
                         self.usage = Some(event["response"]["usage"].clone());
                     }
                     _ => {}
+                }
+                true
+            }
+            Api::GenerateContent | Api::StreamGenerateContent => {
+                for candidate in event["candidates"].as_array().into_iter().flatten() {
+                    for part in candidate["content"]["parts"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                    {
+                        if let Some(piece) = part["text"].as_str() {
+                            self.text.push_str(piece);
+                        }
+                    }
+                }
+                // Each chunk's usageMetadata holds the usage so far.
+                if event["usageMetadata"].is_object() {
+                    self.usage = Some(event["usageMetadata"].clone());
                 }
                 true
             }

@@ -458,6 +458,27 @@ async fn a_refused_business_key_turns_invalid_and_the_call_goes_to_credits() {
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["billed_to"], "credits");
 
+    // A stream retried on credits: the caller still gets no usage chunk it did not ask for.
+    save_key(&w, &account, &t, "openai", "sk-own-revoked-5678efgh").await;
+    let streamed = w
+        .call(
+            &account,
+            &t.service,
+            "openai/chat/completions",
+            &chat_request(true, "Hi"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        streamed.contains("word9") && !streamed.contains("usage"),
+        "{streamed}"
+    );
+    assert_eq!(w.entries(&account, &t.admin).await.len(), 2);
+
     save_key(&w, &account, &t, "xai", "xai-own-broke-5566").await;
     let grok = json!({"model": "grok-4", "max_tokens": 100, "messages": [{"role": "user", "content": "Hi"}]});
     let (status, body) = w

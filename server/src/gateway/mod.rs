@@ -273,7 +273,7 @@ impl Call {
     /// once more on the platform's key.
     async fn run(
         self,
-        mut request: Map<String, Value>,
+        request: Map<String, Value>,
         may_retry: bool,
         slot: Slot,
     ) -> Result<Response, ApiError> {
@@ -293,8 +293,10 @@ impl Call {
             }
         };
         let streams = self.api.streams(&request);
-        let caller_asked_usage = !streams || self.api.ask_for_usage(&mut request);
-        let upstream = match self.send(&request, &key).await {
+        // What goes upstream may ask for the usage; a retry starts again from the caller's own.
+        let mut upstream_request = request.clone();
+        let caller_asked_usage = !streams || self.api.ask_for_usage(&mut upstream_request);
+        let upstream = match self.send(&upstream_request, &key).await {
             Ok(upstream) => upstream,
             Err(e) => {
                 self.release(&placed).await;

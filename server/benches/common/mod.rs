@@ -1,5 +1,7 @@
 //! Shared by the server's benchmarks: a real `ai-credits serve` process (release build) on
 //! loopback, killed when dropped.
+// Not every benchmark uses every helper.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -20,6 +22,11 @@ impl Drop for ServerProcess {
 /// `ai-credits serve` on `db` with `extra` flags, once it prints its address. The binary is
 /// this build's, or `AI_CREDITS_BENCH_BIN` (another build, measured with the same client).
 pub fn start(db: &str, extra: &[&str]) -> ServerProcess {
+    start_env(db, extra, &[])
+}
+
+/// Like `start`, with environment variables for the server.
+pub fn start_env(db: &str, extra: &[&str], envs: &[(&str, &str)]) -> ServerProcess {
     let bin = std::env::var("AI_CREDITS_BENCH_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_ai-credits").to_owned());
     // A benchmark measures throughput, not the rate limits (a build that has them gets them
@@ -40,6 +47,7 @@ pub fn start(db: &str, extra: &[&str]) -> ServerProcess {
         .env_remove("DATABASE_URL")
         .env("AI_CREDITS_ADMIN_TOKEN", ADMIN)
         .env("RUST_LOG", "warn")
+        .envs(envs.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

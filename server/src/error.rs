@@ -228,6 +228,15 @@ impl ApiError {
         }
     }
 
+    /// The request body is over `limit` bytes.
+    pub fn body_too_large(limit: usize) -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::BodyTooLarge,
+            format!("the request body is over {limit} bytes"),
+        )
+    }
+
     /// The request body or query is not what the endpoint reads.
     pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, code, message)

@@ -281,6 +281,12 @@ impl World {
         answer(self.http.get(url).bearer_auth(token).send().await.unwrap()).await
     }
 
+    /// A streamed call's status and the text it streamed.
+    async fn stream(&self, account: &str, token: &str, path: &str, body: &Value) -> (u16, String) {
+        let response = self.call(account, token, path, body).send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
     /// A call's status and JSON answer.
     async fn send(&self, account: &str, token: &str, path: &str, body: &Value) -> (u16, Value) {
         answer(self.call(account, token, path, body).send().await.unwrap()).await
@@ -541,18 +547,15 @@ async fn a_stream_passes_through_and_a_dropped_one_is_charged_once() {
     // Proves a streamed call reaches the caller chunk by chunk without the usage chunk it did not ask for, is charged the reported usage, and that a caller dropping a stream halfway is still charged once.
     let w = world("gw-stream").await;
     let (account, t) = w.account().await;
-    let response = w
-        .call(
+    let (status, text) = w
+        .stream(
             &account,
             &t.service,
             "openai/chat/completions",
             &chat_request(true, "Hi"),
         )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let text = response.text().await.unwrap();
+        .await;
+    assert_eq!(status, 200);
     assert!(
         text.contains("word9") && text.contains("[DONE]") && !text.contains("usage"),
         "{text}"
@@ -729,18 +732,15 @@ async fn a_stream_without_usage_is_charged_the_estimate_and_says_so() {
     // Proves a stream that ends without a usage report is charged the core's estimate of what was sent and streamed, and its entry is marked estimated (SPEC §5.4).
     let w = world("gw-estimated").await;
     let (account, t) = w.account().await;
-    let response = w
-        .call(
+    let (status, _) = w
+        .stream(
             &account,
             &t.service,
             "openai/chat/completions",
             &chat_request(true, "cut off early"),
         )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let _ = response.text().await.unwrap();
+        .await;
+    assert_eq!(status, 200);
     let entries = w.entries(&account, &t.admin).await;
     assert_eq!(entries.len(), 1);
     let e = &entries[0];
@@ -786,18 +786,15 @@ async fn gemini_calls_go_to_the_business_key_whole_or_streamed() {
         (400, Some("invalid_request")),
         "{refused}"
     );
-    let response = w
-        .call(
+    let (status, text) = w
+        .stream(
             &account,
             &t.service,
             "google/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
             &body,
         )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let text = response.text().await.unwrap();
+        .await;
+    assert_eq!(status, 200);
     assert!(text.contains("Hi ") && text.contains("there"), "{text}");
     let entries = w.entries(&account, &t.admin).await;
     assert_eq!(entries.len(), 2, "{entries:?}");

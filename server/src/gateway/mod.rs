@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -192,9 +193,10 @@ pub async fn call(
     RawQuery(query): RawQuery,
     caller: Caller,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     caller.may(Action::GatewayCall, Some(&id))?;
+    let body = crate::http::body::read_bytes(body, app.policy.gateway_body_bytes_max)?;
     let (api, path_model) = Api::of(&provider, &path).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -541,15 +543,8 @@ impl Call {
             if may_retry && on_credits {
                 return Box::pin(self.run(request, false, slot)).await;
             }
-            let message = if reason == "billing" {
-                catalogue.provider_billing_message(&self.provider)
-            } else {
-                let name = catalogue.provider_name(&self.provider);
-                format!(
-                    "{name} refused your {name} key (it was deleted or is wrong). Add a new key in Settings → AI Assistant, or remove it to use {} credits.",
-                    catalogue.platform_name
-                )
-            };
+            let message =
+                crate::vault::providers::own_key_refused_message(catalogue, &self.provider, reason);
             return Err(ApiError::new(
                 http_status,
                 ErrorCode::OwnKeyRefused,

@@ -17,7 +17,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Body<T>, ApiError> {
-        let bytes = read_bytes(Bytes::from_request(request, state).await)?;
+        let bytes = read_bytes(Bytes::from_request(request, state).await, BODY_BYTES_MAX)?;
         serde_json::from_slice(&bytes).map(Body).map_err(|e| {
             use serde_json::error::Category;
             match e.classify() {
@@ -34,15 +34,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     }
 }
 
-/// A body's bytes, or the coded refusal of why they could not be read.
-pub fn read_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+/// A body's bytes, or the coded refusal of why they could not be read (`limit`: the route's
+/// `DefaultBodyLimit`, for the message).
+pub fn read_bytes(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ApiError> {
     body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorCode::BodyTooLarge,
-                format!("the request body is over {BODY_BYTES_MAX} bytes"),
-            )
+            ApiError::body_too_large(limit)
         } else {
             ApiError::bad_request(
                 ErrorCode::InvalidBody,

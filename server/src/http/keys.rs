@@ -104,9 +104,7 @@ fn read_body<T: for<'de> Deserialize<'de>>(
     body: Result<Bytes, BytesRejection>,
     expected: &str,
 ) -> Result<T, ApiError> {
-    let bytes = body.map_err(|_| {
-        ApiError::bad_request(ErrorCode::InvalidBody, "the request body could not be read")
-    })?;
+    let bytes = crate::http::body::read_bytes(body, crate::http::BODY_BYTES_MAX)?;
     serde_json::from_slice(&bytes).map_err(|_| {
         ApiError::bad_request(
             ErrorCode::InvalidRequest,
@@ -335,18 +333,8 @@ pub async fn post_rejected(
     if marked {
         tracing::info!(account = %id, provider = %provider, reason, "provider key marked invalid");
     }
-    let catalogue = &app.ctx.catalogue;
-    let message = match body.reason {
-        RejectedReason::Billing => catalogue.provider_billing_message(&provider),
-        RejectedReason::Auth => {
-            let name = catalogue.provider_name(&provider);
-            format!(
-                "{name} refused your {name} key (it was deleted or is wrong). Add a new key in \
-                 Settings → AI Assistant, or remove it to use {} credits.",
-                catalogue.platform_name
-            )
-        }
-    };
+    let message =
+        crate::vault::providers::own_key_refused_message(&app.ctx.catalogue, &provider, reason);
     Ok(Json(json!({
         "provider": provider,
         "state": if marked { "invalid" } else { "none" },

@@ -170,7 +170,7 @@ pub fn router(state: Arc<AppState>, www: Option<&std::path::Path>) -> Router {
         .layer(middleware::from_fn_with_state(
             (
                 state.policy.body_timeout,
-                state.policy.gateway_body_bytes_max,
+                BODY_BYTES_MAX.max(state.policy.gateway_body_bytes_max),
             ),
             read_body_in_time,
         ))
@@ -260,20 +260,15 @@ async fn errors_as_json(request: Request, next: Next) -> Response {
 }
 
 /// Reads a request's whole body within the body timeout (a client that dribbles its body a
-/// byte at a time is answered 408 and its connection closed), refusing one over
-/// [`BODY_BYTES_MAX`] with 413; the handler then reads it from memory.
+/// byte at a time is answered 408 and its connection closed), refusing one over `limit` (the
+/// largest any route takes) with 413; the handler then reads it from memory, within its own
+/// route's `DefaultBodyLimit`.
 async fn read_body_in_time(
-    State((timeout, gateway_max)): State<(std::time::Duration, usize)>,
+    State((timeout, limit)): State<(std::time::Duration, usize)>,
     request: Request,
     next: Next,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    // The gateway forwards AI calls, whose conversations are larger than any API body.
-    let limit = if parts.uri.path().contains("/providers/") {
-        gateway_max
-    } else {
-        BODY_BYTES_MAX
-    };
     let bytes = match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(e)) => {
@@ -281,11 +276,7 @@ async fn read_body_in_time(
                 .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
                 || e.into_inner().is::<http_body_util::LengthLimitError>();
             return if too_large {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    ErrorCode::BodyTooLarge,
-                    format!("the request body is over {limit} bytes"),
-                )
+                ApiError::body_too_large(limit)
             } else {
                 ApiError::bad_request(
                     ErrorCode::InvalidBody,
@@ -335,7 +326,7 @@ async fn method_not_allowed() -> ApiError {
 pub(crate) fn json_object(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Map<String, Value>, ApiError> {
-    let bytes = body::read_bytes(body)?;
+    let bytes = body::read_bytes(body, BODY_BYTES_MAX)?;
     let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::bad_request(
             ErrorCode::InvalidJson,

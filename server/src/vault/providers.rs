@@ -220,6 +220,24 @@ pub fn classify(status: u16, body: &[u8]) -> TestResult {
     rejected(reason, Some(reason_message(reason, Some(status))))
 }
 
+/// What a caller is told when the provider refused the business's own key: SPEC §3's message
+/// for `billing`, else that the key was refused.
+pub fn own_key_refused_message(
+    catalogue: &ai_credits::Catalogue,
+    provider: &str,
+    reason: &str,
+) -> String {
+    if reason == "billing" {
+        return catalogue.provider_billing_message(provider);
+    }
+    let name = catalogue.provider_name(provider);
+    format!(
+        "{name} refused your {name} key (it was deleted or is wrong). Add a new key in \
+         Settings → AI Assistant, or remove it to use {} credits.",
+        catalogue.platform_name
+    )
+}
+
 /// Our sentence for a refusal's reason (SPEC §3's billing message for `billing`), with the
 /// provider's HTTP status when there was one.
 pub fn reason_message(reason: &str, status: Option<u16>) -> String {

@@ -214,6 +214,8 @@ struct World {
     server: ServerProcess,
     seen: Seen,
     http: reqwest::Client,
+    /// The server's SQLite file.
+    db: std::path::PathBuf,
 }
 
 async fn world(name: &str) -> World {
@@ -241,11 +243,16 @@ async fn world_with(name: &str, args: &[&str]) -> World {
         ("AI_CREDITS_PLATFORM_KEY_ANTHROPIC", PLATFORM_ANTHROPIC),
         ("AI_CREDITS_DATA_KEY", data_key.as_str()),
     ]);
-    let server = ServerProcess::start_env(&support::sqlite(name), false, args, &envs);
+    let storage = support::sqlite(name);
+    let server = ServerProcess::start_env(&storage, false, args, &envs);
+    let support::Storage::Sqlite(db) = storage else {
+        unreachable!()
+    };
     World {
         server,
         seen,
         http: support::client(),
+        db,
     }
 }
 
@@ -422,7 +429,7 @@ async fn the_business_key_is_used_when_connected_and_costs_no_credits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_business_key_turns_invalid_and_the_call_goes_to_credits() {
-    // Proves a 401 on the business's key marks it invalid (auth, audited as the service) and the same call is made once more with the platform's key, billed to credits; a billing refusal on an own-key-only model gives the caller SPEC §3's message; and no key reaches an answer or the log.
+    // Proves a 401 on the business's key marks it invalid (auth, audited as the service) and the same call is made once more with the platform's key, billed to credits; a billing refusal on an own-key-only model gives the caller SPEC §3's message; and no key reaches an answer, the log or the database files (plainly or in base64).
     let w = world("gw-refused").await;
     let (account, t) = w.account().await;
     save_key(&w, &account, &t, "openai", "sk-own-revoked-1234abcd").await;
@@ -500,6 +507,19 @@ async fn a_refused_business_key_turns_invalid_and_the_call_goes_to_credits() {
         "Your xAI account is out of credits or has a billing issue. Top up your xAI account, then try again. (You can switch to EquipDash credits in Settings → AI Assistant if you'd rather not use your own key.)"
     );
     let log = w.server.log_text();
+    let files: Vec<(String, Vec<u8>)> = ["", "-wal", "-shm"]
+        .iter()
+        .filter_map(|suffix| {
+            let path = format!("{}{suffix}", w.db.display());
+            std::fs::read(&path).ok().map(|bytes| (path, bytes))
+        })
+        .collect();
+    assert!(
+        files
+            .iter()
+            .any(|(_, b)| b.windows(account.len()).any(|w| w == account.as_bytes())),
+        "the scan sees the account's rows"
+    );
     for key in [
         "sk-own-revoked-1234abcd",
         "xai-own-broke-5566",
@@ -509,6 +529,15 @@ async fn a_refused_business_key_turns_invalid_and_the_call_goes_to_credits() {
             !log.contains(key) && !body.to_string().contains(key),
             "a key leaked"
         );
+        let b64 = support::base64(key.as_bytes());
+        for (path, bytes) in &files {
+            for form in [key.as_bytes(), b64.as_bytes()] {
+                assert!(
+                    !bytes.windows(form.len()).any(|w| w == form),
+                    "a key is in {path}"
+                );
+            }
+        }
     }
 }
 

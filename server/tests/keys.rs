@@ -124,29 +124,13 @@ fn echoed(key: &str) -> Response {
         "*".repeat(24),
         piece(chars.len().saturating_sub(4), chars.len()),
         piece(12, 22),
-        base64(key.as_bytes()),
+        support::base64(key.as_bytes()),
     );
     (
         StatusCode::UNAUTHORIZED,
         axum::Json(json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": "invalid_api_key"}})),
     )
         .into_response()
-}
-
-/// Standard base64, for the echo above.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().fold(0u32, |n, b| (n << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
-        for i in 0..=chunk.len() {
-            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-        }
-    }
-    while !out.len().is_multiple_of(4) {
-        out.push('=');
-    }
-    out
 }
 
 async fn models(provider: String, headers: HeaderMap) -> Response {
@@ -896,7 +880,7 @@ async fn a_provider_echoing_the_key_has_it_scrubbed_and_an_unreachable_one_says_
     // Nor in disguise: reversed, spaced out or base64-encoded, anywhere.
     let reversed: String = key.chars().rev().collect();
     let spaced: String = key.chars().take(12).map(|c| format!("{c} ")).collect();
-    let encoded = base64(key.as_bytes());
+    let encoded = support::base64(key.as_bytes());
     let mut places = vec![
         saved.to_string(),
         listed.to_string(),

@@ -121,9 +121,11 @@ impl Server {
             std::time::Duration::from_secs(config.payment_timeout_s.max(1)),
         );
         #[cfg(feature = "demo")]
-        if config.demo {
-            demo::seed_at_start(&ctx, &engine).await?;
-        }
+        let demo_token = if config.demo {
+            Some(demo::seed_at_start(&ctx, &engine).await?)
+        } else {
+            None
+        };
         let auth = Arc::new(http::auth::Authenticator::new(&[
             config.admin_token.as_deref(),
             config.admin_token_next.as_deref(),
@@ -173,19 +175,29 @@ impl Server {
             .iter()
             .map(|p| p.id.as_str())
             .collect();
-        let gateway = Arc::new(gateway::Gateway::from_env(
+        #[allow(unused_mut)]
+        let mut gateway = gateway::Gateway::from_env(
             &providers,
             std::time::Duration::from_secs(config.gateway_first_byte_timeout_s.max(1)),
             std::time::Duration::from_secs(config.gateway_chunk_timeout_s.max(1)),
             config.gateway_calls_max,
-        ));
+        );
+        #[cfg(feature = "demo")]
+        if config.demo {
+            demo::platform_keys(
+                &mut gateway,
+                &keys.providers,
+                &ctx.catalogue,
+                listener.local_addr()?,
+            );
+        }
+        let gateway = Arc::new(gateway);
         tracing::info!(platform_keys = ?gateway.platform_providers(), "gateway ready");
         let state = http::AppState::new(ctx, engine, auth, keys, limits, policy, gateway);
         #[cfg(feature = "demo")]
-        let state = if config.demo {
-            demo::switch_on(state, listener.local_addr()?)
-        } else {
-            state
+        let state = match demo_token {
+            Some(token) => demo::switch_on(state, listener.local_addr()?, token),
+            None => state,
         };
         let state = Arc::new(state);
         Ok(Server {

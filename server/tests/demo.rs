@@ -1,6 +1,7 @@
 //! Demo mode (`serve --demo`): the seeded account's shape whatever the day, a restart that
-//! keeps it, demo sessions, admins holding like members, the stand-in assistant charging
-//! through the engine (commit of a hold, usage, refusals, retries) and the stand-in providers.
+//! keeps it, demo sessions, the assistant backend calling the
+//! model through the gateway (streamed replies, retries, refusals) and the stand-in providers
+//! speaking each provider's API.
 
 mod support;
 
@@ -430,6 +431,7 @@ async fn a_demo_session_is_an_admin_token_for_the_member_asked() {
         "/v1/accounts/{id}/assistant",
         "/demo/providers/{provider}/v1/models",
         "/demo/providers/{provider}/v1beta/models",
+        "/demo/providers/{provider}/{path}",
     ] {
         assert!(
             openapi["paths"].get(path).is_some(),
@@ -449,59 +451,121 @@ async fn a_demo_session_is_an_admin_token_for_the_member_asked() {
     assert_eq!(status, 200, "{body}");
 }
 
+/// Server-sent events of a response as they arrive: (event, data) in order, and how many
+/// separate reads brought them.
+async fn sse_events(mut response: reqwest::Response) -> (Vec<(String, Value)>, usize) {
+    let mut text = String::new();
+    let mut reads = 0;
+    while let Some(chunk) = response.chunk().await.expect("a chunk") {
+        reads += 1;
+        text.push_str(std::str::from_utf8(&chunk).expect("UTF-8"));
+    }
+    let events = text
+        .split("\n\n")
+        .filter(|frame| !frame.trim().is_empty())
+        .map(|frame| {
+            let mut event = String::new();
+            let mut data = Value::Null;
+            for line in frame.lines() {
+                if let Some(name) = line.strip_prefix("event: ") {
+                    event = name.to_owned();
+                } else if let Some(json) = line.strip_prefix("data: ") {
+                    data = serde_json::from_str(json).unwrap_or(Value::String(json.to_owned()));
+                }
+            }
+            (event, data)
+        })
+        .collect();
+    (events, reads)
+}
+
+/// The entry `id` among the demo account's newest.
+async fn entry(http: &reqwest::Client, base: &str, token: &str, id: &str) -> Value {
+    let (status, body) = answer(
+        http.get(format!("{base}/v1/accounts/{DEMO}/state"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("state"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .find(|e| e["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("no entry {id}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_assistant_commits_an_admins_hold() {
-    // Proves an admin token may place a hold, and the assistant with that hold commits it: monthly used and available move by exactly the entry's credits, the hold is closed, the reply answers the message, and the usage is the core's estimate plus the system prompt.
-    let server = demo_server(&support::sqlite("demo-commit"));
+async fn the_assistant_calls_the_model_through_the_gateway_and_streams_the_reply() {
+    // Proves the demo's assistant backend goes the real way: its call reaches the stand-in Anthropic through the gateway (hold, commit of the reported usage, member and feature), the reply arrives as several server-sent deltas over several reads that add up to it, and the account moves by exactly the entry's credits.
+    let server = ServerProcess::start_env(
+        &support::sqlite("demo-stream"),
+        false,
+        &["--demo"],
+        &[("AI_CREDITS_DEMO_REPLY_DELAY_MS", "300")],
+    );
     let http = support::client();
     let base = server.base.as_str();
     let token = session(&http, base, None).await;
     let before = state(&http, base, &token).await;
-    let expires = format_instant(&(Utc::now() + TimeDelta::minutes(10)));
-    let (status, body) = support::post_event(
-        &http,
-        base,
-        DEMO,
-        &token,
-        &json!({"kind": "hold", "id": "hold-1", "credits": 40_000, "expires_at": expires,
-                "feature": "assistant", "member": "maya"}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(status, 200, "an admin may hold: {body}");
-    let held = state(&http, base, &token).await;
-    assert_eq!(
-        held["held"].as_u64(),
-        Some(before["held"].as_u64().unwrap() + 40_000)
-    );
     let message = "Which rentals are overdue for return, and who has them?";
-    let (status, body) = assistant(
-        &http,
-        base,
-        DEMO,
-        &token,
-        &json!({"model": "claude-sonnet-4-6", "message": message, "hold": "hold-1"}),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let reply = body["reply"].as_str().expect("reply");
-    assert!(reply.contains("Which rentals are overdue"), "{reply}");
-    assert!(reply.contains("demo assistant"), "{reply}");
-    assert_eq!(body["duplicate"], false);
-    let entry = &body["entry"];
-    assert_eq!(entry["kind"], "commit");
-    assert_eq!(entry["hold"], "hold-1");
-    assert_eq!(entry["member"], "maya");
-    assert_eq!(entry["feature"], "assistant");
-    let input = estimate_tokens(message, TokenizerFamily::Anthropic).tokens + 650;
-    let output = estimate_tokens(reply, TokenizerFamily::Anthropic).tokens;
+    let response = http
+        .post(format!("{base}/v1/accounts/{DEMO}/assistant"))
+        .bearer_auth(&token)
+        .header("accept", "text/event-stream")
+        .json(&json!({"model": "claude-sonnet-4-6", "message": message, "id": "chat-1",
+                      "feature": "reports",
+                      "history": [{"role": "user", "text": "Hello"}, {"role": "assistant", "text": "Hi, how can I help?"}]}))
+        .send()
+        .await
+        .expect("assistant");
+    assert_eq!(response.status(), 200);
     assert_eq!(
-        body["usage"],
-        json!({"input_tokens": input, "output_tokens": output})
+        response.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
     );
-    assert_eq!(entry["input_tokens"].as_u64(), Some(input));
-    assert_eq!(entry["output_tokens"].as_u64(), Some(output));
-    let credits = entry["credits"].as_u64().expect("credits");
+    let (events, reads) = sse_events(response).await;
+    let deltas: Vec<&str> = events
+        .iter()
+        .filter(|(e, _)| e == "delta")
+        .map(|(_, d)| d["text"].as_str().expect("text"))
+        .collect();
+    assert!(deltas.len() >= 5, "the reply came in pieces: {events:?}");
+    assert!(reads >= 3, "and was not sent whole: {reads} reads");
+    let (last, done) = events.last().expect("events");
+    assert_eq!(last, "done", "{events:?}");
+    let reply = done["reply"].as_str().expect("reply");
+    assert_eq!(deltas.concat(), reply);
+    assert!(reply.contains("Which rentals are overdue"), "{reply}");
+    assert_eq!(done["duplicate"], false);
+    let e = &done["entry"];
+    assert_eq!(e["id"], "gw-chat-1", "the gateway's entry: {e}");
+    assert_eq!(e["kind"], "commit");
+    assert_eq!(e["hold"], "gw-chat-1-hold");
+    assert_eq!(
+        (e["member"].as_str(), e["feature"].as_str()),
+        (Some("maya"), Some("reports"))
+    );
+    assert!(
+        e.get("estimated").is_none(),
+        "the stand-in reported its usage: {e}"
+    );
+    assert_eq!(
+        e["output_tokens"].as_u64(),
+        Some(estimate_tokens(reply, TokenizerFamily::Anthropic).tokens)
+    );
+    let message_alone = estimate_tokens(message, TokenizerFamily::Anthropic).tokens;
+    assert!(
+        e["input_tokens"].as_u64().unwrap() > message_alone,
+        "the system prompt and the history were sent too: {e}"
+    );
+    assert_eq!(done["usage"]["input_tokens"], e["input_tokens"]);
+    assert_eq!(entry(&http, base, &token, "gw-chat-1").await, *e);
+    let credits = e["credits"].as_u64().expect("credits");
     assert!(credits > 0);
     let after = state(&http, base, &token).await;
     let n = |s: &Value, path: &[&str]| -> u64 {
@@ -515,76 +579,43 @@ async fn the_assistant_commits_an_admins_hold() {
         n(&before, &["monthly", "used"]) + credits
     );
     assert_eq!(
-        n(&after, &["available"]) + credits,
-        n(&before, &["available"])
-    );
-    assert_eq!(n(&after, &["held"]), n(&before, &["held"]));
-    // The hold is closed: releasing it now is refused.
-    let (status, body) = support::post_event(
-        &http,
-        base,
-        DEMO,
-        &token,
-        &json!({"kind": "release", "id": "release-1", "hold": "hold-1"}),
-    )
-    .await
-    .unwrap();
-    assert_eq!((status, body["code"].as_str()), (409, Some("hold_closed")));
-    // A hold that does not exist is the core's refusal.
-    let (status, body) = assistant(
-        &http,
-        base,
-        DEMO,
-        &token,
-        &json!({"model": "claude-sonnet-4-6", "message": "hi", "hold": "no-such-hold"}),
-    )
-    .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (404, Some("hold_not_found"))
+        n(&after, &["held"]),
+        n(&before, &["held"]),
+        "the hold was closed"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_assistant_without_a_hold_records_a_usage_once() {
-    // Proves the assistant without a hold records a usage with the feature and history asked, and a retry with the same id is a duplicate that charges nothing more.
-    let server = demo_server(&support::sqlite("demo-usage"));
+async fn a_message_sent_again_gets_its_reply_and_is_charged_once() {
+    // Proves a retry of a message id answered already gets the same reply and entry as a duplicate with nothing more charged, the same id for another message is 409 idempotency_conflict, and a JSON caller gets the whole reply.
+    let server = demo_server(&support::sqlite("demo-retry"));
     let http = support::client();
     let base = server.base.as_str();
     let token = session(&http, base, Some("ben")).await;
-    let before = state(&http, base, &token).await;
     let message = "Summarise this week's bookings and revenue compared with last week.";
-    let request = json!({"model": "gpt-5", "message": message, "feature": "reports",
-                         "history_tokens": 1200, "id": "chat-1"});
+    let request = json!({"model": "gpt-5", "message": message, "id": "chat-2"});
     let (status, first) = assistant(&http, base, DEMO, &token, &request).await;
     assert_eq!(status, 200, "{first}");
-    let entry = &first["entry"];
-    assert_eq!(entry["kind"], "usage");
-    assert_eq!(entry["id"], "chat-1");
-    assert_eq!(entry["member"], "ben");
-    assert_eq!(entry["feature"], "reports");
-    assert_eq!(entry["model"], "gpt-5");
-    let input = estimate_tokens(message, TokenizerFamily::O200k).tokens + 650 + 1200;
-    assert_eq!(first["usage"]["input_tokens"].as_u64(), Some(input));
-    let credits = entry["credits"].as_u64().expect("credits");
+    assert_eq!(first["entry"]["member"], "ben");
+    assert_eq!(first["entry"]["feature"], "assistant");
+    assert_eq!(first["entry"]["model"], "gpt-5");
+    let used = state(&http, base, &token).await["monthly"]["used"].clone();
     let (status, again) = assistant(&http, base, DEMO, &token, &request).await;
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["duplicate"], true);
     assert_eq!(again["entry"], first["entry"]);
     assert_eq!(again["reply"], first["reply"]);
-    let after = state(&http, base, &token).await;
     assert_eq!(
-        after["monthly"]["used"].as_u64().unwrap(),
-        before["monthly"]["used"].as_u64().unwrap() + credits,
+        state(&http, base, &token).await["monthly"]["used"],
+        used,
         "charged twice"
     );
-    // The same id for another message is the core's conflict.
     let (status, body) = assistant(
         &http,
         base,
         DEMO,
         &token,
-        &json!({"model": "gpt-5", "message": "Something else", "id": "chat-1"}),
+        &json!({"model": "gpt-5", "message": "Something else", "id": "chat-2"}),
     )
     .await;
     assert_eq!(
@@ -595,7 +626,7 @@ async fn the_assistant_without_a_hold_records_a_usage_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_assistant_refuses_what_it_should() {
-    // Proves who may call the assistant (member and admin of the account; service and platform 403, another account 404) and that bad bodies are 400 invalid_request and an unknown model is the core's 422 unknown_model.
+    // Proves who may call the assistant (member and admin of the account; service and platform 403, another account 404), that bad bodies are 400 invalid_request, an unknown model is the core's 422 unknown_model, and an own-key-only model without a key is the gateway's 403 model_unavailable.
     let server = demo_server(&support::sqlite("demo-refuse"));
     let http = support::client();
     let base = server.base.as_str();
@@ -631,10 +662,13 @@ async fn the_assistant_refuses_what_it_should() {
         json!({"model": "gpt-5", "message": ""}),
         json!({"model": "gpt-5", "message": "x".repeat(32_001)}),
         json!({"model": "gpt-5", "message": 12}),
-        json!({"model": "gpt-5", "message": "hi", "history_tokens": -1}),
-        json!({"model": "gpt-5", "message": "hi", "history_tokens": 1.5}),
+        json!({"model": "gpt-5", "message": "hi", "history": "earlier"}),
+        json!({"model": "gpt-5", "message": "hi", "history": [{"role": "system", "text": "obey"}]}),
+        json!({"model": "gpt-5", "message": "hi", "history": [{"role": "user", "text": ""}]}),
+        json!({"model": "gpt-5", "message": "hi", "history": [{"role": "user", "text": "a", "at": 1}]}),
+        json!({"model": "gpt-5", "message": "hi", "history": vec![json!({"role": "user", "text": "a"}); 51]}),
         json!({"model": "gpt-5", "message": "hi", "temperature": 0.2}),
-        json!({"model": "gpt-5", "message": "hi", "hold": ""}),
+        json!({"model": "gpt-5", "message": "hi", "id": ""}),
     ] {
         let (status, body) = assistant(&http, base, DEMO, &member, &bad).await;
         assert_eq!(
@@ -655,7 +689,6 @@ async fn the_assistant_refuses_what_it_should() {
         (status, body["code"].as_str()),
         (422, Some("unknown_model"))
     );
-    // An own-key-only model without a key is the core's model_unavailable.
     let (status, body) = assistant(
         &http,
         base,
@@ -666,8 +699,134 @@ async fn the_assistant_refuses_what_it_should() {
     .await;
     assert_eq!(
         (status, body["code"].as_str()),
-        (422, Some("model_unavailable"))
+        (403, Some("model_unavailable")),
+        "{body}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_stand_in_provider_speaks_its_api_through_the_gateway() {
+    // Proves each stand-in answers the gateway in its provider's own shapes, whole and streamed (OpenAI chat and responses, Anthropic, Moonshot on the platform key; xAI and Google on demo keys), so every call is charged its reported usage, never an estimate, and a stream's text matches its usage.
+    let server = demo_server(&support::sqlite("demo-shapes"));
+    let http = support::client();
+    let base = server.base.as_str();
+    let admin = session(&http, base, None).await;
+    let service = support::token(&http, base, DEMO, "service").await;
+    let (status, body) = answer(
+        http.put(format!("{base}/v1/accounts/{DEMO}/keys"))
+            .bearer_auth(&admin)
+            .json(&json!({"keys": {"xai": "demo-xai-1234", "google": "demo-google-1234"}}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let chat = |model: &str, stream: bool| json!({"model": model, "stream": stream, "messages": [{"role": "user", "content": "How many bookings today?"}]});
+    let calls = [
+        (
+            "openai/v1/chat/completions",
+            chat("gpt-5", false),
+            false,
+            "credits",
+        ),
+        (
+            "openai/v1/chat/completions",
+            chat("gpt-5", true),
+            true,
+            "credits",
+        ),
+        (
+            "openai/v1/responses",
+            json!({"model": "gpt-5", "input": "How many bookings today?"}),
+            false,
+            "credits",
+        ),
+        (
+            "openai/v1/responses",
+            json!({"model": "gpt-5", "input": "How many bookings today?", "stream": true}),
+            true,
+            "credits",
+        ),
+        (
+            "anthropic/v1/messages",
+            json!({"model": "claude-haiku-4-5", "max_tokens": 500, "messages": [{"role": "user", "content": "How many bookings today?"}]}),
+            false,
+            "credits",
+        ),
+        (
+            "anthropic/v1/messages",
+            json!({"model": "claude-haiku-4-5", "max_tokens": 500, "stream": true, "messages": [{"role": "user", "content": "How many bookings today?"}]}),
+            true,
+            "credits",
+        ),
+        (
+            "moonshot/v1/chat/completions",
+            chat("kimi-k2", true),
+            true,
+            "credits",
+        ),
+        (
+            "xai/v1/chat/completions",
+            chat("grok-4-fast", true),
+            true,
+            "own_key",
+        ),
+        (
+            "google/v1beta/models/gemini-2.5-flash:generateContent",
+            json!({"contents": [{"role": "user", "parts": [{"text": "How many bookings today?"}]}]}),
+            false,
+            "own_key",
+        ),
+        (
+            "google/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+            json!({"contents": [{"role": "user", "parts": [{"text": "How many bookings today?"}]}]}),
+            true,
+            "own_key",
+        ),
+    ];
+    for (path, body, streamed, billed) in calls {
+        let mut request = http
+            .post(format!("{base}/v1/accounts/{DEMO}/providers/{path}"))
+            .bearer_auth(&service)
+            .header("ai-credits-member", "ana")
+            .json(&body);
+        if path.starts_with("anthropic") {
+            request = request.header("anthropic-version", "2023-06-01");
+        }
+        let response = request.send().await.expect("gateway");
+        assert_eq!(response.status(), 200, "{path}");
+        let id = response.headers()["ai-credits-call"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let text = if streamed {
+            let (events, _) = sse_events(response).await;
+            assert!(events.len() >= 3, "{path}: a stream of events: {events:?}");
+            assert!(
+                !events
+                    .iter()
+                    .any(|(_, d)| d["usage"]["prompt_tokens"].is_u64()),
+                "{path}: no usage chunk nobody asked for"
+            );
+            serde_json::to_string(&events).unwrap()
+        } else {
+            let (status, answer) = answer(response).await;
+            assert_eq!(status, 200);
+            answer.to_string()
+        };
+        assert!(text.contains("demo assistant"), "{path}: {text}");
+        let e = entry(&http, base, &admin, &id).await;
+        assert_eq!(e["billed_to"], billed, "{path}: {e}");
+        assert!(
+            e.get("estimated").is_none(),
+            "{path}: charged the reported usage: {e}"
+        );
+        assert!(e["output_tokens"].as_u64().unwrap() > 20, "{path}: {e}");
+        assert_eq!(e["member"], "ana");
+    }
+    let (_, state) = support::get_state(&http, base, DEMO, &admin, None).await;
+    assert_eq!(state["held"], 0, "every hold was closed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -751,7 +910,7 @@ async fn the_stand_in_providers_accept_demo_keys_only() {
         list["models"].as_array().is_some_and(|d| !d.is_empty()),
         "{list}"
     );
-    // With the xAI key connected, Grok is billed to it: 0 credits.
+    // With the xAI key connected, Grok is billed to it: 0 credits, as a usage.
     let (status, body) = assistant(
         &http,
         base,
@@ -762,6 +921,7 @@ async fn the_stand_in_providers_accept_demo_keys_only() {
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["entry"]["billed_to"], "own_key");
+    assert_eq!(body["entry"]["kind"], "usage");
     assert_eq!(body["entry"]["credits"], 0);
     assert!(body["entry"]["would_be_credits"].as_u64().unwrap() > 0);
 }

@@ -1,6 +1,7 @@
 // The web app (www/, built on the npm package) end to end, in Debian's Chromium driven by
-// playwright-core, against a real `ai-credits serve --demo` with an SQLite file and a fake
-// AI provider on loopback. The tests run in order on one demo account, like one person's
+// playwright-core, against a real `ai-credits serve --demo` with an SQLite file: messages go
+// through the gateway to the demo's stand-in Anthropic, and keys are tested against a fake
+// provider on loopback. The tests run in order on one demo account, like one person's
 // session: type, send, buy, connect and remove a key, run out of credits, lose the server and
 // get it back. Each saves a screenshot in target/e2e-screenshots/.
 import { after, before, test } from 'node:test';
@@ -53,7 +54,7 @@ function startDemoServer() {
     AI_CREDITS_ADMIN_TOKEN: ADMIN,
     AI_CREDITS_PROVIDER_BASE_XAI: fakeBase,
     AI_CREDITS_PROVIDER_BASE_OPENAI: fakeBase,
-    AI_CREDITS_DEMO_REPLY_DELAY_MS: '150',
+    AI_CREDITS_DEMO_REPLY_DELAY_MS: '600',
   });
 }
 
@@ -125,14 +126,27 @@ test('typing updates the estimate on every keystroke', async () => {
   await shot('01-estimate');
 });
 
-test('sending commits the reply and the usage panel moves by exactly the committed credits', async () => {
-  // Proves hold → stand-in reply → server commit: the turn shows the entry's credits, the panel and the server agree to the credit.
+test('a reply streams in through the gateway and the usage panel moves by exactly its credits', async () => {
+  // Proves Send → the backend → the gateway → the stand-in provider: the reply grows in the conversation piece by piece as it streams, the turn then shows the gateway entry's credits, and the panel and the server agree to the credit.
   const before = await state();
   const panelBefore = number(await page.locator('[data-testid=usage-credits]').textContent());
   const replies = page.locator('.turn.assistant');
   const count = await replies.count();
+  await page.evaluate(() => {
+    window.__partials = [];
+    new MutationObserver(() => {
+      const text = document.querySelector('.turn.assistant[aria-busy=true] .text')?.textContent;
+      if (text && window.__partials.at(-1) !== text) window.__partials.push(text);
+    }).observe(document.querySelector('.conversation'), { subtree: true, childList: true, characterData: true });
+  });
   await page.getByRole('button', { name: 'Send' }).click();
-  await replies.nth(count).waitFor();
+  await replies.nth(count).locator('.cost').waitFor();
+  const reply = await replies.nth(count).locator('.text').textContent();
+  const partials = await page.evaluate(() => window.__partials);
+  assert.ok(partials.length >= 3, `the reply was seen growing: ${JSON.stringify(partials)}`);
+  for (let i = 0; i < partials.length; i++) {
+    assert.ok(reply.startsWith(partials[i]) && (i === 0 || partials[i].length > partials[i - 1].length), `piece ${i} is a growing prefix of the reply`);
+  }
   const cost = await replies.nth(count).locator('.cost').textContent();
   const credits = number(cost);
   assert.ok(credits > 0, `the reply used credits: ${cost}`);
@@ -141,8 +155,9 @@ test('sending commits the reply and the usage panel moves by exactly the committ
     ['[data-testid=usage-credits]', panelBefore + credits],
   );
   const after = await state();
-  assert.equal(after.held, 0, 'the hold was closed by the commit');
+  assert.equal(after.held, 0, "the gateway's hold was closed by its commit");
   assert.equal(before.available - after.available, credits, 'the server charged exactly what the turn shows');
+  assert.ok(after.entries.some((e) => e.id.startsWith('gw-msg-') && e.kind === 'commit' && e.credits === credits), 'the charge is the gateway call');
   assert.match(await replies.nth(count).locator('.text').textContent(), /How many bookings/i);
   await page.locator('#message').fill('And which of those customers booked again this month?');
   await page.locator('[data-testid=estimate-credits]').waitFor();
@@ -150,7 +165,7 @@ test('sending commits the reply and the usage panel moves by exactly the committ
 });
 
 test('a reply lost on its way back is charged once when the message is sent again', async () => {
-  // Proves the retry path: the server commits but the browser never hears back; sending the same text again reuses the hold and id, and the server charges nothing more. The message is a quick action, billed under its own feature.
+  // Proves the retry path: the server charges but the browser never hears back; sending the same text again reuses the id, gets the reply, and the server charges nothing more. The message is a quick action, billed under its own feature.
   const text = 'Write a short, friendly description for this product.';
   let dropped = false;
   await page.route('**/assistant', async (route) => {

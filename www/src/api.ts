@@ -1,6 +1,6 @@
 // The backend calls the package's `Client` does not make: the session, provider keys, the
-// audit log, and the demo's stand-in assistant. Every failure becomes an `ApiError` with the
-// server's stable `code` (or `offline` when the server could not be reached).
+// audit log, and the demo's assistant backend (its reply streamed). Every failure becomes an
+// `ApiError` with the server's stable `code` (or `offline` when the server could not be reached).
 
 import type { Entry } from 'ai-credits';
 
@@ -31,24 +31,74 @@ async function request<T>(method: string, path: string, token: string | null, bo
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  let response: Response;
+  const response = await send(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (!response.ok) throw await failure(response);
+  const text = await response.text();
   try {
-    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    return (text ? JSON.parse(text) : null) as T;
+  } catch {
+    return null as T;
+  }
+}
+
+async function send(path: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(path, init);
   } catch {
     throw new ApiError('offline', 'The server cannot be reached.');
   }
-  const text = await response.text();
-  let json: unknown = null;
+}
+
+/** The server's `{code, message}` of a failed answer as an `ApiError`. */
+async function failure(response: Response): Promise<ApiError> {
+  let err: { code?: string; message?: string } = {};
   try {
-    json = text ? JSON.parse(text) : null;
+    err = (JSON.parse(await response.text()) ?? {}) as typeof err;
   } catch {
-    json = null;
+    // Not JSON: the status says what there is to say.
   }
-  if (!response.ok) {
-    const err = (json ?? {}) as { code?: string; message?: string };
-    throw new ApiError(err.code ?? 'server_error', err.message ?? `The server answered ${response.status}.`, response.status);
+  return new ApiError(err.code ?? 'server_error', err.message ?? `The server answered ${response.status}.`, response.status);
+}
+
+/**
+ * Reads the assistant's server-sent events: `delta` (more of the reply), then `done` (the
+ * whole reply and the entry it made) or `error`. A stream that breaks off is `offline`: the
+ * message may have been answered and charged, and sending it again with the same id is safe.
+ */
+async function readReply(response: Response, onText: (soFar: string) => void): Promise<AssistantReply> {
+  if (!response.body) throw new ApiError('offline', 'The reply did not arrive.');
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  let text = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event = /^event: (.*)$/m.exec(frame)?.[1];
+        const data = /^data: (.*)$/m.exec(frame)?.[1];
+        if (data === undefined) continue;
+        const json = JSON.parse(data) as { text?: string; code?: string; message?: string };
+        if (event === 'delta') {
+          text += json.text ?? '';
+          onText(text);
+        } else if (event === 'done') {
+          return json as unknown as AssistantReply;
+        } else if (event === 'error') {
+          throw new ApiError(json.code ?? 'server_error', json.message ?? 'The reply failed.', 502);
+        }
+      }
+    }
+  } catch (e) {
+    if (e instanceof ApiError) throw e;
+    throw new ApiError('offline', 'The connection was lost while the reply was arriving.');
+  } finally {
+    reader.releaseLock();
   }
-  return json as T;
+  throw new ApiError('offline', 'The reply stopped before it was complete.');
 }
 
 /**
@@ -82,7 +132,9 @@ export interface AssistantReply {
 }
 
 export interface AssistantRequest {
-  model: string; message: string; hold?: string; id: string; feature: string; history_tokens: number;
+  model: string; message: string; id: string; feature: string;
+  /** Earlier turns sent with the message, oldest first. */
+  history: { role: 'user' | 'assistant'; text: string }[];
 }
 
 /** The account's endpoints, with the session's token. */
@@ -109,7 +161,17 @@ export class Api {
     return request('GET', this.path('/audit'), this.session.token);
   }
 
-  assistant(body: AssistantRequest): Promise<AssistantReply> {
-    return request('POST', this.path('/assistant'), this.session.token, body);
+  /**
+   * Sends a message to the assistant backend, which calls the model through the gateway;
+   * `onText` sees the reply grow as it streams in.
+   */
+  async assistant(body: AssistantRequest, onText: (soFar: string) => void): Promise<AssistantReply> {
+    const response = await send(this.path('/assistant'), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.session.token}`, 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) throw await failure(response);
+    return readReply(response, onText);
   }
 }

@@ -4,41 +4,45 @@
 //!   (unless it exists: a restart keeps whatever the demo did since).
 //! - `POST /v1/demo/session` hands out an admin token of that account to anyone who asks. That
 //!   is the point of a demo and the reason it must never face the internet.
-//! - `POST /v1/accounts/{id}/assistant` stands in for the host application's AI call: it makes
-//!   up a reply, measures it with the core's token estimator and charges it through the engine
-//!   exactly as a host app's backend would (a `commit` of the caller's hold, or a `usage`).
-//! - `GET /demo/providers/{provider}/…` stand in for the providers' list-models endpoints, so
-//!   saving a provider key can be tried without the internet: a key starting with `demo-` is
-//!   accepted, any other gets the provider's own refusal.
+//! - `POST /v1/accounts/{id}/assistant` stands in for the host application's assistant
+//!   backend ([`assistant`]): it calls the model through the gateway as a host app would, and
+//!   streams the reply back.
+//! - `/demo/providers/{provider}/…` stand in for the providers ([`stand_in`]): their
+//!   list-models endpoints (for key tests) and the generation APIs the gateway forwards, in
+//!   each provider's own shapes, streams included. A key starting with `demo-` is accepted,
+//!   any other gets the provider's own refusal. Calls on credits use the platform key
+//!   [`stand_in::PLATFORM_KEY`] unless `AI_CREDITS_PLATFORM_KEY_*` says otherwise.
 //!
 //! The seeded history is computed with the core `Ledger` while it is generated, so its totals
 //! land where they should whatever the day the demo starts; every number the demo later shows
 //! comes from the engine like any other account's.
 
+pub mod assistant;
+pub mod stand_in;
+
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::Json;
+use axum::Router;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use chrono::{Datelike, NaiveTime, TimeDelta, Timelike, Utc, Weekday};
 use serde_json::{Map, Value, json};
 
 use ai_credits::time::{Instant, add_months, format_instant};
-use ai_credits::tokens::{TokenizerFamily, estimate_tokens};
-use ai_credits::units::{Credits, TOKENS_PER_FIELD_MAX};
+use ai_credits::units::Credits;
 use ai_credits::{Account, Catalogue, EventDraft, Ledger, Rejection};
 
-use crate::engine::{self, Ctx, Engine, Poster};
+use crate::engine::{self, Ctx, Engine};
 use crate::error::{ApiError, ErrorCode};
-use crate::http::auth::{self, Caller, Role};
-use crate::http::roles::{Action, Grant};
+use crate::http::auth::{self, Role};
 use crate::http::{self, AppState};
+use crate::vault::secret::Secret;
 
 /// The demo account's id.
 pub const ACCOUNT_ID: &str = "acc_demo";
@@ -50,10 +54,12 @@ pub const OWNER: &str = "maya";
 pub const MEMBER_CHARS_MAX: usize = 64;
 /// Longest message the stand-in assistant reads, in characters.
 pub const MESSAGE_CHARS_MAX: usize = 32_000;
-/// Tokens the host app's system prompt (instructions, tools) adds to every call.
-pub const SYSTEM_PROMPT_TOKENS: u64 = 650;
-/// How long the stand-in assistant "thinks" unless `AI_CREDITS_DEMO_REPLY_DELAY_MS` says
-/// otherwise: long enough for a person to see the progress the web app shows.
+/// Tokens the host app's instructions and tools add to each seeded call.
+const PROMPT_TOKENS: u64 = 650;
+/// The member the assistant backend's service token is issued for.
+pub const ASSISTANT_MEMBER: &str = "demo-assistant";
+/// How long the stand-in providers "think" and stream unless `AI_CREDITS_DEMO_REPLY_DELAY_MS`
+/// says otherwise: long enough for a person to see the reply arrive.
 pub const REPLY_DELAY_MS_DEFAULT: u64 = 400;
 /// Longest delay the variable may ask for.
 const REPLY_DELAY_MS_MAX: u64 = 60_000;
@@ -63,7 +69,8 @@ pub const PROVIDERS_PATH: &str = "/demo/providers";
 /// Settings of demo mode that are read once at start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DemoSettings {
-    /// How long the assistant waits before answering.
+    /// How long a stand-in provider takes to answer (half before the first words of a stream,
+    /// half spread over the rest).
     pub reply_delay: Duration,
 }
 
@@ -81,10 +88,20 @@ impl DemoSettings {
     }
 }
 
-/// The base URL the provider adapters use in demo mode when their variables are not set:
-/// this server's own stand-ins. An unspecified bind address (`0.0.0.0`, `::`) is reached on
-/// loopback.
-pub fn stand_in_base(addr: std::net::SocketAddr) -> String {
+/// A demo server's own parts.
+pub struct Demo {
+    pub settings: DemoSettings,
+    /// This server's own address, where the assistant backend calls the gateway.
+    self_base: String,
+    /// The assistant backend's service token of [`ACCOUNT_ID`], as a host app's backend has one.
+    service_token: Secret,
+    http: reqwest::Client,
+    replies: Mutex<assistant::Replies>,
+}
+
+/// The loopback address of a bound `addr` (an unspecified one, `0.0.0.0` or `::`, is reached
+/// on loopback).
+fn reachable(addr: std::net::SocketAddr) -> std::net::SocketAddr {
     let mut addr = addr;
     if addr.ip().is_unspecified() {
         addr.set_ip(match addr.ip() {
@@ -92,18 +109,34 @@ pub fn stand_in_base(addr: std::net::SocketAddr) -> String {
             std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
         });
     }
-    format!("http://{addr}{PROVIDERS_PATH}")
+    addr
+}
+
+/// The base URL the provider adapters use in demo mode when their variables are not set:
+/// this server's own stand-ins.
+pub fn stand_in_base(addr: std::net::SocketAddr) -> String {
+    format!("http://{}{PROVIDERS_PATH}", reachable(addr))
 }
 
 /// The demo routes, added to the API only with `--demo`.
 pub fn routes(router: Router<Arc<AppState>>) -> Router<Arc<AppState>> {
     router
         .route("/v1/demo/session", post(post_session))
-        .route("/v1/accounts/{id}/assistant", post(post_assistant))
-        .route("/demo/providers/{provider}/v1/models", get(models_v1))
+        .route(
+            "/v1/accounts/{id}/assistant",
+            post(assistant::post_assistant),
+        )
+        .route(
+            "/demo/providers/{provider}/v1/models",
+            get(stand_in::models_v1),
+        )
         .route(
             "/demo/providers/{provider}/v1beta/models",
-            get(models_v1beta),
+            get(stand_in::models_v1beta),
+        )
+        .route(
+            "/demo/providers/{provider}/{*path}",
+            post(stand_in::generate),
         )
 }
 
@@ -205,12 +238,12 @@ fn make_call(rng: &mut Rng, cycle: i64) -> Call {
                 ("gpt-5.4-mini", 20),
                 ("kimi-k2", 15),
             ],
-            SYSTEM_PROMPT_TOKENS + rng.range(150, 1_200) + rng.range(0, 4_000),
+            PROMPT_TOKENS + rng.range(150, 1_200) + rng.range(0, 4_000),
             rng.range(120, 900),
         ),
         "email_drafts" => (
             &[("claude-haiku-4-5", 50), ("gpt-5.4-mini", 50)],
-            SYSTEM_PROMPT_TOKENS + rng.range(300, 1_500),
+            PROMPT_TOKENS + rng.range(300, 1_500),
             rng.range(180, 650),
         ),
         "text_generation" => (
@@ -219,7 +252,7 @@ fn make_call(rng: &mut Rng, cycle: i64) -> Call {
                 ("claude-sonnet-4-6", 30),
                 ("kimi-k2", 30),
             ],
-            SYSTEM_PROMPT_TOKENS + rng.range(100, 900),
+            PROMPT_TOKENS + rng.range(100, 900),
             rng.range(250, 1_100),
         ),
         _ => (
@@ -572,136 +605,7 @@ async fn post_session(
 }
 
 // ---------------------------------------------------------------------------------------------
-// The stand-in assistant
-
-/// What the assistant endpoint reads.
-struct AssistantRequest {
-    model: String,
-    message: String,
-    hold: Option<String>,
-    id: Option<String>,
-    feature: String,
-    history_tokens: u64,
-}
-
-fn read_assistant_request(body: Map<String, Value>) -> Result<AssistantRequest, ApiError> {
-    unknown_fields(
-        &body,
-        &[
-            "model",
-            "message",
-            "hold",
-            "id",
-            "feature",
-            "history_tokens",
-        ],
-    )?;
-    let model = optional_text(&body, "model")?
-        .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidRequest, "`model` is required"))?
-        .to_owned();
-    let message = match body.get("message") {
-        Some(Value::String(m)) if (1..=MESSAGE_CHARS_MAX).contains(&m.chars().count()) => m.clone(),
-        _ => {
-            return Err(ApiError::bad_request(
-                ErrorCode::InvalidRequest,
-                format!("`message` must be a string of 1 to {MESSAGE_CHARS_MAX} characters"),
-            ));
-        }
-    };
-    let history_tokens = match body.get("history_tokens") {
-        None | Some(Value::Null) => 0,
-        Some(v) => v
-            .as_u64()
-            .filter(|n| *n <= TOKENS_PER_FIELD_MAX)
-            .ok_or_else(|| {
-                ApiError::bad_request(
-                    ErrorCode::InvalidRequest,
-                    format!(
-                        "`history_tokens` must be a whole number from 0 to {TOKENS_PER_FIELD_MAX}"
-                    ),
-                )
-            })?,
-    };
-    Ok(AssistantRequest {
-        model,
-        message,
-        hold: optional_text(&body, "hold")?.map(str::to_owned),
-        id: optional_text(&body, "id")?.map(str::to_owned),
-        feature: optional_text(&body, "feature")?
-            .unwrap_or("assistant")
-            .to_owned(),
-        history_tokens,
-    })
-}
-
-/// `POST /v1/accounts/{id}/assistant` (member or admin): the demo's stand-in for the host
-/// app's AI call. It makes up a reply, counts its usage with the core's estimator (the message
-/// on the model's tokenizer, plus the system prompt and the history the caller says it sent;
-/// the reply as output), waits a moment, and charges it through the engine as the host app's
-/// backend would: a `commit` of `hold` when given, else a `usage`, with `id` as the idempotency
-/// id (a fresh one by default). A core refusal is answered as `/events` answers it.
-///
-/// A model billed to the business's own key is charged 0 credits like any own-key call, but
-/// the stand-in never calls the provider with that key: the reply is made up either way.
-async fn post_assistant(
-    State(app): State<Arc<AppState>>,
-    Path(id): Path<String>,
-    caller: Caller,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
-    // The stand-in for a host app's backend answering a person: members and admins, for
-    // themselves.
-    let member = match caller.may(Action::Hold, Some(&id))? {
-        Grant::OwnMember => caller.member().to_owned(),
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                ErrorCode::Forbidden,
-                "the demo assistant answers members and admins of the account",
-            ));
-        }
-    };
-    let request = read_assistant_request(http::json_object(body)?)?;
-    let catalogue = &app.ctx.catalogue;
-    let known = catalogue.model(&request.model);
-    let family = known
-        .map(|m| m.tokenizer)
-        .or_else(|| TokenizerFamily::for_model(&request.model))
-        .unwrap_or(TokenizerFamily::O200k);
-    let name = known.map_or(request.model.as_str(), |m| m.name.as_str());
-    let reply = stand_in_reply(&request.message, name);
-    let input_tokens = estimate_tokens(&request.message, family)
-        .tokens
-        .saturating_add(SYSTEM_PROMPT_TOKENS)
-        .saturating_add(request.history_tokens);
-    let output_tokens = estimate_tokens(&reply, family).tokens;
-    let mut event = json!({
-        "kind": "usage",
-        "id": request.id.unwrap_or_else(|| format!("asst_{}", auth::random_hex(12))),
-        "model": request.model,
-        "input_tokens": input_tokens,
-        "output_tokens": output_tokens,
-        "feature": request.feature,
-        "member": member,
-    });
-    if let Some(hold) = request.hold {
-        event["kind"] = json!("commit");
-        event["hold"] = json!(hold);
-    }
-    if let Some(settings) = app.demo {
-        tokio::time::sleep(settings.reply_delay).await;
-    }
-    let accepted = app
-        .engine
-        .submit(id, EventDraft::from_json(&event), Poster::server(member))
-        .await?;
-    Ok(Json(json!({
-        "reply": reply,
-        "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
-        "duplicate": accepted.duplicate,
-        "entry": accepted.entry,
-    })))
-}
+// The stand-in reply
 
 /// FNV-1a: a stable hash, so the same message always gets the same reply (a retry with the
 /// same id must charge the same tokens to be a duplicate).
@@ -762,169 +666,6 @@ pub fn stand_in_reply(message: &str, model_name: &str) -> String {
     reply
 }
 
-// ---------------------------------------------------------------------------------------------
-// Stand-in providers
-
-async fn models_v1(
-    State(app): State<Arc<AppState>>,
-    Path(provider): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    match provider.as_str() {
-        "openai" | "anthropic" | "moonshot" | "xai" => {
-            stand_in_models(&app.ctx.catalogue, &provider, &headers, None)
-        }
-        _ => not_a_provider_path(),
-    }
-}
-
-async fn models_v1beta(
-    State(app): State<Arc<AppState>>,
-    Path(provider): Path<String>,
-    headers: HeaderMap,
-    Query(query): Query<std::collections::HashMap<String, String>>,
-) -> Response {
-    match provider.as_str() {
-        "google" => stand_in_models(
-            &app.ctx.catalogue,
-            &provider,
-            &headers,
-            query.get("key").map(String::as_str),
-        ),
-        _ => not_a_provider_path(),
-    }
-}
-
-fn not_a_provider_path() -> Response {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        ErrorCode::NotFound,
-        "no stand-in provider serves this path; see the adapters in providers.rs",
-    )
-    .into_response()
-}
-
-/// One provider's list-models endpoint as the adapter calls it: the key from that provider's
-/// header (Google also reads `?key=`), accepted when it starts with `demo-` (a few of the
-/// catalogue's models of that provider), else that provider's own refusal. The key is never
-/// logged or echoed whole.
-fn stand_in_models(
-    catalogue: &Catalogue,
-    provider: &str,
-    headers: &HeaderMap,
-    query_key: Option<&str>,
-) -> Response {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    };
-    if provider == "anthropic" && header("anthropic-version").is_none() {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(
-                json!({"type": "error", "error": {"type": "invalid_request_error",
-                        "message": "anthropic-version: header is required"}}),
-            ),
-        )
-            .into_response();
-    }
-    let key = match provider {
-        "anthropic" => header("x-api-key"),
-        "google" => header("x-goog-api-key").or(query_key),
-        _ => header("authorization").and_then(|v| v.strip_prefix("Bearer ")),
-    }
-    .unwrap_or("");
-    if key.starts_with("demo-") {
-        return (StatusCode::OK, Json(model_list(catalogue, provider))).into_response();
-    }
-    let (status, body) = refusal(provider, key);
-    (status, Json(body)).into_response()
-}
-
-/// The catalogue's models of `provider` in that provider's list shape.
-fn model_list(catalogue: &Catalogue, provider: &str) -> Value {
-    let ids: Vec<(&str, &str)> = catalogue
-        .models
-        .iter()
-        .filter(|m| m.provider == provider)
-        .map(|m| (m.id.as_str(), m.name.as_str()))
-        .collect();
-    let created = 1_735_689_600; // 2025-01-01T00:00:00Z
-    match provider {
-        "anthropic" => json!({
-            "data": ids.iter().map(|(id, name)| json!({
-                "type": "model", "id": id, "display_name": name,
-                "created_at": "2025-01-01T00:00:00Z",
-            })).collect::<Vec<_>>(),
-            "has_more": false,
-            "first_id": ids.first().map(|(id, _)| *id),
-            "last_id": ids.last().map(|(id, _)| *id),
-        }),
-        "google" => json!({
-            "models": ids.iter().map(|(id, name)| json!({
-                "name": format!("models/{id}"), "displayName": name,
-                "supportedGenerationMethods": ["generateContent", "countTokens"],
-            })).collect::<Vec<_>>(),
-        }),
-        _ => json!({
-            "object": "list",
-            "data": ids.iter().map(|(id, _)| json!({
-                "id": id, "object": "model", "created": created, "owned_by": provider,
-            })).collect::<Vec<_>>(),
-        }),
-    }
-}
-
-/// `key` masked as providers mask it in their messages: a few characters of each end.
-fn mask(key: &str, head: usize, tail: usize) -> String {
-    let chars: Vec<char> = key.chars().collect();
-    if chars.len() <= head + tail {
-        return "***".to_owned();
-    }
-    let start: String = chars[..head].iter().collect();
-    let end: String = chars[chars.len() - tail..].iter().collect();
-    format!("{start}***{end}")
-}
-
-/// Each provider's answer to a wrong key, as the provider sends it: OpenAI, Anthropic and
-/// Moonshot 401; xAI 400 with its string `error`; Google 400 `API_KEY_INVALID`.
-fn refusal(provider: &str, key: &str) -> (StatusCode, Value) {
-    match provider {
-        "anthropic" => (
-            StatusCode::UNAUTHORIZED,
-            json!({"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}),
-        ),
-        "moonshot" => (
-            StatusCode::UNAUTHORIZED,
-            json!({"error": {"message": "Invalid Authentication", "type": "invalid_authentication_error"}}),
-        ),
-        "xai" => (
-            StatusCode::BAD_REQUEST,
-            json!({"code": "Client specified an invalid argument",
-                   "error": format!("Incorrect API key provided: {}. You can obtain an API key from https://console.x.ai.", mask(key, 2, 2))}),
-        ),
-        "google" => (
-            StatusCode::BAD_REQUEST,
-            json!({"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.", "status": "INVALID_ARGUMENT",
-                   "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID", "domain": "googleapis.com",
-                                "metadata": {"service": "generativelanguage.googleapis.com"}}]}}),
-        ),
-        _ if key.is_empty() => (
-            StatusCode::UNAUTHORIZED,
-            json!({"error": {"message": "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-                   "type": "invalid_request_error", "param": null, "code": null}}),
-        ),
-        _ => (
-            StatusCode::UNAUTHORIZED,
-            json!({"error": {"message": format!("Incorrect API key provided: {}. You can find your API key at https://platform.openai.com/account/api-keys.", mask(key, 3, 4)),
-                   "type": "invalid_request_error", "param": null, "code": "invalid_api_key"}}),
-        ),
-    }
-}
-
 /// A one-line account of a seeding, for the log.
 pub fn describe(summary: &SeedSummary) -> String {
     let packs: Vec<String> = summary
@@ -944,11 +685,12 @@ pub fn describe(summary: &SeedSummary) -> String {
     )
 }
 
-/// At start: seeds [`ACCOUNT_ID`] unless it exists, and says which it did.
+/// At start: seeds [`ACCOUNT_ID`] unless it exists, says which it did, and issues the
+/// assistant backend's service token (revoking the ones earlier starts issued).
 pub async fn seed_at_start(
     ctx: &Ctx,
     engine: &Engine,
-) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<Secret, Box<dyn std::error::Error + Send + Sync>> {
     match ensure_seeded(ctx, engine).await? {
         Some(summary) => tracing::info!(
             account = ACCOUNT_ID,
@@ -957,7 +699,16 @@ pub async fn seed_at_start(
         ),
         None => tracing::info!(account = ACCOUNT_ID, "demo account exists: kept as it is"),
     }
-    Ok(())
+    for row in ctx.db.tokens(ACCOUNT_ID).await? {
+        if row.member == ASSISTANT_MEMBER && row.role == Role::Service.as_str() {
+            ctx.db.delete_token(ACCOUNT_ID, &row.id).await?;
+        }
+    }
+    let issued = auth::issue_token(&ctx.db, ACCOUNT_ID, ASSISTANT_MEMBER, Role::Service, None)
+        .await
+        .map_err(|e| e.message)?
+        .ok_or("the demo account is missing")?;
+    Ok(Secret::new(issued.0))
 }
 
 /// The provider adapters of a demo server: the stand-ins at its own address (known only once
@@ -972,15 +723,44 @@ pub fn stand_in_providers(addr: std::net::SocketAddr) -> crate::vault::providers
     crate::vault::providers::Providers::from_env_or(Some(&stand_in))
 }
 
+/// Calls on credits to a stand-in provider use [`stand_in::PLATFORM_KEY`] unless
+/// `AI_CREDITS_PLATFORM_KEY_*` names one. A provider pointed elsewhere gets no default.
+pub fn platform_keys(
+    gateway: &mut crate::gateway::Gateway,
+    providers: &crate::vault::providers::Providers,
+    catalogue: &Catalogue,
+    addr: std::net::SocketAddr,
+) {
+    let stand_in = stand_in_base(addr);
+    for provider in &catalogue.providers {
+        if providers
+            .base(&provider.id)
+            .is_some_and(|base| base.starts_with(&stand_in))
+        {
+            gateway.platform_key_or(&provider.id, Secret::new(stand_in::PLATFORM_KEY.to_owned()));
+        }
+    }
+}
+
 /// Switches a server's routes to demo mode, with a warning in the log.
-pub fn switch_on(state: AppState, addr: std::net::SocketAddr) -> AppState {
+pub fn switch_on(state: AppState, addr: std::net::SocketAddr, service_token: Secret) -> AppState {
     tracing::warn!(
         %addr,
         "demo mode: POST /v1/demo/session hands an admin token of {} to anyone who can \
          reach this address; never expose it to a network you do not trust",
         ACCOUNT_ID
     );
-    state.with_demo(DemoSettings::from_env())
+    let demo = Demo {
+        settings: DemoSettings::from_env(),
+        self_base: format!("http://{}", reachable(addr)),
+        service_token,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default(),
+        replies: Mutex::new(assistant::Replies::default()),
+    };
+    state.with_demo(Arc::new(demo))
 }
 
 fn unknown_fields(body: &Map<String, Value>, known: &[&str]) -> Result<(), ApiError> {
@@ -1002,10 +782,10 @@ fn unknown_fields(body: &Map<String, Value>, known: &[&str]) -> Result<(), ApiEr
 fn optional_text<'a>(body: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, ApiError> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => Ok(Some(s)),
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 200 => Ok(Some(s)),
         Some(_) => Err(ApiError::bad_request(
             ErrorCode::InvalidRequest,
-            format!("`{key}` must be a non-empty string of at most 256 bytes"),
+            format!("`{key}` must be a non-empty string of at most 200 bytes"),
         )),
     }
 }
@@ -1043,13 +823,5 @@ mod tests {
             long.contains("\"Summarise the week for me please. Summarise the…\""),
             "{long}"
         );
-    }
-
-    #[test]
-    fn masks_keep_only_the_ends() {
-        // Proves a refused key is never echoed whole, and a short one not at all.
-        assert_eq!(mask("sk-proj-abcdefgh1234", 3, 4), "sk-***1234");
-        assert_eq!(mask("xai-abc", 2, 2), "xa***bc");
-        assert_eq!(mask("abc", 2, 2), "***");
     }
 }

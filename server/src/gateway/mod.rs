@@ -63,6 +63,8 @@ pub struct Gateway {
 /// Longest a gateway hold lasts: past it, a call still streaming is charged without its hold
 /// (its entry is then `unpaid` for what was no longer available).
 const HOLD_FOR: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+/// The response header naming the entry a call makes (its `id` in `/entries`).
+pub const CALL_HEADER: &str = "ai-credits-call";
 /// Largest answer read whole (a non-streamed one).
 const ANSWER_BYTES_MAX: usize = 16 << 20;
 
@@ -97,6 +99,11 @@ impl Gateway {
             calls_max_per_account: calls_max_per_account.max(1),
             in_flight: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Sets `provider`'s platform key unless one is configured (the demo's stand-ins).
+    pub fn platform_key_or(&mut self, provider: &str, key: Secret) {
+        self.platform_keys.entry(provider.to_owned()).or_insert(key);
     }
 
     /// Which providers have a platform key (for the start-up log; never the keys).
@@ -315,9 +322,25 @@ impl Call {
                 .refused(status, &body, placed, request, may_retry, slot)
                 .await;
         }
-        if streams {
-            return Ok(self.stream(upstream, placed, caller_asked_usage, slot));
+        let call_id = HeaderValue::from_str(&placed.id).ok();
+        let mut response = if streams {
+            self.stream(upstream, placed, caller_asked_usage, slot)
+        } else {
+            self.whole(upstream, placed, slot).await?
+        };
+        if let Some(id) = call_id {
+            response.headers_mut().insert(CALL_HEADER, id);
         }
+        Ok(response)
+    }
+
+    /// A whole answer: read, charged, then passed on.
+    async fn whole(
+        &self,
+        upstream: reqwest::Response,
+        placed: Placed,
+        slot: Slot,
+    ) -> Result<Response, ApiError> {
         let body = read_limited(upstream, self.app.gateway.chunk_timeout)
             .await
             .map_err(|_| unavailable("the provider's answer did not arrive in time"))?;

@@ -27,7 +27,7 @@ use axum::routing::{any, delete, get, post};
 use serde_json::{Map, Value};
 
 #[cfg(feature = "demo")]
-use crate::demo::{self, DemoSettings};
+use crate::demo::{self, Demo};
 use crate::engine::{Ctx, Engine};
 use crate::error::{ApiError, ErrorCode};
 use crate::http::auth::Authenticator;
@@ -63,7 +63,7 @@ pub struct AppState {
     pub gateway: Arc<crate::gateway::Gateway>,
     /// Demo mode's settings; `None` unless the server runs with `--demo`.
     #[cfg(feature = "demo")]
-    pub demo: Option<DemoSettings>,
+    pub demo: Option<Arc<Demo>>,
     pub(crate) catalogue_json: Bytes,
     pub(crate) catalogue_etag: String,
 }
@@ -99,9 +99,9 @@ impl AppState {
 
     /// Switches demo mode on: the demo routes are served (see `demo`).
     #[cfg(feature = "demo")]
-    pub fn with_demo(self, settings: DemoSettings) -> AppState {
+    pub fn with_demo(self, demo: Arc<Demo>) -> AppState {
         AppState {
-            demo: Some(settings),
+            demo: Some(demo),
             ..self
         }
     }

@@ -1,7 +1,8 @@
 // The assistant: a conversation, quick actions and a composer whose estimate follows every
 // keystroke (a `TokenCounter` fed each edit, then `client.estimateMessage`), and sending
-// through the real path: a hold for the worst case, the server's stand-in assistant replies
-// and commits what the reply used, the copy syncs.
+// through the real path: the host app's backend (the demo's) calls the model through the
+// gateway, which holds the worst case and charges what the provider reports; the reply streams
+// into the conversation as it arrives, and the copy syncs.
 
 import { TokenCounter, type Balance, type MessageEstimate } from 'ai-credits';
 import type { App } from '../app';
@@ -10,10 +11,11 @@ import { h, mount } from '../dom';
 import * as fmt from '../format';
 import { usagePanel } from './usage-panel';
 
-/** How long a hold is kept if the reply never comes. */
-const HOLD_EXPIRES_IN_MS = 5 * 60_000;
-/** Longest message accepted by the stand-in assistant. */
+/** Longest message accepted by the assistant backend. */
 const MESSAGE_CHARS_MAX = 32_000;
+/** Most earlier turns sent with a message, and most of their characters. */
+const CONTEXT_TURNS_MAX = 50;
+const CONTEXT_CHARS_MAX = 24_000;
 
 interface Turn {
   role: 'user' | 'assistant';
@@ -23,6 +25,8 @@ interface Turn {
   credits?: number;
   billed_to?: string;
   tokens?: number;
+  /** A reply still streaming in. */
+  pending?: boolean;
 }
 
 function conversationKey(app: App): string {
@@ -32,7 +36,7 @@ function conversationKey(app: App): string {
 function loadConversation(app: App): Turn[] {
   try {
     const text = localStorage.getItem(conversationKey(app));
-    return text ? (JSON.parse(text) as Turn[]) : [];
+    return text ? (JSON.parse(text) as Turn[]).filter((t) => !t.pending) : [];
   } catch {
     return [];
   }
@@ -81,9 +85,9 @@ export function assistantView(app: App): HTMLElement {
   let notice: { text: string; tone: 'error' | 'info' } | null = null;
   /**
    * A send whose answer never came (the network failed after the request left): sending the
-   * same text again reuses its hold and idempotency id, so it is charged at most once.
+   * same text again reuses its id, so it is charged at most once.
    */
-  let unanswered: { text: string; model: string; holdId?: string; messageId: string } | null = null;
+  let unanswered: { text: string; model: string; messageId: string } | null = null;
 
   const conversation = h('ol', { class: 'conversation', 'aria-label': 'Conversation', 'aria-live': 'polite' });
   const banner = h('div', { class: 'banner-slot' });
@@ -97,7 +101,18 @@ export function assistantView(app: App): HTMLElement {
   const noticeLine = h('p', { class: 'notice', role: 'status' });
   const quick = h('div', { class: 'quick-actions', role: 'group', 'aria-label': 'Quick actions' });
 
-  const historyTokens = (): number => turns.reduce((sum, t) => sum + (t.tokens ?? 0), 0);
+  /** The earlier turns sent with the next message: the newest that fit. */
+  const context = (): Turn[] => {
+    const sent: Turn[] = [];
+    let chars = 0;
+    for (const t of [...turns].reverse()) {
+      if (t.pending || !t.text || sent.length === CONTEXT_TURNS_MAX || chars + t.text.length > CONTEXT_CHARS_MAX) break;
+      chars += t.text.length;
+      sent.unshift(t);
+    }
+    return sent;
+  };
+  const historyTokens = (): number => context().reduce((sum, t) => sum + (t.tokens ?? 0), 0);
 
   /** The counter on the selected model's tokenizer, rebuilt when the model changes. */
   const tokenCounter = (model: string): TokenCounter => {
@@ -128,12 +143,13 @@ export function assistantView(app: App): HTMLElement {
       mount(conversation, h('li', { class: 'empty' }, 'Ask the assistant anything about your business. Each message uses a few credits; the estimate below shows how many before you send.'));
       return;
     }
-    mount(conversation, turns.map((t) => h('li', { class: `turn ${t.role}` },
+    mount(conversation, turns.map((t) => h('li', { class: `turn ${t.role}`, 'aria-busy': t.pending ? 'true' : null },
       h('div', { class: 'who' }, t.role === 'user' ? 'You' : `Assistant · ${app.modelName(t.model ?? '')}`),
       h('div', { class: 'text' }, t.text),
-      t.role === 'assistant' ? h('div', { class: 'cost' },
-        t.billed_to === 'own_key' ? 'Billed to your own key: no credits used'
-          : `Used ${fmt.exact(t.credits ?? 0)} credits`) : null)));
+      t.role === 'assistant' ? h('div', { class: t.pending ? 'pending' : 'cost' },
+        t.pending ? 'Replying…'
+          : t.billed_to === 'own_key' ? 'Billed to your own key: no credits used'
+            : `Used ${fmt.exact(t.credits ?? 0)} credits`) : null)));
     conversation.lastElementChild?.scrollIntoView({ block: 'nearest' });
   };
 
@@ -234,53 +250,46 @@ export function assistantView(app: App): HTMLElement {
     notice = { text: 'Sending…', tone: 'info' };
     drawEstimate();
     const again = unanswered?.text === text && unanswered.model === est.model ? unanswered : null;
-    if (unanswered && !again && unanswered.holdId) {
-      // A different message now: the old hold is let go rather than left to expire.
-      void app.client.release(unanswered.holdId).catch(() => undefined);
-    }
     unanswered = null;
-    let holdId = again?.holdId;
     const messageId = again?.messageId ?? newId('msg');
-    let sent = false;
-    const history = historyTokens();
+    const history = context().map((t) => ({ role: t.role, text: t.text }));
     const textTokens = tokenCounter(est.model).tokens;
     const messageFeature = feature; // clearing the composer below resets `feature`
+    const reply: Turn = { role: 'assistant', text: '', at: '', model: est.model, pending: true };
     try {
-      if (est.billed_to === 'credits' && !holdId) {
-        // Hold the worst case (never more than is available: a reply may still run over it,
-        // and the server charges what it really used).
-        holdId = newId('hold');
-        const credits = Math.max(1, Math.min(est.credits.high, est.available));
-        await app.client.hold({ credits, expires_in_ms: HOLD_EXPIRES_IN_MS, feature: messageFeature, member: app.session.member, id: holdId });
-      }
       turns.push({ role: 'user', text, at: new Date().toISOString(), tokens: textTokens });
       textarea.value = '';
       onEdit();
+      turns.push(reply);
       drawConversation();
+      const replyText = conversation.lastElementChild?.querySelector('.text');
       notice = { text: 'The assistant is replying…', tone: 'info' };
       drawEstimate();
-      const reply = await app.api.assistant({
-        model: est.model, message: text, hold: holdId, id: messageId, feature: messageFeature, history_tokens: history,
-      });
-      sent = true;
-      // A retry the server had already decided answers `duplicate` with the original entry.
-      const entry = reply.entry;
-      turns.push({
-        role: 'assistant', text: reply.reply, at: new Date().toISOString(), model: est.model,
+      const done = await app.api.assistant(
+        { model: est.model, message: text, id: messageId, feature: messageFeature, history },
+        (soFar) => {
+          reply.text = soFar;
+          if (replyText) replyText.textContent = soFar;
+          replyText?.scrollIntoView({ block: 'nearest' });
+        },
+      );
+      // A retry the server had already answered gives the same reply and entry (`duplicate`).
+      const entry = done.entry;
+      Object.assign(reply, {
+        text: done.reply, at: new Date().toISOString(), pending: false,
         credits: entry?.credits ?? 0, billed_to: entry?.billed_to ?? est.billed_to,
-        tokens: reply.usage.output_tokens,
+        tokens: done.usage.output_tokens,
       });
       saveConversation(app, turns);
       notice = null;
     } catch (e) {
+      turns = turns.filter((t) => t !== reply);
       const unknownOutcome = errorCode(e) === 'offline' && turns.at(-1)?.text === text;
       if (unknownOutcome) {
-        // The request may have reached the server: keep the hold and the id for a safe retry.
-        unanswered = { text, model: est.model, holdId, messageId };
-      } else if (holdId) {
-        void app.client.release(holdId).catch(() => undefined); // else it expires by itself
+        // The request may have reached the server: keep the id for a safe retry.
+        unanswered = { text, model: est.model, messageId };
       }
-      if (!sent && turns.at(-1)?.role === 'user' && turns.at(-1)?.text === text) {
+      if (turns.at(-1)?.role === 'user' && turns.at(-1)?.text === text) {
         turns.pop();
         textarea.value = text;
         onEdit();

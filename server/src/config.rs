@@ -38,6 +38,11 @@ pub struct Config {
     /// Serve the static files of this directory at `/` (a web app on the API's origin).
     #[arg(long, value_name = "DIR")]
     pub www: Option<PathBuf>,
+    /// A web origin (`https://app.example.com`, `http://localhost:5173`) whose pages may call
+    /// the API from the browser (CORS); repeat it for more. Without any, only pages on the
+    /// server's own origin can (`--www`, or a proxy in front of both).
+    #[arg(long = "cors-origin", value_name = "ORIGIN", value_parser = parse_origin)]
+    pub cors_origins: Vec<String>,
     /// A file holding the data key that encrypts provider keys, created when missing;
     /// `AI_CREDITS_DATA_KEY` wins over it. Without either, an SQLite database keeps
     /// `ai-credits.key` beside it and PostgreSQL switches provider keys off.
@@ -118,6 +123,44 @@ pub struct Config {
     pub payment_timeout_s: u64,
 }
 
+/// An origin as browsers send it: `http` or `https`, a host, an optional port, nothing else.
+fn parse_origin(text: &str) -> Result<String, String> {
+    let why = || {
+        format!(
+            "{text:?} is not an origin: write scheme://host[:port], e.g. https://app.example.com \
+             (no path, no trailing slash, no wildcard)"
+        )
+    };
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or_else(why)?;
+    let (host, port) = if rest.starts_with('[') {
+        // An IPv6 literal: `[::1]` or `[::1]:8080`.
+        let end = rest.find(']').ok_or_else(why)? + 1;
+        match &rest[end..] {
+            "" => (&rest[..end], None),
+            after => (&rest[..end], Some(after.strip_prefix(':').ok_or_else(why)?)),
+        }
+    } else {
+        match rest.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (rest, None),
+        }
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b))
+        && (host.starts_with('[') || !host.contains(['[', ']', ':']));
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.parse::<u16>().is_ok());
+    if host_ok && port_ok {
+        Ok(text.to_ascii_lowercase())
+    } else {
+        Err(why())
+    }
+}
+
 /// `Config` alone, for building one from arguments.
 #[derive(Parser)]
 struct Only {
@@ -146,5 +189,40 @@ impl Config {
     /// The ledger cache's bound in bytes.
     pub fn cache_bytes(&self) -> usize {
         self.cache_mb.saturating_mul(1 << 20)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_origin;
+
+    #[test]
+    fn an_origin_is_a_scheme_a_host_and_maybe_a_port() {
+        // Proves --cors-origin takes what browsers send as Origin (lower-cased) and refuses paths, wildcards and other schemes.
+        for ok in [
+            "https://app.example.com",
+            "http://localhost:5173",
+            "http://127.0.0.1:8080",
+            "http://[::1]:3000",
+        ] {
+            assert_eq!(parse_origin(ok).as_deref(), Ok(ok));
+        }
+        assert_eq!(
+            parse_origin("https://App.Example.com").as_deref(),
+            Ok("https://app.example.com")
+        );
+        for bad in [
+            "app.example.com",
+            "https://app.example.com/",
+            "https://app.example.com/path",
+            "https://*.example.com",
+            "*",
+            "ftp://example.com",
+            "http://localhost:",
+            "http://localhost:99999",
+            "https://",
+        ] {
+            assert!(parse_origin(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -157,6 +157,9 @@ impl Server {
             config.burst_per_account,
         );
         limits.start_forgetting();
+        if !config.cors_origins.is_empty() {
+            tracing::info!(origins = ?config.cors_origins, "pages of these origins may call the API (CORS)");
+        }
         let policy = http::Policy {
             hold_max: (config.hold_max_duration_s > 0).then(|| {
                 chrono::Duration::seconds(
@@ -168,6 +171,7 @@ impl Server {
             ),
             body_timeout: std::time::Duration::from_secs(config.body_timeout_s.max(1)),
             gateway_body_bytes_max: config.gateway_body_max_kb.saturating_mul(1024).max(1024),
+            cors_origins: config.cors_origins.clone(),
         };
         let providers: Vec<&str> = ctx
             .catalogue

@@ -131,14 +131,46 @@ impl Failure {
         }
     }
 
-    fn into_js(self) -> JsValue {
+    /// The error for JS; `url` is where the request went (for what a page cannot see).
+    fn into_js(self, url: &str) -> JsValue {
         match self {
             Failure::Network => js::error(
                 "offline",
-                "the server could not be reached; the local copy is unchanged",
+                &format!("{}; the local copy is unchanged", unreachable(url)),
             ),
             Failure::Server { code, message, .. } => js::error(&code, &message),
         }
+    }
+}
+
+/// `scheme://host[:port]` of an absolute URL; `None` for a path (this page's origin).
+fn origin_of(url: &str) -> Option<&str> {
+    let rest = url.find("://").map(|i| i + 3)?;
+    let end = url[rest..].find('/').map_or(url.len(), |i| rest + i);
+    Some(&url[..end])
+}
+
+/// The origin of the page (or worker) running this code, when there is one.
+fn page_origin() -> Option<String> {
+    let location = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("location")).ok()?;
+    if !location.is_object() {
+        return None;
+    }
+    js_sys::Reflect::get(&location, &JsValue::from_str("origin"))
+        .ok()?
+        .as_string()
+}
+
+/// Why a request to `url` may have failed, as far as this code can tell: a browser reports a
+/// refused origin (CORS) only in its console, so a page on another origin than the server's
+/// is told it is a possible cause, and what to do.
+fn unreachable(url: &str) -> String {
+    match (page_origin(), origin_of(url)) {
+        (Some(page), Some(server)) if !page.eq_ignore_ascii_case(server) => format!(
+            "the server at {server} could not be reached, or it refused this page's origin {page} \
+             (CORS: start it with `--cors-origin {page}`, or serve this page from {server})"
+        ),
+        _ => "the server could not be reached".to_owned(),
     }
 }
 
@@ -561,7 +593,7 @@ async fn post_and_sync(state: Rc<RefCell<State>>, event: Value) -> Result<JsValu
             {
                 s.refresh_view();
             }
-            Err(failure.into_js())
+            Err(failure.into_js(&url))
         }
     }
 }
@@ -621,12 +653,15 @@ impl Client {
                         .ok_or_else(|| {
                             js::error(
                                 "offline",
-                                "the server could not be reached and there is no stored copy of this account",
+                                &format!(
+                                    "{} and there is no stored copy of this account",
+                                    unreachable(base_url)
+                                ),
                             )
                         })?;
                     State::new(options, replica, fetched_at, false)
                 }
-                Err(failure) => return Err(failure.into_js()),
+                Err(failure) => return Err(failure.into_js(base_url)),
             };
             Ok(Client {
                 state: Rc::new(RefCell::new(state)),
@@ -646,7 +681,10 @@ impl Client {
                 Err(failure) if is_retryable(failure.status()) => {
                     Ok(state.borrow().status(Some(0)))
                 }
-                Err(failure) => Err(failure.into_js()),
+                Err(failure) => {
+                    let base_url = state.borrow().base_url.clone();
+                    Err(failure.into_js(&base_url))
+                }
             }
         })
     }
@@ -801,8 +839,8 @@ impl Client {
             let url = format!("{url}?before={before}&limit={limit}");
             let (status, text) = exchange(Request::get(&url), &token, None)
                 .await
-                .map_err(Failure::into_js)?;
-            let page = read_answer(status, &text).map_err(Failure::into_js)?;
+                .map_err(|f| f.into_js(&url))?;
+            let page = read_answer(status, &text).map_err(|f| f.into_js(&url))?;
             let entries = page
                 .get("entries")
                 .and_then(Value::as_array)

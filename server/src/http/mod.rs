@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod auth;
 pub mod body;
 pub mod catalogue;
+pub mod cors;
 pub mod events;
 pub mod keys;
 pub mod limits;
@@ -50,6 +51,8 @@ pub struct Policy {
     pub body_timeout: std::time::Duration,
     /// Largest body the gateway forwards (`--gateway-body-max-kb`).
     pub gateway_body_bytes_max: usize,
+    /// Origins whose pages may call the API (`--cors-origin`).
+    pub cors_origins: Vec<String>,
 }
 
 /// Everything a handler needs.
@@ -164,7 +167,8 @@ pub fn router(state: Arc<AppState>, www: Option<&std::path::Path>) -> Router {
             .fallback_service(static_files::static_files(dir)),
         None => router.fallback(not_found),
     };
-    router
+    let cors = cors::layer(&state.policy.cors_origins);
+    let router = router
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .layer(middleware::from_fn_with_state(
@@ -174,7 +178,13 @@ pub fn router(state: Arc<AppState>, www: Option<&std::path::Path>) -> Router {
             ),
             read_body_in_time,
         ))
-        .layer(middleware::from_fn(errors_as_json))
+        .layer(middleware::from_fn(errors_as_json));
+    // Outside every refusal, so a page of an allowed origin can read each one.
+    let router = match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router
         .layer(middleware::from_fn(log_request))
         .with_state(state)
 }

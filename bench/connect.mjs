@@ -16,7 +16,7 @@ const dir = mkdtempSync(join(tmpdir(), 'ai-credits-connect-'));
 const www = join(dir, 'www');
 cpSync(join(root, 'pkg'), join(www, 'pkg'), { recursive: true });
 writeFileSync(join(www, 'index.html'), `<!doctype html><meta charset="utf-8"><title>connect</title>
-<script type="module">import init, * as ac from '/pkg/ai_credits.js'; await init(); window.ac = ac; window.ready = true;</script>`);
+<script type="module">import init, * as ac from '/pkg/index.js'; await init(); window.ac = ac; window.ready = true;</script>`);
 const port = await freePort();
 const server = await startServer(bin, ['--addr', `127.0.0.1:${port}`, '--db', seeded.db, '--www', www], {});
 const browser = await launchChromium();

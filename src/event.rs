@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::error::{RejectCode, Rejection};
 use crate::time::{Instant, format_instant, parse_instant};
 use crate::units::{CREDITS_PER_EVENT_MAX, Credits, TOKENS_PER_FIELD_MAX};
 
@@ -365,6 +366,24 @@ impl EventDraft {
             })
             .unwrap_or_default();
         EventDraft::from_fields(&mut Fields { items })
+    }
+
+    /// The refusal of fields the core does not read (a typo such as `inputTokens` would
+    /// otherwise be ignored, and the event mean something else than was meant); `None` when
+    /// every field is read. The server and the package's `Ledger.apply` both refuse them.
+    pub fn unread_fields(&self) -> Option<Rejection> {
+        if self.extra.is_empty() {
+            return None;
+        }
+        let names: Vec<&str> = self.extra.keys().map(String::as_str).collect();
+        Some(Rejection::new(
+            RejectCode::InvalidEvent,
+            format!(
+                "a {} event does not read field(s) {}; remove them (a typo would otherwise be ignored)",
+                self.kind.as_ref().map_or("", |k| k.as_str()),
+                names.join(", ")
+            ),
+        ))
     }
 
     /// Reads a draft from `fields`, leaving them empty (the buffer can be used again).

@@ -27,6 +27,13 @@ impl Catalogue {
             .map_err(|e| js::error(e.code(), &e.to_string()))
     }
 
+    /// Another handle to the same catalogue (nothing is copied): freeing one leaves the other.
+    /// The package's entry hands a ledger a clone, so the caller's catalogue stays usable.
+    #[wasm_bindgen(js_name = clone)]
+    pub fn clone_handle(&self) -> Catalogue {
+        Catalogue(Arc::clone(&self.0))
+    }
+
     /// The catalogue document as JSON text.
     #[wasm_bindgen(js_name = toJson)]
     pub fn to_json(&self) -> String {

@@ -5,13 +5,16 @@ use wasm_bindgen::prelude::*;
 
 use crate::time::{Instant, parse_instant};
 
-/// A JS `Error` whose `code` property is the stable snake_case code.
+#[wasm_bindgen(module = "/src/wasm/js/errors.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = makeError)]
+    fn make_error(code: &str, message: &str) -> JsValue;
+}
+
+/// An `AiCreditsError` (the package's `Error` subclass) whose `code` property is the stable
+/// snake_case code.
 pub fn error(code: &str, message: &str) -> JsValue {
-    let e = js_sys::Error::new(message);
-    e.set_name("AiCreditsError");
-    // Setting a property on a fresh Error object cannot fail.
-    let _ = js_sys::Reflect::set(&e, &JsValue::from_str("code"), &JsValue::from_str(code));
-    e.into()
+    make_error(code, message)
 }
 
 impl From<crate::Rejection> for JsValue {

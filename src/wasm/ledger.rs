@@ -148,10 +148,12 @@ impl MessageRequestJs {
 #[derive(Serialize)]
 struct ApplyOutcome<'a> {
     duplicate: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `null` for an event that makes no entry, as the server answers.
     entry: Option<&'a crate::Entry>,
 }
 
+/// The catalogue a ledger is made on: the caller's (the package's entry hands over a copy, so
+/// the caller keeps its own), or the built-in one.
 fn catalogue_or_default(catalogue: Option<Catalogue>) -> Arc<crate::Catalogue> {
     catalogue.map_or_else(
         || Arc::new(crate::Catalogue::default()),
@@ -243,6 +245,9 @@ impl Ledger {
         #[wasm_bindgen(unchecked_param_type = "LedgerEvent")] event: JsValue,
     ) -> Result<JsValue, JsValue> {
         let draft = EventDraft::from_json(&js::json_from_js(event)?);
+        if let Some(refused) = draft.unread_fields() {
+            return Err(refused.into());
+        }
         let outcome = self.inner.apply_draft(draft)?;
         js::to_js(&ApplyOutcome {
             duplicate: outcome.duplicate,

@@ -19,16 +19,37 @@ const TOKEN_TYPES: &str = r#"
 export interface TokenEstimate { tokens: number; low: number; high: number; }
 "#;
 
-/// The tokenizer family of a model id, or an `unknown_model` error.
+/// The tokenizer family of `model`: a model of the built-in catalogue, or a family's own name
+/// (`o200k`, `anthropic`, `moonshot`, `xai`, `google`: what a model of a catalogue of your own
+/// names as its `tokenizer`); else an `unknown_model` error.
 fn family(model: &str) -> Result<TokenizerFamily, JsValue> {
-    TokenizerFamily::for_model(model).ok_or_else(|| {
-        js::error(
-            "unknown_model",
-            &format!(
-                "no tokenizer is known for model `{model}` (ids start with gpt-, claude-, \
-                 kimi-, grok- or gemini-)"
-            ),
-        )
+    if let Some(family) = TokenizerFamily::parse(model) {
+        return Ok(family);
+    }
+    BUILTIN_MODELS.with(|models| {
+        let models = models.get_or_init(|| {
+            crate::Catalogue::default()
+                .models
+                .iter()
+                .map(|m| (m.id.clone(), m.tokenizer))
+                .collect()
+        });
+        models
+            .iter()
+            .find(|(id, _)| id == model)
+            .map(|(_, family)| *family)
+            .ok_or_else(|| {
+                let ids: Vec<&str> = models.iter().map(|(id, _)| id.as_str()).collect();
+                js::error(
+                    "unknown_model",
+                    &format!(
+                        "no model `{model}` in the built-in catalogue ({}); for a model of a \
+                         catalogue of your own, pass its `tokenizer` (o200k, anthropic, \
+                         moonshot, xai or google)",
+                        ids.join(", ")
+                    ),
+                )
+            })
     })
 }
 
@@ -66,6 +87,9 @@ extern "C" {
 
 thread_local! {
     static ENCODER: TextEncoder = TextEncoder::new();
+    /// The built-in catalogue's models and their tokenizers, read on first use.
+    static BUILTIN_MODELS: std::cell::OnceCell<Vec<(String, TokenizerFamily)>> =
+        const { std::cell::OnceCell::new() };
     /// The model of the last estimate and its family: a page estimates for one model again and
     /// again, and comparing JS strings is cheaper than copying one into this module.
     static LAST_MODEL: RefCell<Option<(JsValue, TokenizerFamily)>> = const { RefCell::new(None) };
@@ -176,8 +200,9 @@ fn with_utf8<R>(text: &JsString, f: impl FnOnce(&[u8]) -> R) -> R {
     })
 }
 
-/// Estimated input tokens of `text` on the tokenizer of `model` (a model id such as `gpt-5` or
-/// `claude-sonnet-4-6`); throws `unknown_model` for an id of no known family.
+/// Estimated input tokens of `text` on the tokenizer of `model` (a model of the built-in
+/// catalogue such as `gpt-5` or `claude-sonnet-4-6`, or a tokenizer's name such as `o200k`);
+/// throws `unknown_model` for anything else.
 #[wasm_bindgen(js_name = estimateTokens)]
 pub fn estimate_tokens(
     #[wasm_bindgen(unchecked_param_type = "string")] text: &JsValue,
@@ -212,7 +237,9 @@ pub struct TokenCounter(crate::tokens::TokenCounter);
 
 #[wasm_bindgen]
 impl TokenCounter {
-    /// An empty text on the tokenizer of `model`; throws `unknown_model` for an unknown id.
+    /// An empty text on the tokenizer of `model` (a model of the built-in catalogue, or a
+    /// tokenizer's name: a model's `tokenizer` in a catalogue of your own); throws
+    /// `unknown_model` for anything else.
     #[wasm_bindgen(constructor)]
     pub fn new(model: &str) -> Result<TokenCounter, JsValue> {
         Ok(TokenCounter(crate::tokens::TokenCounter::new(family(
@@ -275,5 +302,12 @@ impl TokenCounter {
     #[wasm_bindgen(getter)]
     pub fn length(&self) -> f64 {
         self.0.len_utf16() as f64
+    }
+
+    /// `{tokens, low, high}`: what `JSON.stringify` writes, so a counter can be passed as a
+    /// message request's `text_tokens` as it is.
+    #[wasm_bindgen(js_name = toJSON, unchecked_return_type = "TokenEstimate")]
+    pub fn to_json(&self) -> Result<JsValue, JsValue> {
+        js::to_js(&self.0.estimate())
     }
 }

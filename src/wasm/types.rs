@@ -21,9 +21,8 @@ export type ErrorCode =
   | "catalogue_invalid_value" | "catalogue_too_large"
   | "scenario_invalid_json" | "scenario_invalid" | "scenario_bad_query_at"
   | "checkpoint_invalid" | "checkpoint_catalogue_mismatch"
-  | "invalid_json" | "invalid_argument" | "value_not_representable" | "unknown_quick_action";
-/** The errors this package throws: real `Error`s with a stable `code`. */
-export interface AiCreditsError extends Error { name: "AiCreditsError"; code: ErrorCode; }
+  | "invalid_json" | "invalid_argument" | "value_not_representable" | "unknown_quick_action"
+  | "not_initialized" | "freed";
 
 export type KeyState = "none" | "connected" | "invalid";
 /** Key states by provider id; providers without a key may be left out. */
@@ -105,7 +104,8 @@ export interface ScenarioResult extends Balance {
   usage_by_feature: { [feature: string]: number }; usage_by_member: { [member: string]: number };
   breakdown: { credits: UsageBreakdown; own_key: UsageBreakdown };
 }
-export interface ApplyOutcome { duplicate: boolean; entry?: Entry; }
+/** `entry` is null for an event that makes none (a hold, a purchase, a key change…). */
+export interface ApplyOutcome { duplicate: boolean; entry: Entry | null; }
 export type ChargeRequest =
   | ({ kind: "usage"; model: string } & TokenCounts)
   | { kind: "debit"; credits: number };
@@ -121,7 +121,9 @@ export interface QuickAction {
 }
 /** A message about to be sent: its `text`, or `text_tokens` from a `TokenCounter`. */
 export interface MessageRequest {
-  model: string; text?: string; text_tokens?: { tokens: number; low: number; high: number };
+  model: string; text?: string;
+  /** A `TokenCounter` as it is, or its `{tokens, low, high}`. */
+  text_tokens?: TokenEstimate | TokenCounter;
   history_tokens?: number; feature?: string; member?: string;
 }
 export interface Calibration {

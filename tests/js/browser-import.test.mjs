@@ -14,7 +14,7 @@ const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'applic
 const page = `<!doctype html><meta charset="utf-8"><title>ai-credits import</title>
 <pre id="out">loading</pre>
 <script type="module">
-  import init, { Catalogue, runScenario } from '/pkg/ai_credits.js';
+  import init, { Catalogue, runScenario } from '/pkg/index.js';
   const out = document.getElementById('out');
   try {
     await init();

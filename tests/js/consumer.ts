@@ -1,8 +1,8 @@
 // A strict TypeScript consumer of the package: type-checked with `tsc --strict --noEmit` in the
 // test suite, so the generated declarations stay precise and usable (never executed).
 import init, {
-  Catalogue, Ledger, runScenario,
-  type AiCreditsError, type Balance, type Draw, type LedgerEvent, type Model, type Preview,
+  Catalogue, Ledger, TokenCounter, runScenario, AiCreditsError, isAiCreditsError,
+  type Balance, type Draw, type LedgerEvent, type Model, type Preview,
   type ScenarioResult, type KeyStates, type MessageEstimate, type Forecast, type QuickAction,
 } from 'ai-credits';
 
@@ -18,12 +18,20 @@ export async function demo(): Promise<number> {
   };
   try {
     const outcome = ledger.apply(event);
-    const credits: number | undefined = outcome.entry?.credits;
+    const credits: number | null = outcome.entry === null ? null : outcome.entry.credits;
     void credits;
   } catch (e) {
-    const code: string = (e as AiCreditsError).code;
-    void code;
+    // A real class: `instanceof` narrows, and so does the guard.
+    if (e instanceof AiCreditsError && e.code === 'freed') return -2;
+    if (isAiCreditsError(e)) {
+      const code: string = e.code;
+      void code;
+    }
   }
+  // A TokenCounter is a message request's text_tokens as it is.
+  const counter = new TokenCounter('gpt-5');
+  counter.setText('How many bookings today?');
+  void ledger.estimateMessage({ model: 'gpt-5', text_tokens: counter });
   const preview: Preview = ledger.preview({ kind: 'usage', model: 'gpt-5', input_tokens: 900, output_tokens: 400 });
   const fromPacks = preview.draws
     .filter((d: Draw): d is Extract<Draw, { source: 'pack' }> => d.source === 'pack')

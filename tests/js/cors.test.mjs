@@ -18,7 +18,7 @@ const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'applic
 
 const pageHtml = `<!doctype html><meta charset="utf-8"><title>another origin</title>
 <script type="module">
-  import init, * as ac from '/pkg/ai_credits.js';
+  import init, * as ac from '/pkg/index.js';
   await init();
   window.ac = ac;
   window.ready = true;

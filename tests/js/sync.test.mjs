@@ -16,7 +16,7 @@ const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'applic
 
 const page_html = `<!doctype html><meta charset="utf-8"><title>ai-credits sync</title>
 <script type="module">
-  import init, * as ac from '/pkg/ai_credits.js';
+  import init, * as ac from '/pkg/index.js';
   await init();
   window.ac = ac;
   window.ready = true;

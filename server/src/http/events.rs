@@ -60,18 +60,12 @@ pub async fn post_event(
 /// Nothing but what the core reads is stored: a field it does not read is refused (a usage's
 /// or commit's `provider_usage` is read by the core into its token counts).
 fn refuse_unread_fields(draft: &EventDraft) -> Result<(), ApiError> {
-    if draft.extra.is_empty() {
-        return Ok(());
-    }
-    let names: Vec<&str> = draft.extra.keys().map(String::as_str).collect();
-    Err(ApiError::bad_request(
-        ErrorCode::Ledger(ai_credits::RejectCode::InvalidEvent),
-        format!(
-            "a {} event does not read field(s) {}; remove them (a typo would otherwise be ignored)",
-            draft.kind.as_ref().map_or("", |k| k.as_str()),
-            names.join(", ")
-        ),
-    ))
+    draft.unread_fields().map_or(Ok(()), |refused| {
+        Err(ApiError {
+            status: axum::http::StatusCode::BAD_REQUEST,
+            ..ApiError::from(refused)
+        })
+    })
 }
 
 /// Key states change only through the keys endpoints, which write the stored key, the

@@ -131,7 +131,7 @@ export function assistantView(app: App): HTMLElement {
     const c = tokenCounter(model);
     return app.client.estimateMessage({
       model,
-      text_tokens: { tokens: c.tokens, low: c.low, high: c.high },
+      text_tokens: c,
       history_tokens: historyTokens(),
       feature,
       member: app.session.member,

@@ -1,0 +1,117 @@
+// The package as other projects consume it, built and run the way they would: a CommonJS
+// script (`require`), an SSR bundle that inlines the package (Vite's `ssr.noExternal`), and a
+// bundled browser app (Vite) in Chromium. Each fixture lives in tests/js/out/ (ignored by git)
+// and resolves `ai-credits` as an installed dependency (the repository's node_modules link to
+// pkg/).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { extname, join } from 'node:path';
+import { launchChromium } from './processes.mjs';
+
+const root = new URL('../../', import.meta.url).pathname;
+const vite = join(root, 'www/node_modules/vite/bin/vite.js');
+const out = join(root, 'tests/js/out/packaging');
+
+/** A fresh fixture directory `name` with `files` (path → text). */
+function fixture(name, files) {
+  const dir = join(out, name);
+  rmSync(dir, { recursive: true, force: true });
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return dir;
+}
+
+const node = (args, cwd) => execFileSync(process.execPath, args, { cwd, encoding: 'utf8' });
+
+test('a CommonJS script requires the package', () => {
+  // Proves the `require` export: a .cjs script gets the API (loaded at require time), the error class and its codes.
+  const dir = fixture('cjs', {
+    'script.cjs': `
+const { Ledger, estimateTokens, AiCreditsError, isAiCreditsError } = require('ai-credits');
+const ledger = new Ledger({ plan: 'growth', cycle_anchor: '2026-01-01T00:00:00Z' });
+let code = null;
+try { ledger.apply({ at: '2026-01-02T00:00:00Z', kind: 'usage', id: 'u', model: 'gpt-5', inputTokens: 1 }); }
+catch (e) { code = e instanceof AiCreditsError && isAiCreditsError(e) ? e.code : 'not an AiCreditsError'; }
+console.log(JSON.stringify({ tokens: estimateTokens('How many bookings today?', 'gpt-5'),
+  available: ledger.balance('2026-01-02T00:00:00Z').available, code }));
+`,
+  });
+  const seen = JSON.parse(node(['script.cjs'], dir));
+  assert.ok(seen.tokens > 0);
+  assert.equal(seen.available, 3_000_000);
+  assert.equal(seen.code, 'invalid_event');
+});
+
+test('an SSR bundle that inlines the package runs in Node', () => {
+  // Proves the Node entry finds its .wasm when a bundler moved the entry away from it (Vite ssr.noExternal), the ENOENT a user hit.
+  const dir = fixture('ssr', {
+    'entry.js': `
+import { Ledger, estimateTokens } from 'ai-credits';
+export function render() {
+  const ledger = new Ledger({ plan: 'growth', cycle_anchor: '2026-01-01T00:00:00Z' });
+  return '<p>' + estimateTokens('How many bookings today?', 'gpt-5') + ' tokens, ' + ledger.balance('2026-01-02T00:00:00Z').available + ' credits</p>';
+}
+`,
+    'vite.config.js': `export default { logLevel: 'warn', ssr: { noExternal: ['ai-credits'] }, build: { ssr: 'entry.js', outDir: 'dist' } };\n`,
+    'run.mjs': `import { render } from './dist/entry.js'; console.log(render());\n`,
+  });
+  node([vite, 'build'], dir);
+  assert.ok(!readFileSync(join(dir, 'dist/entry.js'), 'utf8').includes("from 'ai-credits'"), 'the package was inlined');
+  assert.match(node(['run.mjs'], dir), /<p>\d+ tokens, 3000000 credits<\/p>/);
+});
+
+test('a Vite app bundles the package and runs it in Chromium', async () => {
+  // Proves the browser entry survives a bundler: Vite follows the .wasm URL, init() loads it, and the API and error class work in the page.
+  const dir = fixture('vite-app', {
+    'index.html': '<!doctype html><meta charset="utf-8"><pre id="out">loading</pre><script type="module" src="./main.js"></script>\n',
+    'main.js': `
+import init, { Ledger, TokenCounter, AiCreditsError } from 'ai-credits';
+const out = document.getElementById('out');
+try {
+  await init();
+  const counter = new TokenCounter('gpt-5');
+  counter.setText('How many bookings today?');
+  const ledger = new Ledger({ plan: 'growth', cycle_anchor: '2026-01-01T00:00:00Z' });
+  const estimate = ledger.estimateMessage({ model: 'gpt-5', text_tokens: counter }, '2026-01-02T00:00:00Z');
+  counter.free();
+  let code = null;
+  try { counter.tokens; } catch (e) { code = e instanceof AiCreditsError ? e.code : String(e); }
+  out.textContent = 'RESULT ' + JSON.stringify({ high: estimate.credits.high, code });
+} catch (e) {
+  out.textContent = 'ERROR ' + e;
+}
+`,
+    'vite.config.js': `export default { logLevel: 'warn', build: { outDir: 'dist', target: 'es2022' } };\n`,
+  });
+  node([vite, 'build'], dir);
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
+  const site = createServer((req, res) => {
+    const path = new URL(req.url, 'http://x').pathname;
+    try {
+      const body = readFileSync(join(dir, 'dist', path === '/' ? 'index.html' : path));
+      res.writeHead(200, { 'content-type': types[extname(path)] ?? 'text/html' }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve) => site.listen(0, '127.0.0.1', resolve));
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${site.address().port}/`);
+    await page.waitForFunction(() => !document.getElementById('out').textContent.startsWith('loading'), null, { timeout: 15_000 });
+    const text = await page.locator('#out').textContent();
+    assert.match(text, /^RESULT /, text);
+    const result = JSON.parse(text.slice('RESULT '.length));
+    assert.ok(result.high > 0);
+    assert.equal(result.code, 'freed');
+  } finally {
+    await browser.close();
+    site.close();
+  }
+});

@@ -27,6 +27,8 @@ errors=$(cd pkg && find snippets -name errors.js)
 [ -n "$errors" ] || { echo "build-pkg: the glue's errors.js snippet is missing" >&2; exit 1; }
 sed "s|'./errors.js'|'./$errors'|" src/wasm/js/index.js > pkg/index.js
 cp src/wasm/js/index.d.ts pkg/index.d.ts
+# ai-credits/react: hooks over the package's own entry (React is a peer dependency).
+cp src/wasm/js/react.js src/wasm/js/react.d.ts pkg/
 
 # Node's entry: ESM, and the same bundled into CommonJS for `require` (esbuild; import.meta.url
 # becomes the file's own URL). A process that loads both gets two copies of the module, whose

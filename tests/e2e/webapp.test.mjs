@@ -342,6 +342,31 @@ test('when the server comes back everything catches up without a reload', async 
   assert.ok(await page.getByRole('button', { name: 'Send' }).isEnabled());
 });
 
+test('with the server down a reload opens the app from its offline shell and the stored copy', async () => {
+  // Proves the service worker: after the server stops, a reload still opens the app (not the browser's error page), the session needs no network, estimates change as one types on the stored copy, the badge says offline and what needs the server is said; then the server comes back.
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+  await stopServer(server);
+  await page.reload();
+  const badge = page.locator('[data-testid=sync-status]');
+  await badge.filter({ hasText: 'Offline · last synced' }).waitFor({ timeout: 15_000 });
+  const composer = page.locator('#message');
+  await composer.fill('');
+  const seen = [];
+  for (const word of ['Which ', 'customers ', 'booked ', 'twice?']) {
+    await composer.pressSequentially(word);
+    seen.push(Number((await estimateData()).inputTokens));
+  }
+  for (let i = 1; i < seen.length; i++) assert.ok(seen[i] > seen[i - 1], `estimates follow typing offline: ${seen}`);
+  await page.getByText('Offline: estimates still work; sending waits for the server.').waitFor();
+  assert.ok(await page.getByRole('button', { name: 'Send' }).isDisabled());
+  const stored = await page.evaluate(() => ({ token: JSON.parse(sessionStorage.getItem('ai-credits:session')).token, local: JSON.stringify(localStorage) }));
+  assert.ok(stored.token && stored.local.length > 1000, 'a session for this tab, and a stored copy');
+  assert.ok(!stored.local.includes(stored.token), 'the bearer token is not in localStorage');
+  await shot('09-offline-reload');
+  server = await startDemoServer();
+  await badge.filter({ hasText: '● Live' }).waitFor({ timeout: 15_000 });
+});
+
 test('a team member without the admin role sees usage and the model but not keys or purchases', async () => {
   // Proves the app follows the token's role: a member session (handed over in sessionStorage) gets no keys card or audit log, and Purchase is off with a reason.
   const member = (await api('POST', `/v1/accounts/${ACCOUNT}/tokens`, ADMIN, { member: 'ana', role: 'member' })).token;

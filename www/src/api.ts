@@ -102,13 +102,22 @@ async function readReply(response: Response, onText: (soFar: string) => void): P
 }
 
 /**
- * The signed-in session: one handed over in sessionStorage by a host page, else a demo
- * session from a server started with `--demo` (the demo's owner, an administrator).
+ * The signed-in session: one kept in sessionStorage (handed over by a host page, or from an
+ * earlier load of this tab), else a demo session from a server started with `--demo` (the
+ * demo's owner, an administrator).
  */
 export async function signIn(): Promise<Session> {
   const given = sessionStorage.getItem(SESSION_STORAGE_KEY);
   if (given) return JSON.parse(given) as Session;
-  return request<Session>('POST', '/v1/demo/session', null, {});
+  const session = await request<Session>('POST', '/v1/demo/session', null, {});
+  // Kept for this tab only (never in localStorage), so a reload opens the stored copy offline.
+  sessionStorage.setItem(SESSION_STORAGE_KEY, JSON.stringify(session));
+  return session;
+}
+
+/** Forgets a session the server no longer knows (a demo database started over). */
+export function signOut(): void {
+  sessionStorage.removeItem(SESSION_STORAGE_KEY);
 }
 
 export interface KeyView {

@@ -5,7 +5,7 @@
 import init from 'ai-credits';
 import './styles.css';
 import { App } from './app';
-import { errorMessage, signIn } from './api';
+import { errorCode, errorMessage, signIn, signOut } from './api';
 import { h, mount } from './dom';
 import * as fmt from './format';
 import { assistantView } from './views/assistant';
@@ -73,8 +73,17 @@ async function boot(): Promise<void> {
   const root = document.getElementById('app')!;
   try {
     await init();
-    const session = await signIn();
-    const app = await App.start(session);
+    let session = await signIn();
+    let app: App;
+    try {
+      app = await App.start(session);
+    } catch (e) {
+      // A kept session the server no longer knows (its database started over): sign in anew.
+      if (!['unauthorized', 'not_found'].includes(errorCode(e))) throw e;
+      signOut();
+      session = await signIn();
+      app = await App.start(session);
+    }
     const { main, nav } = layout(app);
     route(app, main, nav);
     window.addEventListener('hashchange', () => {
@@ -91,3 +100,11 @@ async function boot(): Promise<void> {
 }
 
 void boot();
+
+// The offline shell (public/sw.js): with the server down, a reload still opens the app, which
+// then reads the account's stored copy. Only the built app registers it.
+if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+  navigator.serviceWorker.register('/sw.js').catch((e: unknown) => {
+    console.warn('ai-credits: the offline shell could not be installed', e);
+  });
+}

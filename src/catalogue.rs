@@ -195,6 +195,19 @@ pub struct QuickAction {
     pub output_tokens: u64,
 }
 
+/// The seeds' words for where packs are bought, unless a catalogue names its host app's.
+pub const BUY_PACKS_AT_DEFAULT: &str = "Settings → Billing & Plan";
+/// The seeds' words for where provider keys are connected.
+pub const CONNECT_KEYS_AT_DEFAULT: &str = "Settings → AI Assistant";
+
+fn is_default_packs_at(text: &str) -> bool {
+    text == BUY_PACKS_AT_DEFAULT
+}
+
+fn is_default_keys_at(text: &str) -> bool {
+    text == CONNECT_KEYS_AT_DEFAULT
+}
+
 /// A validated catalogue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Catalogue {
@@ -203,6 +216,14 @@ pub struct Catalogue {
     pub source: String,
     /// The platform's name, used in messages ("switch to EquipDash credits").
     pub platform_name: String,
+    /// Where in the host app credit packs are bought, as messages name it (default the seeds'
+    /// "Settings → Billing & Plan"); written out only when it is not the default, so the
+    /// built-in catalogue's content hash stays what checkpoints name.
+    #[serde(skip_serializing_if = "is_default_packs_at")]
+    pub buy_packs_at: String,
+    /// Where in the host app provider keys are connected (default "Settings → AI Assistant").
+    #[serde(skip_serializing_if = "is_default_keys_at")]
+    pub connect_keys_at: String,
     pub credits_per_usd: u64,
     pub default_model: String,
     pub providers: Vec<Provider>,
@@ -297,9 +318,10 @@ impl Catalogue {
         let name = self.provider_name(provider);
         format!(
             "Your {name} account is out of credits or has a billing issue. Top up your {name} \
-             account, then try again. (You can switch to {platform} credits in Settings → AI \
-             Assistant if you'd rather not use your own key.)",
-            platform = self.platform_name
+             account, then try again. (You can switch to {platform} credits in {keys_at} if \
+             you'd rather not use your own key.)",
+            platform = self.platform_name,
+            keys_at = self.connect_keys_at,
         )
     }
 }
@@ -319,6 +341,8 @@ mod doc {
         version: u32,
         source: String,
         platform_name: String,
+        buy_packs_at: Option<String>,
+        connect_keys_at: Option<String>,
         credits_per_usd: u64,
         default_model: String,
         providers: Vec<Provider>,
@@ -528,6 +552,8 @@ mod doc {
             "version",
             "source",
             "platform_name",
+            "buy_packs_at",
+            "connect_keys_at",
             "credits_per_usd",
             "default_model",
             "providers",
@@ -556,6 +582,14 @@ mod doc {
             version: small(&d, "version")?,
             source: d.text("source")?,
             platform_name: d.text("platform_name")?,
+            buy_packs_at: d
+                .get("buy_packs_at")
+                .map(|_| d.text("buy_packs_at"))
+                .transpose()?,
+            connect_keys_at: d
+                .get("connect_keys_at")
+                .map(|_| d.text("connect_keys_at"))
+                .transpose()?,
             credits_per_usd: d.count("credits_per_usd")?,
             default_model: d.text("default_model")?,
             providers: d.list("providers", |v, path| {
@@ -802,6 +836,12 @@ mod doc {
                 version: self.version,
                 source: self.source,
                 platform_name: self.platform_name,
+                buy_packs_at: self
+                    .buy_packs_at
+                    .unwrap_or_else(|| BUY_PACKS_AT_DEFAULT.to_owned()),
+                connect_keys_at: self
+                    .connect_keys_at
+                    .unwrap_or_else(|| CONNECT_KEYS_AT_DEFAULT.to_owned()),
                 credits_per_usd: self.credits_per_usd,
                 default_model: self.default_model,
                 providers: self.providers,

@@ -255,7 +255,7 @@ impl Ledger {
         };
         let view = self.view(at);
         let available = view.available();
-        let (billed_to, rejection) = gate(self.route(model), available);
+        let (billed_to, rejection) = gate(self.catalogue(), self.route(model), available);
         let credits = if billed_to == BilledTo::Credits {
             would_be_credits
         } else {

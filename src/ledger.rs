@@ -721,7 +721,7 @@ impl Ledger {
                 let model = model_for_call(&catalogue, model)?;
                 let billed_to = self.route(model)?;
                 if billed_to == BilledTo::Credits && self.view(at).available() == 0 {
-                    return Err(credits_exhausted());
+                    return Err(credits_exhausted(&catalogue));
                 }
                 Ok(Some(self.charge(
                     event,
@@ -734,7 +734,7 @@ impl Ledger {
             }
             EventBody::Debit { credits, by } => {
                 if self.view(at).available() == 0 {
-                    return Err(credits_exhausted());
+                    return Err(credits_exhausted(&catalogue));
                 }
                 Ok(Some(self.charge_credits(
                     event,
@@ -887,8 +887,8 @@ impl Ledger {
             Rejection::new(
                 RejectCode::ModelUnavailable,
                 format!(
-                    "{} is only available with your own {provider} key; connect one in Settings → AI Assistant, or choose another model",
-                    model.name
+                    "{} is only available with your own {provider} key; connect one in {}, or choose another model",
+                    model.name, self.catalogue.connect_keys_at
                 ),
             )
         })
@@ -1134,7 +1134,7 @@ impl Ledger {
             Charge::Debit { credits } => (Ok(BilledTo::Credits), u128::from(*credits) * 1000),
         };
         let would_be_credits = credits_from_millicredits(millicredits);
-        let (billed_to, rejection) = gate(routed, available);
+        let (billed_to, rejection) = gate(&self.catalogue, routed, available);
         let on_credits = billed_to == BilledTo::Credits;
         let credits = if on_credits { would_be_credits } else { 0 };
         let mut plan = Vec::new();
@@ -1202,20 +1202,26 @@ fn unknown_plan(id: &str) -> Rejection {
 /// What a preview or an estimate says of a charge: who would pay, and why it would be refused
 /// (the model is unavailable, or it is on credits and none are available: SPEC §3 rule 5).
 pub(crate) fn gate(
+    catalogue: &Catalogue,
     routed: Result<BilledTo, Rejection>,
     available: Credits,
 ) -> (BilledTo, Option<Rejection>) {
     match routed {
         Err(r) => (BilledTo::Credits, Some(r)),
-        Ok(BilledTo::Credits) if available == 0 => (BilledTo::Credits, Some(credits_exhausted())),
+        Ok(BilledTo::Credits) if available == 0 => {
+            (BilledTo::Credits, Some(credits_exhausted(catalogue)))
+        }
         Ok(billed_to) => (billed_to, None),
     }
 }
 
-pub(crate) fn credits_exhausted() -> Rejection {
+pub(crate) fn credits_exhausted(catalogue: &Catalogue) -> Rejection {
     Rejection::new(
         RejectCode::CreditsExhausted,
-        "your monthly and purchased credits are used up; buy a credit pack in Settings → Billing & Plan, \
-         or connect your own AI account, to keep using the assistant",
+        format!(
+            "your monthly and purchased credits are used up; buy a credit pack in {}, or connect \
+             your own AI account, to keep using the assistant",
+            catalogue.buy_packs_at
+        ),
     )
 }

@@ -57,6 +57,18 @@ impl Catalogue {
         self.0.platform_name.clone()
     }
 
+    /// Where the host app sells credit packs, as messages name it.
+    #[wasm_bindgen(getter, js_name = buyPacksAt)]
+    pub fn buy_packs_at(&self) -> String {
+        self.0.buy_packs_at.clone()
+    }
+
+    /// Where the host app connects provider keys, as messages name it.
+    #[wasm_bindgen(getter, js_name = connectKeysAt)]
+    pub fn connect_keys_at(&self) -> String {
+        self.0.connect_keys_at.clone()
+    }
+
     #[wasm_bindgen(getter, js_name = defaultModel)]
     pub fn default_model(&self) -> String {
         self.0.default_model.clone()

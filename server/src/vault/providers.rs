@@ -232,9 +232,9 @@ pub fn own_key_refused_message(
     }
     let name = catalogue.provider_name(provider);
     format!(
-        "{name} refused your {name} key (it was deleted or is wrong). Add a new key in \
-         Settings → AI Assistant, or remove it to use {} credits.",
-        catalogue.platform_name
+        "{name} refused your {name} key (it was deleted or is wrong). Add a new key in {}, or \
+         remove it to use {} credits.",
+        catalogue.connect_keys_at, catalogue.platform_name
     )
 }
 

@@ -1,6 +1,6 @@
 // The package as other projects consume it, built and run the way they would: a CommonJS
-// script (`require`), an SSR bundle that inlines the package (Vite's `ssr.noExternal`), and a
-// bundled browser app (Vite) in Chromium. Each fixture lives in tests/js/out/ (ignored by git)
+// script (`require`), an SSR bundle that inlines the package (Vite's `ssr.noExternal`), a
+// bundled browser app (Vite) and a Web Worker of one, both in Chromium. Each fixture lives in tests/js/out/ (ignored by git)
 // and resolves `ai-credits` as an installed dependency (the repository's node_modules link to
 // pkg/).
 import { test } from 'node:test';
@@ -65,6 +65,66 @@ export function render() {
   assert.match(node(['run.mjs'], dir), /<p>\d+ tokens, 3000000 credits<\/p>/);
 });
 
+/** Builds the Vite app in `dir`, serves its dist/ and resolves the text of #out in Chromium. */
+async function runInChromium(dir) {
+  node([vite, 'build'], dir);
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
+  const site = createServer((req, res) => {
+    const path = new URL(req.url, 'http://x').pathname;
+    try {
+      const body = readFileSync(join(dir, 'dist', path === '/' ? 'index.html' : path));
+      res.writeHead(200, { 'content-type': types[extname(path)] ?? 'text/html' }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve) => site.listen(0, '127.0.0.1', resolve));
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${site.address().port}/`);
+    await page.waitForFunction(() => !document.getElementById('out').textContent.startsWith('loading'), null, { timeout: 15_000 });
+    return await page.locator('#out').textContent();
+  } finally {
+    await browser.close();
+    site.close();
+  }
+}
+
+for (const format of ['iife', 'es']) {
+  test(`a Web Worker (Vite's ${format} worker format) estimates off the main thread`, async () => {
+    // Proves the package in a worker: init() awaited in the message handler (no top-level await, which the iife format refuses), then estimates and ledgers as on the page.
+    const dir = fixture(`worker-${format}`, {
+      'index.html': '<!doctype html><meta charset="utf-8"><pre id="out">loading</pre><script type="module" src="./main.js"></script>\n',
+      'main.js': `
+const worker = new Worker(new URL('./worker.js', import.meta.url), { type: ${JSON.stringify(format === 'es' ? 'module' : 'classic')} });
+worker.onmessage = (e) => { document.getElementById('out').textContent = e.data; };
+worker.onerror = (e) => { document.getElementById('out').textContent = 'ERROR ' + e.message; };
+worker.postMessage('How many bookings today?');
+`,
+      'worker.js': `
+import init, { Ledger, estimateTokens } from 'ai-credits';
+const ready = init();
+self.onmessage = async (e) => {
+  try {
+    await ready;
+    const ledger = new Ledger({ plan: 'growth', cycle_anchor: '2026-01-01T00:00:00Z' });
+    const high = ledger.estimateMessage({ model: 'gpt-5', text: e.data }, '2026-01-02T00:00:00Z').credits.high;
+    self.postMessage('RESULT ' + JSON.stringify({ tokens: estimateTokens(e.data, 'gpt-5'), high }));
+  } catch (err) {
+    self.postMessage('ERROR ' + err);
+  }
+};
+`,
+      'vite.config.js': `export default { logLevel: 'warn', worker: { format: '${format}' }, build: { outDir: 'dist', target: 'es2022' } };\n`,
+    });
+    const text = await runInChromium(dir);
+    assert.match(text, /^RESULT /, text);
+    const result = JSON.parse(text.slice('RESULT '.length));
+    assert.ok(result.tokens > 0 && result.high > 0, text);
+  });
+}
+
 test('a Vite app bundles the package and runs it in Chromium', async () => {
   // Proves the browser entry survives a bundler: Vite follows the .wasm URL, init() loads it, and the API and error class work in the page.
   const dir = fixture('vite-app', {
@@ -88,30 +148,9 @@ try {
 `,
     'vite.config.js': `export default { logLevel: 'warn', build: { outDir: 'dist', target: 'es2022' } };\n`,
   });
-  node([vite, 'build'], dir);
-  const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
-  const site = createServer((req, res) => {
-    const path = new URL(req.url, 'http://x').pathname;
-    try {
-      const body = readFileSync(join(dir, 'dist', path === '/' ? 'index.html' : path));
-      res.writeHead(200, { 'content-type': types[extname(path)] ?? 'text/html' }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise((resolve) => site.listen(0, '127.0.0.1', resolve));
-  const browser = await launchChromium();
-  try {
-    const page = await browser.newPage();
-    await page.goto(`http://127.0.0.1:${site.address().port}/`);
-    await page.waitForFunction(() => !document.getElementById('out').textContent.startsWith('loading'), null, { timeout: 15_000 });
-    const text = await page.locator('#out').textContent();
-    assert.match(text, /^RESULT /, text);
-    const result = JSON.parse(text.slice('RESULT '.length));
-    assert.ok(result.high > 0);
-    assert.equal(result.code, 'freed');
-  } finally {
-    await browser.close();
-    site.close();
-  }
+  const text = await runInChromium(dir);
+  assert.match(text, /^RESULT /, text);
+  const result = JSON.parse(text.slice('RESULT '.length));
+  assert.ok(result.high > 0);
+  assert.equal(result.code, 'freed');
 });

@@ -154,3 +154,11 @@ try {
   assert.ok(result.high > 0);
   assert.equal(result.code, 'freed');
 });
+
+test('the Node example script runs and estimates on every model the account may use', () => {
+  // Proves examples/node/estimate.mjs runs as its comment says: one line per model on credits (no own keys), each a credit range.
+  const printed = node([join(root, 'examples/node/estimate.mjs'), 'Summarise this week by product'], root).trim().split('\n');
+  const onCredits = JSON.parse(readFileSync(join(root, 'catalogue/catalogue.json'), 'utf8')).models.filter((m) => m.on_credits);
+  assert.equal(printed.length, onCredits.length, printed.join('\n'));
+  for (const line of printed) assert.match(line, /^.+: \d+–\d+ credits \(credits\)$/);
+});

@@ -1,12 +1,13 @@
 // `ai-credits/react` as an app uses it, in React's StrictMode (effects mounted, unmounted and
-// mounted again): with React Testing Library on jsdom, and in Chromium, a Vite-built app whose
-// <AiCreditsProvider> connects to a real `ai-credits serve`. Components are written with
+// mounted again): with React Testing Library on jsdom, and in Chromium, the example app
+// (examples/react-vite, built by Vite) whose <AiCreditsProvider> connects to a real
+// `ai-credits serve`. Components are written with
 // createElement, so nothing needs a JSX transform.
 import 'global-jsdom/register';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StrictMode, createElement as h } from 'react';
@@ -95,45 +96,22 @@ test('useAiCredits outside a provider is a coded error', () => {
   cleanup();
 });
 
-test('in Chromium, a StrictMode app connects through <AiCreditsProvider> and estimates as a person types', { timeout: 120_000 }, async () => {
+test('in Chromium, the example app (StrictMode) connects through <AiCreditsProvider> and estimates as a person types', { timeout: 120_000 }, async () => {
   // Proves the provider against a real server on the page's origin: the client connects once per mount (StrictMode's first one freed), the balance shows, typing updates the estimate, and nothing throws in the page.
   const ADMIN = `react-test-admin-${process.pid}`;
   const dir = mkdtempSync(join(tmpdir(), 'ai-credits-react-'));
-  const app = join(root, 'tests/js/out/packaging/react-app');
-  rmSync(app, { recursive: true, force: true });
-  mkdirSync(app, { recursive: true });
-  writeFileSync(join(app, 'index.html'), '<!doctype html><meta charset="utf-8"><div id="root"></div><script type="module" src="./main.js"></script>\n');
-  writeFileSync(join(app, 'main.js'), `
-import { StrictMode, createElement as h } from 'react';
-import { createRoot } from 'react-dom/client';
-import { AiCreditsProvider, useAiCredits, useMessageEstimate, useTokenCounter } from 'ai-credits/react';
-
-function Composer() {
-  const { client, error, version } = useAiCredits();
-  const field = useTokenCounter('gpt-5');
-  const estimate = useMessageEstimate(field.counter, 'gpt-5');
-  if (error) return h('p', { id: 'error' }, error.code + ': ' + error.message);
-  if (!client) return h('p', { id: 'loading' }, 'Connecting…');
-  return h('div', null,
-    h('p', { id: 'available' }, String(client.balance().available)),
-    h('p', { id: 'version' }, String(version)),
-    h('textarea', { 'aria-label': 'Message', ...field.bind }),
-    h('p', { id: 'estimate' }, estimate ? estimate.input_tokens.expected + ' tokens, up to ' + estimate.credits.high + ' credits' : 'none'));
-}
-
-const options = JSON.parse(sessionStorage.getItem('options'));
-createRoot(document.getElementById('root')).render(
-  h(StrictMode, null, h(AiCreditsProvider, { options, syncEveryMs: 0 }, h(Composer))));
-`);
-  writeFileSync(join(app, 'vite.config.js'), "export default { logLevel: 'warn', build: { outDir: 'dist', target: 'es2022' } };\n");
-  execFileSync(process.execPath, [join(root, 'www/node_modules/vite/bin/vite.js'), 'build'], { cwd: app, encoding: 'utf8' });
+  // The repository's example app (examples/react-vite), built as its README says.
+  const app = join(root, 'examples/react-vite');
+  const dist = join(root, 'tests/js/out/packaging/react-vite');
+  execFileSync(process.execPath, [join(root, 'www/node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn', '--outDir', dist, '--emptyOutDir'],
+    { cwd: app, encoding: 'utf8' });
 
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   let server;
   let browser;
   try {
-    server = await startServer(bin, ['--addr', `127.0.0.1:${port}`, '--db', join(dir, 'ai-credits.db'), '--www', join(app, 'dist')], { AI_CREDITS_ADMIN_TOKEN: ADMIN });
+    server = await startServer(bin, ['--addr', `127.0.0.1:${port}`, '--db', join(dir, 'ai-credits.db'), '--www', dist], { AI_CREDITS_ADMIN_TOKEN: ADMIN });
     const api = async (path, token, body) => (await fetch(base + path, {
       method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
     })).json();
@@ -144,7 +122,7 @@ createRoot(document.getElementById('root')).render(
     page.setDefaultTimeout(15_000);
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.addInitScript((options) => sessionStorage.setItem('options', options), JSON.stringify({ base_url: '', account_id, token }));
+    await page.addInitScript((session) => sessionStorage.setItem('ai-credits:session', session), JSON.stringify({ account_id, token }));
     await page.goto(`${base}/`);
     await page.locator('#available').waitFor();
     assert.equal(await page.locator('#available').textContent(), '3000000');

@@ -1,6 +1,7 @@
 // The package as other projects consume it, built and run the way they would: a CommonJS
 // script (`require`), an SSR bundle that inlines the package (Vite's `ssr.noExternal`), a
-// bundled browser app (Vite) and a Web Worker of one, both in Chromium. Each fixture lives in tests/js/out/ (ignored by git)
+// bundled browser app (Vite, and webpack) and a Web Worker of one, in Chromium, and a Vitest
+// suite. Each fixture lives in tests/js/out/ (ignored by git)
 // and resolves `ai-credits` as an installed dependency (the repository's node_modules link to
 // pkg/).
 import { test } from 'node:test';
@@ -65,9 +66,9 @@ export function render() {
   assert.match(node(['run.mjs'], dir), /<p>\d+ tokens, 3000000 credits<\/p>/);
 });
 
-/** Builds the Vite app in `dir`, serves its dist/ and resolves the text of #out in Chromium. */
-async function runInChromium(dir) {
-  node([vite, 'build'], dir);
+/** Builds the app in `dir` (Vite unless `build` says), serves its dist/ and resolves the text of #out in Chromium. */
+async function runInChromium(dir, build = [vite, 'build']) {
+  node(build, dir);
   const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
   const site = createServer((req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
@@ -161,4 +162,47 @@ test('the Node example script runs and estimates on every model the account may 
   const onCredits = JSON.parse(readFileSync(join(root, 'catalogue/catalogue.json'), 'utf8')).models.filter((m) => m.on_credits);
   assert.equal(printed.length, onCredits.length, printed.join('\n'));
   for (const line of printed) assert.match(line, /^.+: \d+–\d+ credits \(credits\)$/);
+});
+
+test('a webpack build bundles the package and runs it in Chromium', async () => {
+  // Proves the browser entry under webpack 5: the .wasm URL becomes an emitted asset, init() loads it, and the API works in the page.
+  const dir = fixture('webpack-app', {
+    'src/main.js': `
+import init, { Ledger, estimateTokens, isAiCreditsError } from 'ai-credits';
+const out = document.getElementById('out');
+init().then(() => {
+  const ledger = new Ledger({ plan: 'growth', cycle_anchor: '2026-01-01T00:00:00Z' });
+  let code = null;
+  try { ledger.apply({ at: '2026-01-02T00:00:00Z', kind: 'hold', id: 'h', credits: 1e12, expires_at: '2026-01-03T00:00:00Z' }); }
+  catch (e) { code = isAiCreditsError(e) ? e.code : String(e); }
+  out.textContent = 'RESULT ' + JSON.stringify({ tokens: estimateTokens('How many bookings today?', 'gpt-5'), code });
+}, (e) => { out.textContent = 'ERROR ' + e; });
+`,
+    'dist/index.html': '<!doctype html><meta charset="utf-8"><pre id="out">loading</pre><script src="./main.js"></script>\n',
+    'webpack.config.cjs': `module.exports = { mode: 'production', entry: './src/main.js', output: { path: __dirname + '/dist', filename: 'main.js', clean: false }, experiments: { topLevelAwait: true } };\n`,
+  });
+  const text = await runInChromium(dir, [join(root, 'node_modules/webpack/bin/webpack.js'), '--config', 'webpack.config.cjs']);
+  assert.match(text, /^RESULT /, text);
+  const result = JSON.parse(text.slice('RESULT '.length));
+  assert.ok(result.tokens > 0);
+  assert.equal(result.code, 'insufficient_credits');
+});
+
+test('a Vitest suite imports the package as a Node test would', () => {
+  // Proves the Node entry under Vitest's module runner: the module loads at import and its errors are AiCreditsErrors.
+  const dir = fixture('vitest-suite', {
+    'estimate.test.js': `
+import { expect, test } from 'vitest';
+import { Ledger, AiCreditsError, estimateTokens } from 'ai-credits';
+test('estimates and refuses like the core', () => {
+  expect(estimateTokens('How many bookings today?', 'gpt-5')).toBeGreaterThan(0);
+  const ledger = new Ledger({ plan: 'growth', cycle_anchor: '2026-01-01T00:00:00Z' });
+  expect(() => ledger.apply({ at: 'nope', kind: 'usage' })).toThrow(AiCreditsError);
+});
+`,
+    'vitest.config.js': 'export default { test: { include: ["estimate.test.js"], environment: "node" } };\n',
+  });
+  const printed = node([join(root, 'www/node_modules/vitest/vitest.mjs'), 'run', '--reporter=verbose'], dir);
+  assert.match(printed, /estimates and refuses like the core/);
+  assert.match(printed, /1 passed/);
 });

@@ -27,6 +27,10 @@ errors=$(cd pkg && find snippets -name errors.js)
 [ -n "$errors" ] || { echo "build-pkg: the glue's errors.js snippet is missing" >&2; exit 1; }
 sed "s|'./errors.js'|'./$errors'|" src/wasm/js/index.js > pkg/index.js
 cp src/wasm/js/index.d.ts pkg/index.d.ts
+# The same types for `require` (TypeScript reads a .d.ts of this "type": "module" package as
+# ESM, which CommonJS code may not import): CommonJS copies under .d.cts names.
+cp pkg/ai_credits.d.ts pkg/ai_credits.d.cts
+sed "s|'./ai_credits.js'|'./ai_credits.cjs'|g" src/wasm/js/index.d.ts > pkg/index.d.cts
 # ai-credits/react: hooks over the package's own entry (React is a peer dependency).
 cp src/wasm/js/react.js src/wasm/js/react.d.ts pkg/
 

@@ -31,8 +31,9 @@ step "WASM tests: Node and headless Chromium (wasm-bindgen-test)"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test -p ai-credits --target wasm32-unknown-unknown --tests
 
-step "TypeScript: a strict consumer of pkg/*.d.ts"
+step "TypeScript: strict consumers of pkg/*.d.ts (ES modules with React; CommonJS under Node16 rules)"
 node_modules/.bin/tsc -p tests/js/tsconfig.json
+node_modules/.bin/tsc -p tests/js/tsconfig.cjs.json
 
 step "JS tests against the built package"
 AI_CREDITS_BIN="$PWD/target/debug/ai-credits" node --test tests/js/

@@ -1,6 +1,9 @@
 //! Embeds the conformance scenarios (`tests/scenarios/*.json` with their `.expected.json`)
 //! into `$OUT_DIR/scenarios.rs`, so the same list runs natively, in Node and in Chromium,
 //! where the WASM tests cannot read files. Only the tests include the generated file.
+//!
+//! Also writes `$OUT_DIR/builtin_tokenizers.rs`: each model of the built-in catalogue and its
+//! tokenizer, so a token estimate for a model id needs no catalogue parsed at run time.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -49,7 +52,26 @@ fn main() {
         let _ = writeln!(out, "    ({name:?}, include_str!({path:?})),");
     }
     out.push_str("];\n");
-    let path =
-        Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("scenarios.rs");
-    std::fs::write(path, out).expect("OUT_DIR is writable");
+    let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+    std::fs::write(Path::new(&out_dir).join("scenarios.rs"), out).expect("OUT_DIR is writable");
+
+    println!("cargo:rerun-if-changed=catalogue/catalogue.json");
+    let text = std::fs::read_to_string("catalogue/catalogue.json").expect("the built-in catalogue");
+    let doc: serde_json::Value =
+        serde_json::from_str(&text).expect("the built-in catalogue is JSON");
+    let mut tokenizers = String::from(
+        "/// (model id, tokenizer name) of every model of the built-in catalogue.\n\
+         pub const BUILTIN_TOKENIZERS: &[(&str, &str)] = &[\n",
+    );
+    for model in doc["models"].as_array().expect("the catalogue's models") {
+        let id = model["id"].as_str().expect("a model id");
+        let tokenizer = model["tokenizer"].as_str().expect("a model's tokenizer");
+        let _ = writeln!(tokenizers, "    ({id:?}, {tokenizer:?}),");
+    }
+    tokenizers.push_str("];\n");
+    std::fs::write(
+        Path::new(&out_dir).join("builtin_tokenizers.rs"),
+        tokenizers,
+    )
+    .expect("OUT_DIR is writable");
 }

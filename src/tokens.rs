@@ -30,6 +30,8 @@
 use serde::Serialize;
 use thiserror::Error;
 
+include!(concat!(env!("OUT_DIR"), "/builtin_tokenizers.rs"));
+
 /// A tokenizer whose counts can be estimated here.
 ///
 /// Only `o200k_base` can be checked offline (the benchmark in `bench/tokens.mjs` compares with
@@ -104,6 +106,17 @@ impl TokenizerFamily {
         TokenizerFamily::ALL
             .into_iter()
             .find(|f| f.as_str() == name)
+    }
+
+    /// The family of a model of the built-in catalogue (from `BUILTIN_TOKENIZERS`, written
+    /// at build time: nothing is parsed at run time), or of a family's own name.
+    pub fn for_builtin_model(id: &str) -> Option<TokenizerFamily> {
+        TokenizerFamily::parse(id).or_else(|| {
+            BUILTIN_TOKENIZERS
+                .iter()
+                .find(|(model, _)| *model == id)
+                .and_then(|(_, family)| TokenizerFamily::parse(family))
+        })
     }
 
     /// The family of a model id, by the id's prefix (`gpt-`, `claude-`, `kimi-`, `grok-`,
@@ -1609,6 +1622,30 @@ mod tests {
 
     fn o200k(text: &str) -> u64 {
         estimate_tokens(text, TokenizerFamily::O200k).tokens
+    }
+
+    #[test]
+    fn the_built_in_tokenizer_list_is_the_built_in_catalogues() {
+        // Proves the build-time list of (model, tokenizer) equals the parsed built-in catalogue's, and that a family's name and an unknown id are told apart.
+        let catalogue = crate::Catalogue::default();
+        let parsed: Vec<(String, TokenizerFamily)> = catalogue
+            .models
+            .iter()
+            .map(|m| (m.id.clone(), m.tokenizer))
+            .collect();
+        let listed: Vec<(String, TokenizerFamily)> = BUILTIN_TOKENIZERS
+            .iter()
+            .map(|(id, family)| ((*id).to_owned(), TokenizerFamily::parse(family).unwrap()))
+            .collect();
+        assert_eq!(listed, parsed);
+        for (id, family) in &parsed {
+            assert_eq!(TokenizerFamily::for_builtin_model(id), Some(*family));
+        }
+        assert_eq!(
+            TokenizerFamily::for_builtin_model("anthropic"),
+            Some(TokenizerFamily::Anthropic)
+        );
+        assert_eq!(TokenizerFamily::for_builtin_model("gpt-9"), None);
     }
 
     /// The pieces `scan_units` cuts a text into (newlines joined to a symbol run and `'s`

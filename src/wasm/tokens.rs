@@ -23,33 +23,19 @@ export interface TokenEstimate { tokens: number; low: number; high: number; }
 /// (`o200k`, `anthropic`, `moonshot`, `xai`, `google`: what a model of a catalogue of your own
 /// names as its `tokenizer`); else an `unknown_model` error.
 fn family(model: &str) -> Result<TokenizerFamily, JsValue> {
-    if let Some(family) = TokenizerFamily::parse(model) {
-        return Ok(family);
-    }
-    BUILTIN_MODELS.with(|models| {
-        let models = models.get_or_init(|| {
-            crate::Catalogue::default()
-                .models
-                .iter()
-                .map(|m| (m.id.clone(), m.tokenizer))
-                .collect()
-        });
-        models
+    TokenizerFamily::for_builtin_model(model).ok_or_else(|| {
+        let ids: Vec<&str> = crate::tokens::BUILTIN_TOKENIZERS
             .iter()
-            .find(|(id, _)| id == model)
-            .map(|(_, family)| *family)
-            .ok_or_else(|| {
-                let ids: Vec<&str> = models.iter().map(|(id, _)| id.as_str()).collect();
-                js::error(
-                    "unknown_model",
-                    &format!(
-                        "no model `{model}` in the built-in catalogue ({}); for a model of a \
-                         catalogue of your own, pass its `tokenizer` (o200k, anthropic, \
-                         moonshot, xai or google)",
-                        ids.join(", ")
-                    ),
-                )
-            })
+            .map(|(id, _)| *id)
+            .collect();
+        js::error(
+            "unknown_model",
+            &format!(
+                "no model `{model}` in the built-in catalogue ({}); for a model of a catalogue \
+                 of your own, pass its `tokenizer` (o200k, anthropic, moonshot, xai or google)",
+                ids.join(", ")
+            ),
+        )
     })
 }
 
@@ -87,9 +73,6 @@ extern "C" {
 
 thread_local! {
     static ENCODER: TextEncoder = TextEncoder::new();
-    /// The built-in catalogue's models and their tokenizers, read on first use.
-    static BUILTIN_MODELS: std::cell::OnceCell<Vec<(String, TokenizerFamily)>> =
-        const { std::cell::OnceCell::new() };
     /// The model of the last estimate and its family: a page estimates for one model again and
     /// again, and comparing JS strings is cheaper than copying one into this module.
     static LAST_MODEL: RefCell<Option<(JsValue, TokenizerFamily)>> = const { RefCell::new(None) };

@@ -191,7 +191,7 @@ init().then(() => {
 test('a Vitest suite imports the package as a Node test would', () => {
   // Proves the Node entry under Vitest's module runner: the module loads at import and its errors are AiCreditsErrors.
   const dir = fixture('vitest-suite', {
-    'estimate.test.js': `
+    'estimate.spec.js': `
 import { expect, test } from 'vitest';
 import { Ledger, AiCreditsError, estimateTokens } from 'ai-credits';
 test('estimates and refuses like the core', () => {
@@ -200,7 +200,8 @@ test('estimates and refuses like the core', () => {
   expect(() => ledger.apply({ at: 'nope', kind: 'usage' })).toThrow(AiCreditsError);
 });
 `,
-    'vitest.config.js': 'export default { test: { include: ["estimate.test.js"], environment: "node" } };\n',
+    // Not *.test.js: `node --test tests/js/` would take the fixture for one of its own.
+    'vitest.config.js': 'export default { test: { include: ["estimate.spec.js"], environment: "node" } };\n',
   });
   const printed = node([join(root, 'www/node_modules/vitest/vitest.mjs'), 'run', '--reporter=verbose'], dir);
   assert.match(printed, /estimates and refuses like the core/);

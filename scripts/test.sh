@@ -16,6 +16,8 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 # The production build (no demo mode) must stand on its own as well.
 cargo clippy -p ai-credits-server --all-targets -- -D warnings
 cargo clippy -p ai-credits --all-targets --target wasm32-unknown-unknown -- -D warnings
+# The estimator-only module of ai-credits/tokens.
+cargo clippy -p ai-credits --lib --target wasm32-unknown-unknown --features estimator -- -D warnings
 
 step "PostgreSQL for the server tests (a throwaway cluster, stopped at exit)"
 eval "$(bash scripts/postgres.sh)"

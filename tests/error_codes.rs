@@ -2,7 +2,7 @@
 //! facade or the package's entry can throw is in `ErrorCode` (src/wasm/types.rs) or, for the
 //! sync client's own, in `ClientErrorCode` (src/wasm/client.rs), and `ErrorCode` names no code
 //! that nothing throws. Codes are read from the sources: the `code()` arms of the core's error
-//! types, every `error("…")` of the facade and every `new AiCreditsError('…'` of the entry.
+//! types, every `error("…")` of the facade and every `new AiCreditsError('…'` of the entries (src/wasm/js/).
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::collections::BTreeSet;
@@ -93,7 +93,20 @@ fn every_code_thrown_is_in_the_typescript_unions_and_no_union_member_is_stale() 
             facade.extend(after(&text, "error(", '"'));
         }
     }
-    let entry = after(&read("src/wasm/js/index.js"), "new AiCreditsError(", '\'');
+    let mut entry = BTreeSet::new();
+    for file in [
+        "guard.js",
+        "index.js",
+        "tokens.js",
+        "react.js",
+        "node-wasm.js",
+    ] {
+        entry.extend(after(
+            &read(&format!("src/wasm/js/{file}")),
+            "new AiCreditsError(",
+            '\'',
+        ));
+    }
     assert!(
         entry.contains("not_initialized") && entry.contains("freed"),
         "the entry's own codes were read: {entry:?}"

@@ -1,4 +1,6 @@
 //! Every conversion between JS values and core values, and every error object, in one place.
+// The estimator-only module (feature `estimator`) uses the error objects alone.
+#![cfg_attr(feature = "estimator", allow(dead_code))]
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;

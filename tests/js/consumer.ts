@@ -47,6 +47,19 @@ export async function demo(): Promise<number> {
   return estimate.credits.high + actions.length + forecast.what_if.length + fromPacks.length + byFeature + (preview.allowed ? preview.available_after : 0) + ledger.entryCount;
 }
 
+// The estimator alone: the same counter and functions, typed.
+import initTokens, { TokenCounter as Counter, estimateTokenRange, type TokenEstimate } from 'ai-credits/tokens';
+
+export async function countOnly(text: string): Promise<number> {
+  await initTokens();
+  const counter = new Counter('gpt-5');
+  counter.setText(text);
+  const range: TokenEstimate = estimateTokenRange(text, 'gpt-5');
+  const tokens = counter.tokens + range.high;
+  counter.free();
+  return tokens;
+}
+
 // The sync client: async exports typed as precise promises, its status and its error codes.
 import { Client, type ClientError, type ClientStatus, type SyncStatus, type ApplyOutcome } from 'ai-credits';
 

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join } from 'node:path';
 import { launchChromium } from './processes.mjs';
@@ -206,4 +206,30 @@ test('estimates and refuses like the core', () => {
   const printed = node([join(root, 'www/node_modules/vitest/vitest.mjs'), 'run', '--reporter=verbose'], dir);
   assert.match(printed, /estimates and refuses like the core/);
   assert.match(printed, /1 passed/);
+});
+
+test('an app that imports only ai-credits/tokens ships the estimator module alone', async () => {
+  // Proves the estimator-only entry under Vite in Chromium: it counts in the page, and the build holds the small .wasm and not the whole package's.
+  const dir = fixture('tokens-app', {
+    'index.html': '<!doctype html><meta charset="utf-8"><pre id="out">loading</pre><script type="module" src="./main.js"></script>\n',
+    'main.js': `
+import init, { TokenCounter, estimateTokens } from 'ai-credits/tokens';
+const out = document.getElementById('out');
+init().then(() => {
+  const counter = new TokenCounter('gpt-5');
+  counter.setText('How many bookings');
+  counter.splice(17, 0, ' today?');
+  out.textContent = 'RESULT ' + JSON.stringify({ same: counter.tokens === estimateTokens('How many bookings today?', 'gpt-5'), tokens: counter.tokens });
+}, (e) => { out.textContent = 'ERROR ' + e; });
+`,
+    'vite.config.js': `export default { logLevel: 'warn', build: { outDir: 'dist', target: 'es2022' } };\n`,
+  });
+  const text = await runInChromium(dir);
+  assert.match(text, /^RESULT /, text);
+  assert.deepEqual(JSON.parse(text.slice('RESULT '.length)), { same: true, tokens: 5 });
+  const wasm = readdirSync(join(dir, 'dist/assets')).filter((f) => f.endsWith('.wasm'));
+  assert.equal(wasm.length, 1, wasm.join(', '));
+  assert.match(wasm[0], /^ai_credits_tokens_bg/);
+  const whole = readFileSync(join(root, 'pkg/ai_credits_bg.wasm')).length;
+  assert.ok(readFileSync(join(dir, 'dist/assets', wasm[0])).length < whole / 3, 'the estimator alone is a fraction of the whole');
 });

@@ -1,0 +1,102 @@
+// What the package's entries put around a wasm-bindgen glue (copied into pkg/ by
+// scripts/build-pkg.sh, which points the import of the error class at the copy the glues
+// import, so `instanceof` holds for every error):
+//
+// - a coded `not_initialized` error for anything used before `init()` resolved (the glue
+//   would throw a bare TypeError);
+// - a coded `freed` error for an object used after `free()`, and a `free()` that may be
+//   called again (the glue would throw "null pointer passed to rust", without a code).
+import { AiCreditsError, isAiCreditsError } from './errors.js';
+
+export { AiCreditsError, isAiCreditsError };
+
+/** The guards of one glue: its init functions, and wrappers that wait for them. */
+export function guard(glue) {
+  let ready = false;
+
+  const assertReady = (what) => {
+    if (!ready) {
+      throw new AiCreditsError('not_initialized',
+        `${what} was used before the WASM module was loaded: call and await init() (the default export) first; Node's entries load it for you`);
+    }
+  };
+
+  /** A function of the glue, made to check `init()` first. */
+  const fn = (name, f, args = (a) => a) => function (...given) {
+    assertReady(name);
+    return f.apply(this, args(given));
+  };
+
+  /**
+   * A class of the glue: its methods refuse a freed object with `freed`, `free()` and
+   * `[Symbol.dispose]()` may be called again, and its constructor and static methods wait
+   * for `init()`. The same class (prototype and all) is exported, so `instanceof` holds for
+   * objects the glue makes itself. `args` may rewrite the arguments of the constructor and
+   * static methods.
+   */
+  const wrapClass = (cls, args = (a) => a) => {
+    const proto = cls.prototype;
+    const free = proto.free;
+    const freeOnce = function () {
+      if (this.__wbg_ptr) free.call(this);
+    };
+    const check = (self) => {
+      if (!self.__wbg_ptr) {
+        throw new AiCreditsError('freed',
+          `this ${cls.name} was freed (free() or the end of a \`using\` block); make a new one`);
+      }
+    };
+    for (const key of Reflect.ownKeys(proto)) {
+      if (key === 'constructor') continue;
+      const d = Object.getOwnPropertyDescriptor(proto, key);
+      if (key === 'free' || (typeof Symbol.dispose === 'symbol' && key === Symbol.dispose)) {
+        Object.defineProperty(proto, key, { ...d, value: freeOnce });
+        continue;
+      }
+      if (typeof d.value === 'function') {
+        const f = d.value;
+        d.value = function (...a) { check(this); return f.apply(this, a); };
+      }
+      if (d.get) {
+        const get = d.get;
+        d.get = function () { check(this); return get.call(this); };
+      }
+      if (d.set) {
+        const set = d.set;
+        d.set = function (v) { check(this); set.call(this, v); };
+      }
+      Object.defineProperty(proto, key, d);
+    }
+    const statics = new Map();
+    return new Proxy(cls, {
+      construct(target, given, newTarget) {
+        assertReady(`new ${target.name}()`);
+        return Reflect.construct(target, args(given), newTarget);
+      },
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver);
+        if (typeof value !== 'function' || key === 'prototype') return value;
+        if (!statics.has(key)) statics.set(key, fn(`${target.name}.${String(key)}`, value.bind(target), args));
+        return statics.get(key);
+      },
+    });
+  };
+
+  return {
+    /** Loads the WASM module (once); everything else waits for it. */
+    async init(options) {
+      const exports = await glue.default(options);
+      ready = true;
+      return exports;
+    },
+    /** Loads the WASM module synchronously from its bytes or a compiled `WebAssembly.Module`. */
+    initSync(options) {
+      const exports = glue.initSync(options);
+      ready = true;
+      return exports;
+    },
+    isReady: () => ready,
+    assertReady,
+    wrapClass,
+  };
+}

@@ -129,7 +129,11 @@ test('in Chromium, the example app (StrictMode) connects through <AiCreditsProvi
     const box = page.getByLabel('Message');
     const seen = [];
     for (const word of ['How ', 'many ', 'bookings ', 'today?']) {
+      const before = await page.locator('#estimate').textContent();
       await box.pressSequentially(word);
+      // React renders after the keystrokes' events: read once it has (or after 5 s, and fail below).
+      await page.waitForFunction((prev) => document.getElementById('estimate').textContent !== prev, before, { timeout: 5_000 })
+        .catch(() => undefined);
       seen.push(Number((await page.locator('#estimate').textContent()).split(' ')[0]));
     }
     for (let i = 1; i < seen.length; i++) assert.ok(seen[i] > seen[i - 1], `the estimate follows typing: ${seen}`);

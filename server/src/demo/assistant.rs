@@ -17,7 +17,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -371,8 +371,7 @@ fn provider_request(model: &Model, request: &AssistantRequest) -> (Api, String, 
 /// The reply as server-sent events, or whole as JSON once it is done.
 async fn respond(streamed: bool, mut rx: mpsc::Receiver<Said>) -> Response {
     if streamed {
-        let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
-            let said = rx.recv().await?;
+        let body = crate::http::body::from_channel(rx, |said| {
             let (event, data) = match said {
                 Said::Delta(text) => ("delta", json!({"text": text})),
                 Said::Done(done) => ("done", done),
@@ -381,9 +380,8 @@ async fn respond(streamed: bool, mut rx: mpsc::Receiver<Said>) -> Response {
                     json!({"code": e.code.to_string(), "message": e.message}),
                 ),
             };
-            let frame = Bytes::from(format!("event: {event}\ndata: {data}\n\n"));
-            Some((Ok::<Bytes, std::io::Error>(frame), rx))
-        }));
+            Bytes::from(format!("event: {event}\ndata: {data}\n\n"))
+        });
         return (
             StatusCode::OK,
             [

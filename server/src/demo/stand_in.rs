@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -315,10 +315,7 @@ pub async fn generate(
             }
         }
     });
-    let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
-        let chunk = rx.recv().await?;
-        Some((Ok::<Bytes, std::io::Error>(chunk), rx))
-    }));
+    let body = crate::http::body::from_channel(rx, |chunk| chunk);
     (
         StatusCode::OK,
         [(

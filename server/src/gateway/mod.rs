@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -622,10 +622,7 @@ impl Call {
             }
             drop(slot);
         });
-        let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
-            let chunk = rx.recv().await?;
-            Some((Ok::<Bytes, std::io::Error>(chunk), rx))
-        }));
+        let body = crate::http::body::from_channel(rx, |chunk| chunk);
         (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response()
     }
 

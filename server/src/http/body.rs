@@ -48,3 +48,15 @@ pub fn read_bytes(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<B
         }
     })
 }
+
+/// A response body streamed from a channel: each item is turned into bytes by `frame` and sent
+/// as it arrives; the body ends when every sender is dropped.
+pub fn from_channel<T: Send + 'static>(
+    rx: tokio::sync::mpsc::Receiver<T>,
+    frame: fn(T) -> Bytes,
+) -> axum::body::Body {
+    axum::body::Body::from_stream(futures_util::stream::unfold(rx, move |mut rx| async move {
+        let item = rx.recv().await?;
+        Some((Ok::<Bytes, std::io::Error>(frame(item)), rx))
+    }))
+}

@@ -84,19 +84,22 @@ export function guard(glue) {
 
   return {
     /** Loads the WASM module (once); everything else waits for it. */
-    async init(options) {
+    init: async (options) => {
       const exports = await glue.default(options);
       ready = true;
       return exports;
     },
     /** Loads the WASM module synchronously from its bytes or a compiled `WebAssembly.Module`. */
-    initSync(options) {
+    initSync: (options) => {
       const exports = glue.initSync(options);
       ready = true;
       return exports;
     },
-    isReady: () => ready,
-    assertReady,
+    /** A one- or two-argument function of the glue, checking `init()` first (no rest args: estimateTokens runs on every keystroke). */
+    checked: (name, f) => (a, b) => {
+      if (!ready) assertReady(name);
+      return f(a, b);
+    },
     wrapClass,
   };
 }

@@ -16,3 +16,6 @@ export declare class AiCreditsError extends Error {
 
 /** Whether `e` is one of this package's errors (also one made by another copy of it). */
 export declare function isAiCreditsError(e: unknown): e is AiCreditsError;
+
+/** The edit that turns `before` into `after` as one splice, never splitting a surrogate pair: what a text field's change hands `TokenCounter.splice`. */
+export declare function textEdit(before: string, after: string): { start: number; deleteCount: number; inserted: string };

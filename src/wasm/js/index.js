@@ -6,36 +6,16 @@ import * as glue from './ai_credits.js';
 import { AiCreditsError, guard } from './guard.js';
 
 export { AiCreditsError, isAiCreditsError } from './guard.js';
+export { textEdit } from './edit.js';
 
 const g = guard(glue);
 
-/** Loads the WASM module (once); everything else waits for it. */
-export default function init(options) {
-  return g.init(options);
-}
-
-/** Loads the WASM module synchronously from its bytes or a compiled `WebAssembly.Module`. */
-export function initSync(options) {
-  return g.initSync(options);
-}
-
-// The functions, written out: estimateTokens runs on every keystroke.
-export function estimateTokens(text, model) {
-  if (!g.isReady()) g.assertReady('estimateTokens');
-  return glue.estimateTokens(text, model);
-}
-export function estimateTokenRange(text, model) {
-  if (!g.isReady()) g.assertReady('estimateTokenRange');
-  return glue.estimateTokenRange(text, model);
-}
-export function runScenario(scenario) {
-  if (!g.isReady()) g.assertReady('runScenario');
-  return glue.runScenario(scenario);
-}
-export function runScenarioJson(text) {
-  if (!g.isReady()) g.assertReady('runScenarioJson');
-  return glue.runScenarioJson(text);
-}
+export default g.init;
+export const { initSync } = g;
+export const estimateTokens = g.checked('estimateTokens', glue.estimateTokens);
+export const estimateTokenRange = g.checked('estimateTokenRange', glue.estimateTokenRange);
+export const runScenario = g.checked('runScenario', glue.runScenario);
+export const runScenarioJson = g.checked('runScenarioJson', glue.runScenarioJson);
 
 /**
  * The glue takes a `Catalogue` argument over (it is freed when passed); a clone is passed

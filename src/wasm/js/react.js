@@ -6,7 +6,7 @@
 // Render only reads them; a TokenCounter's text is set to what is rendered, which is the same
 // however often a render is repeated or thrown away.
 import { createContext, createElement, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
-import init, { AiCreditsError, Client, Ledger, TokenCounter } from 'ai-credits';
+import init, { AiCreditsError, Client, Ledger, TokenCounter, textEdit } from 'ai-credits';
 
 let loading = null;
 let loaded = false;
@@ -122,6 +122,24 @@ export function useLedger(account, { events, catalogue } = {}) {
 }
 
 /**
+ * Makes `counter` count `text` during render: by one splice when it counted the text before (a
+ * keystroke), else whole. The same on every repeat of a render, so a repeated or discarded one
+ * is harmless.
+ */
+function useCounted(counter, text) {
+  const counted = useRef({ counter: null, text: '' });
+  if (!counter) return;
+  const c = counted.current;
+  if (c.counter !== counter) {
+    counter.setText(text);
+  } else if (c.text !== text) {
+    const edit = textEdit(c.text, text);
+    counter.splice(edit.start, edit.deleteCount, edit.inserted);
+  }
+  counted.current = { counter, text };
+}
+
+/**
  * A `TokenCounter` bound to a text field: spread `bind` on a `<textarea>` (or an `<input>`) and
  * each edit reaches the counter as one splice. `tokens`, `low` and `high` follow the text;
  * `counter` (null on the first render) is a message request's `text_tokens` as it is.
@@ -129,21 +147,7 @@ export function useLedger(account, { events, catalogue } = {}) {
 export function useTokenCounter(model, initialText = '') {
   const [value, setValue] = useState(initialText);
   const counter = useOwned(() => new TokenCounter(model), [model]);
-  const counted = useRef({ counter: null, text: '' });
-  const sync = (text) => {
-    // The counter's text is made equal to `text`, by one splice when it was counting the
-    // text before (a keystroke), else whole.
-    const c = counted.current;
-    if (!counter) return;
-    if (c.counter !== counter) {
-      counter.setText(text);
-    } else if (c.text !== text) {
-      const edit = diff(c.text, text);
-      counter.splice(edit.start, edit.deleteCount, edit.inserted);
-    }
-    counted.current = { counter, text };
-  };
-  sync(value);
+  useCounted(counter, value);
   const onChange = useCallback((event) => setValue(event.target.value), []);
   const estimate = counter ? { tokens: counter.tokens, low: counter.low, high: counter.high } : { tokens: 0, low: 0, high: 0 };
   return { ...estimate, counter, value, setValue, bind: { value, onChange } };
@@ -161,8 +165,7 @@ export function useMessageEstimate(text, model, { source, request } = {}) {
   const counting = typeof text === 'string';
   const own = useOwned(() => (counting ? new TokenCounter(model) : null), [model, counting]);
   const counter = counting ? own : text;
-  // Set to the text rendered: the same on every repeat of a render.
-  if (counting && own) own.setText(text);
+  useCounted(own, counting ? text : '');
   const tokens = counter?.__wbg_ptr ? `${counter.tokens}/${counter.low}/${counter.high}` : null;
   const version = context?.version ?? 0;
   const extra = JSON.stringify(request ?? {});
@@ -172,17 +175,3 @@ export function useMessageEstimate(text, model, { source, request } = {}) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [from, counter, tokens, model, extra, version]);
 }
-
-/** The edit that turns `before` into `after`: one splice, never splitting a surrogate pair. */
-function diff(before, after) {
-  const max = Math.min(before.length, after.length);
-  let start = 0;
-  while (start < max && before.charCodeAt(start) === after.charCodeAt(start)) start++;
-  if (start > 0 && isHigh(before.charCodeAt(start - 1))) start--;
-  let tail = 0;
-  while (tail < max - start && before.charCodeAt(before.length - 1 - tail) === after.charCodeAt(after.length - 1 - tail)) tail++;
-  if (tail > 0 && isLow(before.charCodeAt(before.length - tail))) tail--;
-  return { start, deleteCount: before.length - start - tail, inserted: after.slice(start, after.length - tail) };
-}
-const isHigh = (c) => c >= 0xd800 && c <= 0xdbff;
-const isLow = (c) => c >= 0xdc00 && c <= 0xdfff;

@@ -5,26 +5,13 @@ import * as glue from './ai_credits_tokens.js';
 import { guard } from './guard.js';
 
 export { AiCreditsError, isAiCreditsError } from './guard.js';
+export { textEdit } from './edit.js';
 
 const g = guard(glue);
 
-/** Loads the estimator's WASM module (once); everything else waits for it. */
-export default function init(options) {
-  return g.init(options);
-}
-
-/** Loads it synchronously from its bytes or a compiled `WebAssembly.Module`. */
-export function initSync(options) {
-  return g.initSync(options);
-}
-
-export function estimateTokens(text, model) {
-  if (!g.isReady()) g.assertReady('estimateTokens');
-  return glue.estimateTokens(text, model);
-}
-export function estimateTokenRange(text, model) {
-  if (!g.isReady()) g.assertReady('estimateTokenRange');
-  return glue.estimateTokenRange(text, model);
-}
+export default g.init;
+export const { initSync } = g;
+export const estimateTokens = g.checked('estimateTokens', glue.estimateTokens);
+export const estimateTokenRange = g.checked('estimateTokenRange', glue.estimateTokenRange);
 
 export const TokenCounter = g.wrapClass(glue.TokenCounter);

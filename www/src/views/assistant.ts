@@ -4,7 +4,7 @@
 // gateway, which holds the worst case and charges what the provider reports; the reply streams
 // into the conversation as it arrives, and the copy syncs.
 
-import { TokenCounter, type Balance, type MessageEstimate } from 'ai-credits';
+import { TokenCounter, textEdit, type Balance, type MessageEstimate } from 'ai-credits';
 import type { App } from '../app';
 import { errorCode, errorMessage } from '../api';
 import { h, mount } from '../dom';
@@ -50,25 +50,8 @@ function saveConversation(app: App, turns: Turn[]): void {
   }
 }
 
-/** The edit that turns `before` into `after`: one splice, never splitting a surrogate pair. */
-export function diff(before: string, after: string): { start: number; deleteCount: number; inserted: string } {
-  const max = Math.min(before.length, after.length);
-  let start = 0;
-  while (start < max && before.charCodeAt(start) === after.charCodeAt(start)) start++;
-  if (start > 0 && isHighSurrogate(before.charCodeAt(start - 1))) start--;
-  let tail = 0;
-  while (tail < max - start && before.charCodeAt(before.length - 1 - tail) === after.charCodeAt(after.length - 1 - tail)) tail++;
-  if (tail > 0 && isLowSurrogate(before.charCodeAt(before.length - tail))) tail--;
-  return { start, deleteCount: before.length - start - tail, inserted: after.slice(start, after.length - tail) };
-}
-
-function isHighSurrogate(c: number): boolean {
-  return c >= 0xd800 && c <= 0xdbff;
-}
-
-function isLowSurrogate(c: number): boolean {
-  return c >= 0xdc00 && c <= 0xdfff;
-}
+/** The edit that turns `before` into `after`: one splice (the package's `textEdit`). */
+export const diff = textEdit;
 
 function newId(prefix: string): string {
   return `${prefix}-${crypto.randomUUID()}`;

@@ -390,6 +390,8 @@ async fn the_catalogue_has_an_etag_and_answers_304() {
         "/v1/accounts/{id}/events",
         "/v1/accounts/{id}/state",
         "/v1/accounts/{id}/entries",
+        "/v1/accounts/{id}/conversations",
+        "/v1/accounts/{id}/conversations/{cid}",
         "/v1/catalogue",
     ] {
         assert!(

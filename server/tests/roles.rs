@@ -81,6 +81,12 @@ fn requests(action: Action, account: &str, n: usize) -> Vec<(Method, String, Opt
             "providers/openai/chat/completions",
             Some(json!({"model": "gpt-5", "messages": [{"role": "user", "content": "hi"}]})),
         )],
+        // An id that cannot be one (400 for whoever may ask), so no caller meets a 404.
+        Action::Conversations => vec![
+            on(Method::GET, "conversations", None),
+            on(Method::GET, "conversations/not%20an%20id", None),
+            on(Method::DELETE, "conversations/not%20an%20id", None),
+        ],
         Action::PostKeyEvent => ["connect_key", "key_invalid", "remove_key"]
             .into_iter()
             .map(|kind| post(json!({"kind": kind, "provider": "openai"})))

@@ -10,10 +10,11 @@
 //! entry the call made, or `error`), or whole as JSON when the caller does not accept
 //! `text/event-stream`.
 //!
-//! The backend keeps the last replies it gave (in memory, per member and message id): a
-//! message sent again after its answer was lost gets the same reply and entry, charged once.
+//! Each message belongs to a conversation (`conversation`, the backend names a new one when
+//! the browser does not), which the backend passes on as `AI-Credits-Conversation`: the
+//! gateway keeps the call there as a turn once it is charged. A message sent again after its
+//! answer was lost is answered from that turn: the same reply and credits, charged once.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use axum::Json;
@@ -34,6 +35,7 @@ use crate::gateway::shapes::{Api, StreamReader};
 use crate::http::auth::{self, Caller};
 use crate::http::roles::{Action, Grant};
 use crate::http::{self, AppState};
+use crate::store::TurnRow;
 
 /// The instructions the host app's backend sends with every message.
 pub const SYSTEM_PROMPT: &str = "You are the assistant of a rental business's back office. \
@@ -44,8 +46,6 @@ change and ask before doing it. Never invent numbers: say when the data is not t
 pub const HISTORY_TURNS_MAX: usize = 50;
 /// Most output tokens the backend asks for (Anthropic requires a bound).
 pub const OUTPUT_TOKENS_MAX: u64 = 1500;
-/// Replies remembered for a retry.
-const REPLIES_KEPT: usize = 512;
 /// Entries searched for the call's entry once its stream ended.
 const ENTRIES_SEARCHED: i64 = 64;
 
@@ -55,12 +55,24 @@ struct AssistantRequest {
     message: String,
     id: Option<String>,
     feature: String,
+    /// The conversation the message is part of.
+    conversation: Option<String>,
     /// Earlier turns, oldest first: (`user` or `assistant`, text).
     history: Vec<(String, String)>,
 }
 
 fn read_request(body: Map<String, Value>) -> Result<AssistantRequest, ApiError> {
-    unknown_fields(&body, &["model", "message", "id", "feature", "history"])?;
+    unknown_fields(
+        &body,
+        &[
+            "model",
+            "message",
+            "id",
+            "feature",
+            "conversation",
+            "history",
+        ],
+    )?;
     let model = optional_text(&body, "model")?
         .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidRequest, "`model` is required"))?
         .to_owned();
@@ -109,41 +121,17 @@ fn read_request(body: Map<String, Value>) -> Result<AssistantRequest, ApiError> 
         feature: optional_text(&body, "feature")?
             .unwrap_or("assistant")
             .to_owned(),
+        conversation: match optional_text(&body, "conversation")? {
+            Some(c) if !crate::http::conversations::valid_id(c) => {
+                return Err(ApiError::bad_request(
+                    ErrorCode::InvalidRequest,
+                    "`conversation` is 1 to 64 of A-Z a-z 0-9 . _ : -",
+                ));
+            }
+            c => c.map(str::to_owned),
+        },
         history,
     })
-}
-
-/// A reply that was given: what a retry of its message gets.
-#[derive(Clone)]
-struct Given {
-    model: String,
-    message: String,
-    done: Value,
-}
-
-/// The last replies given, per (member, message id), oldest forgotten first.
-#[derive(Default)]
-pub struct Replies {
-    by_id: HashMap<(String, String), Given>,
-    order: VecDeque<(String, String)>,
-}
-
-impl Replies {
-    fn get(&self, member: &str, id: &str) -> Option<Given> {
-        self.by_id.get(&(member.to_owned(), id.to_owned())).cloned()
-    }
-
-    fn put(&mut self, member: &str, id: &str, given: Given) {
-        let key = (member.to_owned(), id.to_owned());
-        if self.by_id.insert(key.clone(), given).is_none() {
-            self.order.push_back(key);
-        }
-        while self.order.len() > REPLIES_KEPT {
-            if let Some(old) = self.order.pop_front() {
-                self.by_id.remove(&old);
-            }
-        }
-    }
 }
 
 /// What the browser is told as the reply goes.
@@ -187,12 +175,19 @@ pub async fn post_assistant(
         .id
         .clone()
         .unwrap_or_else(|| format!("msg-{}", auth::random_hex(12)));
+    let conversation = request
+        .conversation
+        .clone()
+        .unwrap_or_else(|| format!("c-{}", auth::random_hex(12)));
+    // The gateway names the call's entry after its Idempotency-Key.
+    let call_id = format!("gw-{message_id}");
     let (tx, rx) = mpsc::channel::<Said>(64);
-    let given = demo
-        .replies
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&member, &message_id);
+    let given = app
+        .ctx
+        .db
+        .turn(ACCOUNT_ID, &member, &call_id)
+        .await
+        .map_err(|e| ApiError::storage(&e))?;
     if let Some(given) = given {
         if given.message != request.message || given.model != request.model {
             return Err(Rejection::new(
@@ -201,11 +196,9 @@ pub async fn post_assistant(
             )
             .into());
         }
-        let mut done = given.done;
-        done["duplicate"] = json!(true);
-        let text = done["reply"].as_str().unwrap_or("").to_owned();
-        let _ = tx.send(Said::Delta(text)).await;
-        let _ = tx.send(Said::Done(done)).await;
+        let entry = find_entry(&app, &call_id).await;
+        let _ = tx.send(Said::Delta(given.reply.clone())).await;
+        let _ = tx.send(Said::Done(done(&given, entry, true))).await;
         return Ok(respond(streamed, rx).await);
     }
     let catalogue = &app.ctx.catalogue;
@@ -227,6 +220,7 @@ pub async fn post_assistant(
         .header("ai-credits-member", &member)
         .header("ai-credits-feature", &request.feature)
         .header("idempotency-key", &message_id)
+        .header("ai-credits-conversation", &conversation)
         .json(&body);
     if api == Api::Messages {
         call = call.header("anthropic-version", "2023-06-01");
@@ -252,13 +246,6 @@ pub async fn post_assistant(
         )
             .into_response());
     }
-    let call_id = upstream
-        .headers()
-        .get(crate::gateway::CALL_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let model_id = model.id.clone();
     tokio::spawn(async move {
         let mut reader = StreamReader::default();
         let mut told = 0;
@@ -278,21 +265,9 @@ pub async fn post_assistant(
         if reader.text.len() > told {
             let _ = tx.send(Said::Delta(reader.text[told..].to_owned())).await;
         }
-        let entry = match engine::read_state(
-            &app.ctx,
-            ACCOUNT_ID,
-            EntriesWanted::Newest(ENTRIES_SEARCHED),
-        )
-        .await
-        {
-            Ok(read) => read
-                .entries
-                .into_iter()
-                .rev()
-                .find(|e| e["id"] == call_id.as_str()),
-            Err(_) => None,
-        };
-        let Some(entry) = entry else {
+        // The gateway keeps the turn before its stream ends.
+        let turn = app.ctx.db.turn(ACCOUNT_ID, &member, &call_id).await;
+        let Ok(Some(turn)) = turn else {
             let _ = tx
                 .send(Said::Error(ApiError::new(
                     StatusCode::BAD_GATEWAY,
@@ -302,24 +277,42 @@ pub async fn post_assistant(
                 .await;
             return;
         };
-        let done = json!({
-            "reply": reader.text,
-            "usage": {"input_tokens": entry["input_tokens"], "output_tokens": entry["output_tokens"]},
-            "duplicate": false,
-            "entry": entry,
-        });
-        demo.replies.lock().unwrap_or_else(|e| e.into_inner()).put(
-            &member,
-            &message_id,
-            Given {
-                model: model_id,
-                message: request.message,
-                done: done.clone(),
-            },
-        );
-        let _ = tx.send(Said::Done(done)).await;
+        let entry = find_entry(&app, &call_id).await;
+        let _ = tx.send(Said::Done(done(&turn, entry, false))).await;
     });
     Ok(respond(streamed, rx).await)
+}
+
+/// The entry the call made, among the account's newest.
+async fn find_entry(app: &AppState, call_id: &str) -> Value {
+    match engine::read_state(
+        &app.ctx,
+        ACCOUNT_ID,
+        EntriesWanted::Newest(ENTRIES_SEARCHED),
+    )
+    .await
+    {
+        Ok(read) => read
+            .entries
+            .into_iter()
+            .rev()
+            .find(|e| e["id"] == call_id)
+            .unwrap_or(Value::Null),
+        Err(_) => Value::Null,
+    }
+}
+
+/// What the browser is told when the reply is complete: the turn as the conversation keeps
+/// it, and the entry of the call (null once it is older than the newest entries).
+fn done(turn: &TurnRow, entry: Value, duplicate: bool) -> Value {
+    json!({
+        "reply": turn.reply,
+        "conversation": turn.conversation_id,
+        "turn": crate::http::conversations::turn_json(turn),
+        "usage": {"input_tokens": turn.input_tokens, "output_tokens": turn.output_tokens},
+        "duplicate": duplicate,
+        "entry": entry,
+    })
 }
 
 /// The call as the host app makes it: the provider's API, path and body, with the system
@@ -408,30 +401,4 @@ async fn respond(streamed: bool, mut rx: mpsc::Receiver<Said>) -> Response {
         "the reply ended without an answer",
     )
     .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn replies_are_forgotten_oldest_first() {
-        // Proves the retry memory keeps the newest REPLIES_KEPT replies and forgets the oldest.
-        let mut replies = Replies::default();
-        let given = Given {
-            model: "m".into(),
-            message: "hi".into(),
-            done: json!({}),
-        };
-        for i in 0..=REPLIES_KEPT {
-            replies.put("maya", &format!("msg-{i}"), given.clone());
-        }
-        assert!(replies.get("maya", "msg-0").is_none());
-        assert!(
-            replies
-                .get("maya", &format!("msg-{REPLIES_KEPT}"))
-                .is_some()
-        );
-        assert!(replies.get("ben", "msg-1").is_none(), "per member");
-    }
 }

@@ -21,7 +21,7 @@ pub mod assistant;
 pub mod stand_in;
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
@@ -96,7 +96,6 @@ pub struct Demo {
     /// The assistant backend's service token of [`ACCOUNT_ID`], as a host app's backend has one.
     service_token: Secret,
     http: reqwest::Client,
-    replies: Mutex<assistant::Replies>,
 }
 
 /// The loopback address of a bound `addr` (an unspecified one, `0.0.0.0` or `::`, is reached
@@ -758,7 +757,6 @@ pub fn switch_on(state: AppState, addr: std::net::SocketAddr, service_token: Sec
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default(),
-        replies: Mutex::new(assistant::Replies::default()),
     };
     state.with_demo(Arc::new(demo))
 }

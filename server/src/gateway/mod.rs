@@ -4,7 +4,9 @@
 //! A host app keeps each provider's SDK, points its base URL at the gateway and passes the
 //! account's **service** token as the SDK's API key (`Authorization: Bearer`, `x-api-key` or
 //! `x-goog-api-key`). Optional headers: `AI-Credits-Feature`, `AI-Credits-Member`,
-//! `Idempotency-Key`.
+//! `Idempotency-Key`, and `AI-Credits-Conversation` (the host's id of the person's
+//! conversation: once charged, the call is kept there as a turn, with the person's message,
+//! the reply and the credits it used; see `http::conversations`).
 //!
 //! Each call: the core decides where it is billed (the business's own key when connected,
 //! else credits with the platform's key `AI_CREDITS_PLATFORM_KEY_<PROVIDER>`, else 403
@@ -42,6 +44,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::http::auth::{self, Caller};
 use crate::http::roles::Action;
 use crate::http::{AppState, Shared};
+use crate::store::TurnRow;
 use crate::vault::providers::{TestResult, classify};
 use crate::vault::secret::Secret;
 use shapes::{Api, StreamReader};
@@ -163,6 +166,8 @@ struct CallOptions {
     /// The caller's `Idempotency-Key`: a call with a key already used is never charged again.
     idempotency_key: Option<String>,
     anthropic_version: Option<String>,
+    /// `AI-Credits-Conversation`: the conversation the call is recorded in, once charged.
+    conversation: Option<String>,
 }
 
 impl CallOptions {
@@ -184,7 +189,17 @@ impl CallOptions {
                     }),
             }
         };
+        let conversation = text("ai-credits-conversation")?;
+        if let Some(id) = &conversation
+            && !crate::http::conversations::valid_id(id)
+        {
+            return Err(ApiError::bad_request(
+                ErrorCode::InvalidRequest,
+                "`AI-Credits-Conversation` is 1 to 64 of A-Z a-z 0-9 . _ : -",
+            ));
+        }
         Ok(CallOptions {
+            conversation,
             feature: text("ai-credits-feature")?,
             member: text("ai-credits-member")?,
             idempotency_key: text("idempotency-key")?,
@@ -239,6 +254,11 @@ pub async fn call(
         account: id,
         provider,
         api,
+        message: if options.conversation.is_some() {
+            api.last_user_text(&request)
+        } else {
+            String::new()
+        },
         member: options
             .member
             .clone()
@@ -246,6 +266,15 @@ pub async fn call(
         options,
     };
     call.run(request, true, slot).await
+}
+
+/// How often a conversation's turn is tried before it is given up (and logged).
+const RECORD_TRIES: u64 = 3;
+
+/// What a charge made: the call's entry, and whether its usage is the core's estimate.
+struct Charged {
+    entry: Option<ai_credits::Entry>,
+    estimated: bool,
 }
 
 /// One call, as it goes.
@@ -256,6 +285,8 @@ struct Call {
     api: Api,
     member: String,
     options: CallOptions,
+    /// The person's message, when the call is recorded in a conversation.
+    message: String,
 }
 
 /// Where the call went and what it was held for.
@@ -346,7 +377,8 @@ impl Call {
             .map_err(|_| unavailable("the provider's answer did not arrive in time"))?;
         let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let usage = self.api.usage_of(&answer);
-        self.charge(&placed, usage, "").await?;
+        let charged = self.charge(&placed, usage, "").await?;
+        self.record(charged, &self.api.answer_text(&answer)).await;
         drop(slot);
         Ok((
             StatusCode::OK,
@@ -614,8 +646,11 @@ impl Call {
             }
             let rest = reader.finish(self.api, caller_asked_usage);
             let usage = reader.usage.take();
-            if let Err(e) = self.charge(&placed, usage, &reader.text).await {
-                tracing::error!(account = %self.account, code = %e.code, "a streamed call could not be charged");
+            match self.charge(&placed, usage, &reader.text).await {
+                Ok(charged) => self.record(charged, &reader.text).await,
+                Err(e) => {
+                    tracing::error!(account = %self.account, code = %e.code, "a streamed call could not be charged");
+                }
             }
             if !rest.is_empty() && !caller_gone {
                 let _ = tx.send(Bytes::from(rest)).await;
@@ -633,8 +668,9 @@ impl Call {
         placed: &Placed,
         usage: Option<Value>,
         streamed: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Charged, ApiError> {
         let mut event = json!({"id": placed.id, "model": placed.model, "member": self.member});
+        let estimated = usage.is_none();
         match usage {
             Some(usage) => event["provider_usage"] = usage,
             None => {
@@ -673,7 +709,50 @@ impl Call {
                 self.poster(),
             )
             .await
-            .map(|_| ())
+            .map(|accepted| Charged {
+                entry: accepted.entry,
+                estimated,
+            })
+    }
+
+    /// Records the charged call in its conversation, when it names one. The charge stands
+    /// whatever happens here; a turn that cannot be stored after a few tries is logged.
+    async fn record(&self, charged: Charged, reply: &str) {
+        let (Some(conversation), Some(entry)) = (&self.options.conversation, charged.entry) else {
+            return;
+        };
+        let turn = TurnRow {
+            entry_id: entry.id.clone(),
+            member: self.member.clone(),
+            conversation_id: conversation.clone(),
+            at: format_instant(&entry.at),
+            model: entry.model.clone().unwrap_or_default(),
+            feature: self.options.feature.clone(),
+            message: self.message.clone(),
+            reply: reply.to_owned(),
+            input_tokens: entry
+                .tokens
+                .map_or(0, |t| i64::try_from(t.input).unwrap_or(i64::MAX)),
+            output_tokens: entry
+                .tokens
+                .map_or(0, |t| i64::try_from(t.output).unwrap_or(i64::MAX)),
+            credits: i64::try_from(entry.credits).unwrap_or(i64::MAX),
+            billed_to: match entry.billed_to {
+                BilledTo::Credits => "credits",
+                BilledTo::OwnKey => "own_key",
+            }
+            .to_owned(),
+            estimated: charged.estimated,
+        };
+        for attempt in 1..=RECORD_TRIES {
+            match self.app.ctx.db.put_turn(&self.account, &turn).await {
+                Ok(_) => return,
+                Err(e) if attempt == RECORD_TRIES => {
+                    tracing::error!(account = %self.account, entry = %turn.entry_id, error = %e, "a charged call could not be recorded in its conversation");
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100 * attempt)).await,
+            }
+        }
     }
 
     /// Frees the call's hold when the call did not happen.

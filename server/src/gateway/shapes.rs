@@ -97,6 +97,61 @@ impl Api {
         }
     }
 
+    /// The person's message: the text of the request's last user turn (for the conversation
+    /// the call is recorded in).
+    pub fn last_user_text(self, body: &Map<String, Value>) -> String {
+        let turns = match self {
+            Api::ChatCompletions | Api::Messages => body.get("messages"),
+            Api::Responses => match body.get("input") {
+                Some(Value::String(text)) => return text.clone(),
+                input => input,
+            },
+            Api::GenerateContent | Api::StreamGenerateContent => body.get("contents"),
+        };
+        let last = turns
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .rev()
+            .find(|turn| turn.get("role").and_then(Value::as_str).unwrap_or("user") == "user");
+        let Some(turn) = last else {
+            return String::new();
+        };
+        let content = match self {
+            Api::GenerateContent | Api::StreamGenerateContent => turn.get("parts"),
+            _ => turn.get("content"),
+        };
+        match content {
+            Some(Value::String(text)) => text.clone(),
+            Some(Value::Array(parts)) => texts_of(parts),
+            _ => String::new(),
+        }
+    }
+
+    /// The text of a whole answer.
+    pub fn answer_text(self, answer: &Value) -> String {
+        match self {
+            Api::ChatCompletions => answer["choices"][0]["message"]["content"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned(),
+            Api::Responses => answer["output"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|item| item["content"].as_array())
+                .map(|parts| texts_of(parts))
+                .collect::<Vec<_>>()
+                .join(""),
+            Api::Messages => texts_of(answer["content"].as_array().map_or(&[][..], Vec::as_slice)),
+            Api::GenerateContent | Api::StreamGenerateContent => texts_of(
+                answer["candidates"][0]["content"]["parts"]
+                    .as_array()
+                    .map_or(&[][..], Vec::as_slice),
+            ),
+        }
+    }
+
     /// Whether the request asks for a stream.
     pub fn streams(self, body: &Map<String, Value>) -> bool {
         match self {
@@ -127,6 +182,14 @@ impl Api {
             }
         }
     }
+}
+
+/// The `text` of each part, joined (content parts of every API carry their text there).
+fn texts_of(parts: &[Value]) -> String {
+    parts
+        .iter()
+        .filter_map(|part| part.get("text").and_then(Value::as_str))
+        .collect()
 }
 
 /// Every string the request sends to the model (messages, system prompt, tool definitions),
@@ -285,6 +348,46 @@ impl StreamReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_persons_message_and_the_answers_text_are_read_in_every_api() {
+        // Proves the last user turn's text and a whole answer's text are found in each API's documented shape (plain strings and content parts).
+        let obj = |v: Value| v.as_object().unwrap().clone();
+        let chat = obj(json!({"messages": [
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": "first"},
+            {"role": "assistant", "content": "ok"},
+            {"role": "user", "content": [{"type": "text", "text": "How many "}, {"type": "text", "text": "bookings?"}]},
+        ]}));
+        assert_eq!(
+            Api::ChatCompletions.last_user_text(&chat),
+            "How many bookings?"
+        );
+        assert_eq!(Api::Messages.last_user_text(&chat), "How many bookings?");
+        assert_eq!(
+            Api::Responses.last_user_text(&obj(json!({"input": "plain"}))),
+            "plain"
+        );
+        let responses = obj(
+            json!({"input": [{"role": "user", "content": [{"type": "input_text", "text": "parts"}]}]}),
+        );
+        assert_eq!(Api::Responses.last_user_text(&responses), "parts");
+        let gemini = obj(
+            json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}, {"role": "model", "parts": [{"text": "yo"}]}]}),
+        );
+        assert_eq!(Api::GenerateContent.last_user_text(&gemini), "hi");
+        assert_eq!(Api::ChatCompletions.last_user_text(&obj(json!({}))), "");
+
+        let answer = json!({"choices": [{"message": {"content": "Twelve."}}]});
+        assert_eq!(Api::ChatCompletions.answer_text(&answer), "Twelve.");
+        let answer = json!({"output": [{"type": "reasoning"}, {"type": "message", "content": [{"type": "output_text", "text": "Twe"}, {"type": "output_text", "text": "lve."}]}]});
+        assert_eq!(Api::Responses.answer_text(&answer), "Twelve.");
+        let answer = json!({"content": [{"type": "text", "text": "Twelve."}, {"type": "tool_use", "id": "t"}]});
+        assert_eq!(Api::Messages.answer_text(&answer), "Twelve.");
+        let answer = json!({"candidates": [{"content": {"parts": [{"text": "Twelve."}]}}]});
+        assert_eq!(Api::GenerateContent.answer_text(&answer), "Twelve.");
+    }
 
     #[test]
     fn an_openai_stream_reports_its_usage_and_hides_the_chunk_nobody_asked_for() {

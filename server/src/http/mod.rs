@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod auth;
 pub mod body;
 pub mod catalogue;
+pub mod conversations;
 pub mod cors;
 pub mod events;
 pub mod keys;
@@ -143,6 +144,11 @@ pub fn router(state: Arc<AppState>, www: Option<&std::path::Path>) -> Router {
             post(keys::post_rejected),
         )
         .route("/v1/accounts/{id}/audit", get(keys::get_audit))
+        .route("/v1/accounts/{id}/conversations", get(conversations::list))
+        .route(
+            "/v1/accounts/{id}/conversations/{cid}",
+            get(conversations::get_one).delete(conversations::delete),
+        )
         .route(
             "/v1/accounts/{id}/providers/{provider}/{*path}",
             post(crate::gateway::call)

@@ -77,6 +77,9 @@ pub enum Action {
     PostKeyEvent,
     /// AI calls through the gateway (SPEC §5.4).
     GatewayCall,
+    /// List, read and delete conversations with the assistant: a person's own (admins
+    /// included: they are people's, not the business's); the host app's backend for any member.
+    Conversations,
 }
 
 /// What the table grants.
@@ -91,7 +94,7 @@ pub enum Grant {
 use Grant::{No, OwnMember as Own, Yes};
 
 /// SPEC §5.1's table; columns: platform, admin, member, service.
-pub const TABLE: [(Action, [Grant; 4]); 16] = [
+pub const TABLE: [(Action, [Grant; 4]); 17] = [
     (Action::CreateAccount, [Yes, No, No, No]),
     (Action::ChangePlan, [Yes, No, No, No]),
     (Action::IssueToken, [Yes, No, No, No]),
@@ -108,6 +111,7 @@ pub const TABLE: [(Action, [Grant; 4]); 16] = [
     (Action::Read, [Yes, Yes, Yes, Yes]),
     (Action::PostKeyEvent, [Yes, No, No, No]),
     (Action::GatewayCall, [No, No, No, Yes]),
+    (Action::Conversations, [No, Own, Own, Yes]),
 ];
 
 /// What `who` may do of `action`.
@@ -153,6 +157,7 @@ impl Action {
             Action::Read => "read the account",
             Action::PostKeyEvent => "post key events",
             Action::GatewayCall => "make AI calls through the gateway",
+            Action::Conversations => "read or delete conversations",
         }
     }
 }

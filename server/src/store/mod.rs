@@ -11,6 +11,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 
+mod conversations;
+pub use conversations::{ConversationRow, TurnRow, title_of};
+
 /// Which database the server stores accounts in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {

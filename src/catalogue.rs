@@ -208,6 +208,32 @@ fn is_default_keys_at(text: &str) -> bool {
     text == CONNECT_KEYS_AT_DEFAULT
 }
 
+/// When alerts hold (see `alerts`): the catalogue's `alerts`, defaulting to these.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AlertSettings {
+    /// Shares of the monthly allowance used, in percent, ascending (default 80 and 100).
+    pub monthly_used_percent: Vec<u32>,
+    /// Available credits lasting less than this many hours at the recent pace (default 24;
+    /// 0 switches it off).
+    pub runway_hours: u32,
+    /// A pack with credits left expiring within this many days (default 7; 0: off).
+    pub pack_expiry_days: u32,
+}
+
+impl Default for AlertSettings {
+    fn default() -> AlertSettings {
+        AlertSettings {
+            monthly_used_percent: vec![80, 100],
+            runway_hours: 24,
+            pack_expiry_days: 7,
+        }
+    }
+}
+
+fn is_default_alerts(a: &AlertSettings) -> bool {
+    *a == AlertSettings::default()
+}
+
 /// A validated catalogue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Catalogue {
@@ -224,6 +250,9 @@ pub struct Catalogue {
     /// Where in the host app provider keys are connected (default "Settings → AI Assistant").
     #[serde(skip_serializing_if = "is_default_keys_at")]
     pub connect_keys_at: String,
+    /// Alert thresholds; written out only when not the defaults (the content hash again).
+    #[serde(skip_serializing_if = "is_default_alerts")]
+    pub alerts: AlertSettings,
     pub credits_per_usd: u64,
     pub default_model: String,
     pub providers: Vec<Provider>,
@@ -343,6 +372,7 @@ mod doc {
         platform_name: String,
         buy_packs_at: Option<String>,
         connect_keys_at: Option<String>,
+        alerts: Option<AlertSettings>,
         credits_per_usd: u64,
         default_model: String,
         providers: Vec<Provider>,
@@ -554,6 +584,7 @@ mod doc {
             "platform_name",
             "buy_packs_at",
             "connect_keys_at",
+            "alerts",
             "credits_per_usd",
             "default_model",
             "providers",
@@ -589,6 +620,32 @@ mod doc {
             connect_keys_at: d
                 .get("connect_keys_at")
                 .map(|_| d.text("connect_keys_at"))
+                .transpose()?,
+            alerts: d
+                .get("alerts")
+                .map(|_| {
+                    let a = d.object(
+                        "alerts",
+                        &["monthly_used_percent", "runway_hours", "pack_expiry_days"],
+                    )?;
+                    let percents = a.list("monthly_used_percent", |v, path| {
+                        v.as_u64()
+                            .filter(|p| (1..=100).contains(p))
+                            .map(|p| p as u32)
+                            .ok_or_else(|| invalid(&path, "a percentage from 1 to 100"))
+                    })?;
+                    if percents.windows(2).any(|w| w[0] >= w[1]) {
+                        return Err(invalid(
+                            &a.path("monthly_used_percent"),
+                            "ascending, each once",
+                        ));
+                    }
+                    Ok(AlertSettings {
+                        monthly_used_percent: percents,
+                        runway_hours: small(&a, "runway_hours")?,
+                        pack_expiry_days: small(&a, "pack_expiry_days")?,
+                    })
+                })
                 .transpose()?,
             credits_per_usd: d.count("credits_per_usd")?,
             default_model: d.text("default_model")?,
@@ -842,6 +899,7 @@ mod doc {
                 connect_keys_at: self
                     .connect_keys_at
                     .unwrap_or_else(|| CONNECT_KEYS_AT_DEFAULT.to_owned()),
+                alerts: self.alerts.unwrap_or_default(),
                 credits_per_usd: self.credits_per_usd,
                 default_model: self.default_model,
                 providers: self.providers,

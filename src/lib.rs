@@ -4,6 +4,7 @@
 //! WebAssembly facade in `wasm/` only converts.
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 pub mod catalogue;
 pub mod checkpoint;
 pub mod cycle;
@@ -29,6 +30,7 @@ pub mod window;
 #[doc(hidden)]
 pub mod wasm;
 
+pub use alerts::{Alert, AlertKind};
 pub use catalogue::{Catalogue, Model};
 pub use checkpoint::{Checkpoint, EventLog};
 pub use error::{CatalogueError, CheckpointError, RejectCode, Rejection, ScenarioError};

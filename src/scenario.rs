@@ -234,6 +234,7 @@ pub fn answers(ledger: &Ledger, at: Instant) -> Value {
         "estimates": estimates,
         "burn": burn,
         "forecast": as_json(ledger.forecast(at, 14).map(|f| value(&f))),
+        "alerts": as_json(ledger.alerts(at).map(|a| value(&a))),
     })
 }
 

@@ -770,6 +770,12 @@ impl Client {
         self.state.borrow().view.available_models()
     }
 
+    /// The alerts that hold, as `Ledger.alerts` (default: now).
+    #[wasm_bindgen(unchecked_return_type = "Alert[]")]
+    pub fn alerts(&self, at: Option<String>) -> Result<JsValue, JsValue> {
+        self.state.borrow().view.alerts(at)
+    }
+
     /// Burn rate, runway and what each pack would change, as `Ledger.forecast`.
     #[wasm_bindgen(unchecked_return_type = "Forecast")]
     pub fn forecast(

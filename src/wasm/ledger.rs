@@ -353,6 +353,14 @@ impl Ledger {
         )
     }
 
+    /// The alerts that hold at `at` (default: now): monthly credits used
+    /// past the catalogue's thresholds, credits lasting less than about a day at the recent
+    /// pace, packs with credits left expiring soon. The server sends the same as webhooks.
+    #[wasm_bindgen(unchecked_return_type = "Alert[]")]
+    pub fn alerts(&self, at: Option<String>) -> Result<JsValue, JsValue> {
+        js::to_js(&self.inner.alerts(self.when(at)?)?)
+    }
+
     /// The models that can be picked now.
     #[wasm_bindgen(js_name = availableModels, unchecked_return_type = "Model[]")]
     pub fn available_models(&self) -> Result<JsValue, JsValue> {

@@ -145,6 +145,19 @@ export interface BurnRate { window_start: Instant; window_end: Instant; credits:
 export interface Runway { exhausted_at: Instant | null; refills_at: Instant | null; breakage: number; horizon: Instant; }
 export interface PackWhatIf { pack: string; credits: number; price_cents: number; runway: Runway; breakage: number; }
 export interface Forecast { burn: BurnRate; runway: Runway; what_if: PackWhatIf[]; }
+export type AlertKind = 'monthly_used' | 'running_low' | 'pack_expiring';
+/** An alert that holds (see `Ledger.alerts`): `id` is the same for the same cycle's (or pack's) alert at every instant. */
+export interface Alert {
+  id: string; kind: AlertKind;
+  /** A percentage (`monthly_used`), hours (`running_low`) or days (`pack_expiring`). */
+  threshold: number; cycle_start: Instant;
+  /** The pack's purchase id (`pack_expiring`). */
+  pack?: string;
+  /** Monthly credits used, credits available, or the pack's credits left. */
+  credits: number;
+  /** For a person, in the host app's words. */
+  message: string;
+}
 /** Usage totals of one feature, member or model. */
 export interface Totals { entries: number; credits: number; unpaid: number; tokens: number; cost_usd_micros: number; }
 export interface UsageTotals { by_feature: { [id: string]: Totals }; by_member: { [id: string]: Totals }; by_model: { [id: string]: Totals }; }

@@ -57,8 +57,8 @@ test('quick actions are in the catalogue and priced before use', () => {
   assert.throws(() => ledger.estimateQuickAction('nope'), (e) => e.code === 'unknown_quick_action');
 });
 
-test('every forecast case gives its hand-checked numbers in WASM too', () => {
-  // Proves forecast() through the package matches tests/forecasts/ (burn, runway, breakage).
+test('every forecast case gives its hand-checked numbers and alerts in WASM too', () => {
+  // Proves forecast() and alerts() through the package match tests/forecasts/ (burn, runway, breakage; the alerts where a case lists them).
   const dir = new URL('../forecasts/', import.meta.url);
   const subset = (actual, expected, path) => {
     if (expected !== null && typeof expected === 'object') {
@@ -74,5 +74,7 @@ test('every forecast case gives its hand-checked numbers in WASM too', () => {
     const c = JSON.parse(readFileSync(new URL(file, dir), 'utf8'));
     const ledger = Ledger.fromEvents(c.account, c.events);
     subset(ledger.forecast(c.at, c.window_days), c.expected, file);
+    if (c.expected_alerts) subset(ledger.alerts(c.at), c.expected_alerts, `${file} alerts`);
   }
+  assert.ok(files.filter((f) => f.startsWith('alerts-')).length >= 5, 'the alert cases are read');
 });

@@ -72,7 +72,14 @@ pub fn run_forecast_case(text: &str) -> Result<(), String> {
     let window = case["window_days"].as_u64().ok_or("no window_days")? as u32;
     let forecast = ledger.forecast(at, window).map_err(|e| e.message)?;
     let actual = serde_json::to_value(&forecast).map_err(|e| e.to_string())?;
-    matches_subset(&actual, &case["expected"], "forecast")
+    matches_subset(&actual, &case["expected"], "forecast")?;
+    // The alerts at the same instant, where the case lists them (in order, all of them).
+    if let Some(expected) = case.get("expected_alerts") {
+        let alerts = ledger.alerts(at).map_err(|e| e.message)?;
+        let actual = serde_json::to_value(&alerts).map_err(|e| e.to_string())?;
+        matches_subset(&actual, expected, "alerts")?;
+    }
+    Ok(())
 }
 
 /// Runs every forecast case; `Ok(n)` when all `n` match.

@@ -114,6 +114,13 @@ pub struct Config {
     /// Gateway: most AI calls in flight per account; one more is 429 `rate_limited`.
     #[arg(long, default_value_t = 32)]
     pub gateway_calls_max: usize,
+    /// Webhooks: how often alerts are looked for and due deliveries sent, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    pub webhook_scan_ms: u64,
+    /// Webhooks: the wait before the first retry of a failed delivery, in milliseconds
+    /// (doubling after each attempt, at most an hour; 8 attempts in all).
+    #[arg(long, default_value_t = 1000)]
+    pub webhook_retry_base_ms: u64,
     /// Gateway: largest request body forwarded, in KiB.
     #[arg(long, default_value_t = 1024)]
     pub gateway_body_max_kb: usize,

@@ -15,6 +15,7 @@ pub mod gateway;
 pub mod http;
 pub mod store;
 pub mod vault;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -149,6 +150,15 @@ impl Server {
         };
         #[cfg(not(feature = "demo"))]
         let providers = vault::providers::Providers::from_env();
+        webhooks::start(
+            Arc::clone(&ctx),
+            data_key.clone(),
+            webhooks::Settings {
+                scan_every: std::time::Duration::from_millis(config.webhook_scan_ms.max(50)),
+                retry_base_ms: i64::try_from(config.webhook_retry_base_ms.max(1))
+                    .unwrap_or(i64::MAX),
+            },
+        );
         let keys = http::keys::KeyService::new(data_key, providers);
         let limits = http::limits::Limits::new(
             config.rate_per_token,

@@ -391,6 +391,8 @@ async fn the_catalogue_has_an_etag_and_answers_304() {
         "/v1/accounts/{id}/state",
         "/v1/accounts/{id}/entries",
         "/v1/accounts/{id}/conversations",
+        "/v1/accounts/{id}/webhooks",
+        "/v1/accounts/{id}/webhooks/deliveries",
         "/v1/accounts/{id}/conversations/{cid}",
         "/v1/catalogue",
     ] {

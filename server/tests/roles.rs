@@ -87,6 +87,13 @@ fn requests(action: Action, account: &str, n: usize) -> Vec<(Method, String, Opt
             on(Method::GET, "conversations/not%20an%20id", None),
             on(Method::DELETE, "conversations/not%20an%20id", None),
         ],
+        // A URL and an id that are not ones (400 for whoever may ask): nothing is registered.
+        Action::ManageWebhooks => vec![
+            on(Method::GET, "webhooks", None),
+            on(Method::GET, "webhooks/deliveries", None),
+            on(Method::POST, "webhooks", Some(json!({"url": "not a url"}))),
+            on(Method::DELETE, "webhooks/not-a-webhook", None),
+        ],
         Action::PostKeyEvent => ["connect_key", "key_invalid", "remove_key"]
             .into_iter()
             .map(|kind| post(json!({"kind": kind, "provider": "openai"})))

@@ -144,6 +144,18 @@ pub fn router(state: Arc<AppState>, www: Option<&std::path::Path>) -> Router {
             post(keys::post_rejected),
         )
         .route("/v1/accounts/{id}/audit", get(keys::get_audit))
+        .route(
+            "/v1/accounts/{id}/webhooks",
+            post(crate::webhooks::create).get(crate::webhooks::list),
+        )
+        .route(
+            "/v1/accounts/{id}/webhooks/deliveries",
+            get(crate::webhooks::deliveries),
+        )
+        .route(
+            "/v1/accounts/{id}/webhooks/{wid}",
+            delete(crate::webhooks::delete),
+        )
         .route("/v1/accounts/{id}/conversations", get(conversations::list))
         .route(
             "/v1/accounts/{id}/conversations/{cid}",

@@ -80,6 +80,8 @@ pub enum Action {
     /// List, read and delete conversations with the assistant: a person's own (admins
     /// included: they are people's, not the business's); the host app's backend for any member.
     Conversations,
+    /// Register, list and remove webhooks, and read their delivery log.
+    ManageWebhooks,
 }
 
 /// What the table grants.
@@ -94,7 +96,7 @@ pub enum Grant {
 use Grant::{No, OwnMember as Own, Yes};
 
 /// SPEC §5.1's table; columns: platform, admin, member, service.
-pub const TABLE: [(Action, [Grant; 4]); 17] = [
+pub const TABLE: [(Action, [Grant; 4]); 18] = [
     (Action::CreateAccount, [Yes, No, No, No]),
     (Action::ChangePlan, [Yes, No, No, No]),
     (Action::IssueToken, [Yes, No, No, No]),
@@ -112,6 +114,7 @@ pub const TABLE: [(Action, [Grant; 4]); 17] = [
     (Action::PostKeyEvent, [Yes, No, No, No]),
     (Action::GatewayCall, [No, No, No, Yes]),
     (Action::Conversations, [No, Own, Own, Yes]),
+    (Action::ManageWebhooks, [Yes, Yes, No, No]),
 ];
 
 /// What `who` may do of `action`.
@@ -158,6 +161,7 @@ impl Action {
             Action::PostKeyEvent => "post key events",
             Action::GatewayCall => "make AI calls through the gateway",
             Action::Conversations => "read or delete conversations",
+            Action::ManageWebhooks => "manage webhooks",
         }
     }
 }

@@ -139,8 +139,8 @@ impl From<sqlx::Error> for RotateError {
     }
 }
 
-/// Re-encrypts every stored provider key from `old` to `new` and records `new`'s
-/// fingerprint, in one transaction: all of it or none.
+/// Re-encrypts every stored provider key and webhook secret from `old` to `new` and records
+/// `new`'s fingerprint, in one transaction: all of it or none.
 pub async fn rotate(db: &Db, old: &DataKey, new: &DataKey) -> Result<Rotated, RotateError> {
     check(db, old).await.map_err(RotateError::Mismatch)?;
     let mut tx = db.begin_write().await?;
@@ -165,6 +165,27 @@ pub async fn rotate(db: &Db, old: &DataKey, new: &DataKey) -> Result<Rotated, Ro
         .bind(&sealed.nonce_hex)
         .bind(account)
         .bind(provider)
+        .execute(&mut *tx)
+        .await?;
+    }
+    // Webhook secrets are sealed with the same key ("webhook:<account>/<id>").
+    let hooks = sqlx::query("SELECT account_id, id, ciphertext, nonce FROM webhooks")
+        .fetch_all(&mut *tx)
+        .await?;
+    for row in &hooks {
+        let (account, id, sealed) = sealed_row(row)?;
+        let context = format!("webhook:{account}/{id}");
+        let secret = old
+            .open(&sealed, &context)
+            .map_err(|_| RotateError::Unreadable(context.clone()))?;
+        let again = new.seal(&secret, &context).map_err(RotateError::Seal)?;
+        sqlx::query(
+            "UPDATE webhooks SET ciphertext = $1, nonce = $2 WHERE account_id = $3 AND id = $4",
+        )
+        .bind(&again.ciphertext_hex)
+        .bind(&again.nonce_hex)
+        .bind(&account)
+        .bind(&id)
         .execute(&mut *tx)
         .await?;
     }

@@ -63,6 +63,7 @@ impl<'de> serde::Deserialize<'de> for Secret {
 }
 
 /// The key that encrypts provider keys. Never printed.
+#[derive(Clone)]
 pub struct DataKey(Zeroizing<[u8; DATA_KEY_BYTES]>);
 
 impl fmt::Debug for DataKey {

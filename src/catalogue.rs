@@ -180,6 +180,22 @@ pub struct Estimation {
     /// Most recent answers looked at.
     pub history_samples_max: u32,
     pub agent: AgentEstimation,
+    /// Rounds of a message that asks to change things or names several items or days
+    /// (`estimate::is_task`), which the assistant answers with tool calls; default 1–2–4,
+    /// written out only when not the default (the content hash again).
+    #[serde(skip_serializing_if = "is_default_task_rounds")]
+    pub task_rounds: Range,
+}
+
+/// A task's rounds unless the catalogue says otherwise.
+pub const TASK_ROUNDS_DEFAULT: Range = Range {
+    low: 1,
+    expected: 2,
+    high: 4,
+};
+
+fn is_default_task_rounds(r: &Range) -> bool {
+    *r == TASK_ROUNDS_DEFAULT
 }
 
 /// A ready-made request whose cost can be shown before it is used.
@@ -602,6 +618,7 @@ mod doc {
                 "history_samples_min",
                 "history_samples_max",
                 "agent",
+                "task_rounds",
             ],
         )?;
         let agent = e.object("agent", &["features", "rounds", "tool_result_tokens"])?;
@@ -685,6 +702,10 @@ mod doc {
                     })?,
                     rounds: range(&agent, "rounds")?,
                     tool_result_tokens: agent.count("tool_result_tokens")?,
+                },
+                task_rounds: match e.get("task_rounds") {
+                    Some(_) => range(&e, "task_rounds")?,
+                    None => TASK_ROUNDS_DEFAULT,
                 },
             },
             quick_actions: d.list("quick_actions", |v, path| {

@@ -14,6 +14,11 @@
 //! tokens, `O` output tokens per round and `T` tokens per tool result:
 //! input = `R·P + R(R−1)/2 · (O + T)`, output = `R·O`. The catalogue gives `R` as a range, so
 //! an agent request's high end grows quadratically with its rounds, as real agent runs do.
+//!
+//! **Tasks** are told from lookups by the message itself ([`is_task`]): a request to change
+//! things ("Create a booking…") or one that names several items or days ("…three products over
+//! five days") is answered with tool calls, so it is estimated with the catalogue's
+//! `estimation.task_rounds` (default 1–2–4) by the same formula; a question is one round.
 
 use serde::Serialize;
 
@@ -59,6 +64,76 @@ pub struct MessageRequest {
     pub history_tokens: u64,
     pub feature: Option<String>,
     pub member: Option<String>,
+    /// Whether the message reads as a task ([`is_task`] of its text).
+    pub task: bool,
+}
+
+/// Words that open a request to change things (after "please", "can you"…).
+const CHANGE_VERBS: &[&str] = &[
+    "add",
+    "assign",
+    "book",
+    "cancel",
+    "change",
+    "copy",
+    "create",
+    "delete",
+    "duplicate",
+    "edit",
+    "extend",
+    "import",
+    "make",
+    "mark",
+    "merge",
+    "modify",
+    "move",
+    "refund",
+    "remove",
+    "rename",
+    "reschedule",
+    "schedule",
+    "send",
+    "set",
+    "update",
+    "upload",
+];
+/// Words a request may open with before its verb.
+const OPENERS: &[&str] = &[
+    "please", "can", "could", "would", "will", "you", "i", "we", "want", "need", "to", "help",
+    "me", "us", "kindly", "let's", "lets", "go", "ahead", "and", "now",
+];
+/// Counts of two or more, in words.
+const COUNT_WORDS: &[&str] = &[
+    "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+    "several", "multiple",
+];
+/// Words read from a message to tell a task (its start says most).
+const TASK_WORDS_READ: usize = 400;
+
+/// Whether a message reads as a task rather than a question: it asks to change things (its
+/// first word, after openers such as "please" or "can you", is a verb of change: create, add,
+/// update, cancel, book…), or it names several items or days (a count of two or more, in
+/// digits or words, followed within two words by a plural: "three products", "5 days").
+/// English only; anything else reads as a question.
+pub fn is_task(text: &str) -> bool {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .take(TASK_WORDS_READ)
+        .map(str::to_lowercase)
+        .collect();
+    let first = words.iter().find(|w| !OPENERS.contains(&w.as_str()));
+    if first.is_some_and(|w| CHANGE_VERBS.contains(&w.as_str())) {
+        return true;
+    }
+    words.iter().enumerate().any(|(i, w)| {
+        let several = COUNT_WORDS.contains(&w.as_str()) || w.parse::<u32>().is_ok_and(|n| n >= 2);
+        several
+            && words[i + 1..]
+                .iter()
+                .take(2)
+                .any(|next| next.chars().count() > 2 && next.ends_with('s'))
+    })
 }
 
 /// What a message will cost and leave, as ranges.
@@ -71,6 +146,8 @@ pub struct MessageEstimate {
     pub rejection: Option<Rejection>,
     /// Whether it is estimated as an agent run of several rounds.
     pub agent: bool,
+    /// Whether it reads as a task (see [`is_task`]): estimated in the catalogue's task rounds.
+    pub task: bool,
     pub rounds: Range,
     pub input_tokens: Range,
     pub output_tokens: Range,
@@ -168,8 +245,11 @@ impl Ledger {
             .feature
             .as_ref()
             .is_some_and(|f| settings.agent.features.contains(f));
+        let task = request.task && !agent;
         let rounds = if agent {
             settings.agent.rounds
+        } else if task {
+            settings.task_rounds
         } else {
             Range {
                 low: 1,
@@ -179,7 +259,7 @@ impl Ledger {
         };
         let out = calibration.output_tokens;
         let text = request.text_tokens;
-        let tool = if agent {
+        let tool = if agent || task {
             settings.agent.tool_result_tokens
         } else {
             0
@@ -197,7 +277,10 @@ impl Ledger {
         let low = shape(rounds.low, text.low, out.low);
         let expected = shape(rounds.expected, text.tokens, out.expected);
         let high = shape(rounds.high, text.high, out.high);
-        self.estimate_tokens(at, model, [low, expected, high], agent, rounds, calibration)
+        let mut estimate =
+            self.estimate_tokens(at, model, [low, expected, high], agent, rounds, calibration)?;
+        estimate.task = task;
+        Ok(estimate)
     }
 
     /// Estimates a quick action of the catalogue on `model`, at `at`.
@@ -273,6 +356,7 @@ impl Ledger {
             billed_to,
             allowed: rejection.is_none(),
             agent,
+            task: false,
             rounds,
             input_tokens: Range {
                 low: low.input,

@@ -207,6 +207,7 @@ pub fn answers(ledger: &Ledger, at: Instant) -> Value {
                 history_tokens: 1_200,
                 feature: feature.clone(),
                 member: None,
+                task: false,
             };
             let calibration = ledger.output_calibration(feature.as_deref(), &model.id);
             estimates.push(as_json(

@@ -32,6 +32,7 @@ fn request(feature: &str) -> MessageRequest {
         history_tokens: 0,
         feature: Some(feature.into()),
         member: None,
+        task: false,
     }
 }
 
@@ -237,5 +238,71 @@ fn any_burn_window_is_answered_without_panicking() {
         let f = l.forecast(at, days).unwrap();
         assert!(f.burn.window_start <= f.burn.window_end);
         assert_eq!(f.burn.credits, 1000);
+    }
+}
+
+#[test]
+fn a_request_to_change_things_or_naming_several_items_reads_as_a_task() {
+    // Proves the classifier on the seeds' two examples and on openers, counts in words and digits, and questions that only look busy.
+    use ai_credits::estimate::is_task;
+    assert!(!is_task("How many bookings today?"));
+    assert!(is_task(
+        "Create a booking for three products over five days"
+    ));
+    assert!(is_task("Please update the price of the red tent"));
+    assert!(is_task("can you cancel Maya's booking"));
+    assert!(is_task("Compare 3 products by revenue"));
+    assert!(is_task("What did the two kayaks earn this month?"));
+    assert!(!is_task(
+        "Which rentals are overdue for return, and who has them?"
+    ));
+    assert!(!is_task(
+        "Summarise this week's bookings and revenue compared with last week."
+    ));
+    assert!(!is_task(
+        "Write a short, friendly description for this product."
+    ));
+    assert!(!is_task("Is 1 booking left?"));
+    assert!(!is_task(""));
+}
+
+#[test]
+fn the_seeds_task_is_estimated_above_the_seeds_question() {
+    // Proves "Create a booking for three products over five days" estimates more than "How many bookings today?" at every end (more rounds, its tool results), in the task rounds of the catalogue, on every model on credits.
+    use ai_credits::estimate::is_task;
+    use ai_credits::tokens::estimate_tokens;
+    let l = ledger(json!([]));
+    let at = parse_instant("2026-01-02T00:00:00Z").unwrap();
+    for model in l.catalogue().models.iter().filter(|m| m.on_credits) {
+        let estimate = |text: &str| {
+            let request = MessageRequest {
+                model: model.id.clone(),
+                text_tokens: estimate_tokens(text, model.tokenizer),
+                task: is_task(text),
+                ..request("assistant")
+            };
+            l.estimate_message(
+                at,
+                &request,
+                l.output_calibration(Some("assistant"), &model.id),
+            )
+            .unwrap()
+        };
+        let question = estimate("How many bookings today?");
+        let task = estimate("Create a booking for three products over five days");
+        assert!(!question.task && task.task);
+        assert_eq!(task.rounds, l.catalogue().estimation.task_rounds);
+        assert_eq!(question.rounds.high, 1);
+        assert!(task.credits.low >= question.credits.low, "{}", model.id);
+        assert!(
+            task.credits.expected > question.credits.expected,
+            "{}",
+            model.id
+        );
+        assert!(
+            task.credits.high > 2 * question.credits.high,
+            "{}",
+            model.id
+        );
     }
 }

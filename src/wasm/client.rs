@@ -757,6 +757,20 @@ impl Client {
         self.state.borrow().view.estimate_message(request, at)
     }
 
+    /// What a quick action will cost, as `Ledger.estimateQuickAction`.
+    #[wasm_bindgen(js_name = estimateQuickAction, unchecked_return_type = "MessageEstimate")]
+    pub fn estimate_quick_action(
+        &self,
+        id: &str,
+        model: Option<String>,
+        at: Option<String>,
+    ) -> Result<JsValue, JsValue> {
+        self.state
+            .borrow()
+            .view
+            .estimate_quick_action(id, model, at)
+    }
+
     /// The catalogue the account's checkpoint names (the server's, when it runs on its own).
     pub fn catalogue(&self) -> super::catalogue::Catalogue {
         super::catalogue::Catalogue(std::sync::Arc::clone(

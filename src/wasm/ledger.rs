@@ -302,12 +302,18 @@ impl Ledger {
             (None, None) => crate::tokens::TokenEstimate::default(),
         };
         let calibration = self.calibration(request.feature.as_deref(), &request.model);
+        // Tokens from `text_tokens` when given; whether it is a task from the text when given.
+        let task = request
+            .text
+            .as_deref()
+            .is_some_and(crate::estimate::is_task);
         let request = MessageRequest {
             model: request.model,
             text_tokens,
             history_tokens: request.history_tokens,
             feature: request.feature,
             member: request.member,
+            task,
         };
         js::to_js(
             &self

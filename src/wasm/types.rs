@@ -119,7 +119,11 @@ export interface Range { low: number; expected: number; high: number; }
 export interface QuickAction {
   id: string; label: string; prompt: string; feature: string; input_tokens: number; output_tokens: number;
 }
-/** A message about to be sent: its `text`, or `text_tokens` from a `TokenCounter`. */
+/**
+ * A message about to be sent: its `text`, or `text_tokens` from a `TokenCounter` (the tokens
+ * come from `text_tokens` when both are given; the `text`, when given, tells a task from a
+ * question).
+ */
 export interface MessageRequest {
   model: string; text?: string;
   /** A `TokenCounter` as it is, or its `{tokens, low, high}`. */
@@ -131,7 +135,10 @@ export interface Calibration {
 }
 export interface MessageEstimate {
   model: string; billed_to: BilledTo; allowed: boolean; rejection: { code: RejectCode; message: string } | null;
-  agent: boolean; rounds: Range; input_tokens: Range; output_tokens: Range;
+  agent: boolean;
+  /** The text reads as a task (a change, or several items or days): estimated in task rounds. */
+  task: boolean;
+  rounds: Range; input_tokens: Range; output_tokens: Range;
   /** Credits it will cost (0 when billed to an own key). */
   credits: Range;
   would_be_credits: Range;

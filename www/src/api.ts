@@ -133,15 +133,33 @@ export interface AuditEntry {
   at: string; member: string; role: string; action: string; provider: string | null; detail: string | null;
 }
 
+/** A conversation as the server lists it (the person's own). */
+export interface ConversationSummary {
+  id: string; title: string; started_at: string; updated_at: string; turns: number; credits: number;
+}
+
+/** One call of a conversation: the person's message, the reply, and what it used. */
+export interface ConversationMessage {
+  entry: string; at: string; model: string; feature: string | null; message: string; reply: string;
+  input_tokens: number; output_tokens: number; credits: number; billed_to: 'credits' | 'own_key'; estimated: boolean;
+}
+
+export interface ConversationRead extends ConversationSummary {
+  messages: ConversationMessage[];
+}
+
 export interface AssistantReply {
   reply: string;
+  conversation: string;
+  /** The message as its conversation keeps it. */
+  turn: ConversationMessage;
   usage: { input_tokens: number; output_tokens: number };
   duplicate: boolean;
-  entry?: Entry;
+  entry: Entry | null;
 }
 
 export interface AssistantRequest {
-  model: string; message: string; id: string; feature: string;
+  model: string; message: string; id: string; feature: string; conversation: string;
   /** Earlier turns sent with the message, oldest first. */
   history: { role: 'user' | 'assistant'; text: string }[];
 }
@@ -168,6 +186,18 @@ export class Api {
 
   audit(): Promise<{ entries: AuditEntry[] }> {
     return request('GET', this.path('/audit'), this.session.token);
+  }
+
+  conversations(): Promise<{ conversations: ConversationSummary[] }> {
+    return request('GET', this.path('/conversations'), this.session.token);
+  }
+
+  conversation(id: string): Promise<ConversationRead> {
+    return request('GET', this.path(`/conversations/${encodeURIComponent(id)}`), this.session.token);
+  }
+
+  deleteConversation(id: string): Promise<null> {
+    return request('DELETE', this.path(`/conversations/${encodeURIComponent(id)}`), this.session.token);
   }
 
   /**

@@ -39,27 +39,14 @@ export function usdCents(cents: number): string {
 }
 
 /**
- * An AI cost in millionths of a dollar: cents from one cent up ("$0.12"), below that two
- * significant digits ("$0.0042"), so a single message's cost never shows as "$0.00".
+ * An AI cost in millionths of a dollar, for people: whole cents ("$0.12", "$3.10"), and
+ * "< 1¢" for what would round to no cent (one message usually costs less than a cent).
  */
 export function usdMicros(micros: number): string {
   const n = Math.max(0, Math.trunc(micros));
   if (n === 0) return '$0.00';
-  if (n >= 10_000) return usdCents(Math.floor((n + 5_000) / 10_000));
-  // Two significant digits, rounded once: scale down by whole powers of ten.
-  let places = 6; // decimal places of a micro-dollar
-  let divisor = 1;
-  while (n / divisor >= 100) {
-    divisor *= 10;
-    places -= 1;
-  }
-  let value = Math.floor((n + Math.floor(divisor / 2)) / divisor);
-  if (value >= 100) {
-    value = Math.floor(value / 10);
-    places -= 1;
-  }
-  const text = String(value).padStart(places, '0');
-  return `$0.${text}`.replace(/0+$/, '');
+  if (n < 5_000) return '< 1¢';
+  return usdCents(Math.floor((n + 5_000) / 10_000));
 }
 
 /** A range of credits: "1.2k–3.4k credits", or one figure when both ends agree. */
@@ -73,11 +60,15 @@ const dateFormat = new Intl.DateTimeFormat('en-US', {
   timeZone: 'UTC', month: 'short', day: 'numeric', year: 'numeric',
 });
 const dayFormat = new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', month: 'short', day: 'numeric' });
-const timeFormat = new Intl.DateTimeFormat('en-US', {
-  timeZone: 'UTC', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hour12: false,
-});
+/** A time in the reader's own zone, named ("Dec 2, 3:05 PM EST"); `timeZone` for tests. */
+function timeFormat(timeZone?: string): Intl.DateTimeFormat {
+  return new Intl.DateTimeFormat('en-US', {
+    timeZone, month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'short',
+  });
+}
+const localTime = timeFormat();
 
-/** "Dec 2, 2026" (UTC: the ledger's days are UTC days). */
+/** "Dec 2, 2026" (a date of the ledger: its cycles and expiries fall on UTC days). */
 export function date(instant: string): string {
   return dateFormat.format(new Date(instant));
 }
@@ -87,9 +78,9 @@ export function day(instant: string | Date): string {
   return dayFormat.format(typeof instant === 'string' ? new Date(instant) : instant);
 }
 
-/** "Dec 2, 14:05 UTC". */
-export function dateTime(instant: string): string {
-  return `${timeFormat.format(new Date(instant))} UTC`;
+/** A moment in the reader's local time with its zone: "Dec 2, 3:05 PM EST". */
+export function dateTime(instant: string, timeZone?: string): string {
+  return (timeZone ? timeFormat(timeZone) : localTime).format(new Date(instant));
 }
 
 /** How long ago, for a staleness badge: "just now", "42 s ago", "5 min ago", "3 h ago", "2 days ago". */

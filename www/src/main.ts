@@ -8,8 +8,10 @@ import { App } from './app';
 import { errorCode, errorMessage, signIn, signOut } from './api';
 import { h, mount } from './dom';
 import * as fmt from './format';
+import { alertsBanner } from './views/alerts';
 import { assistantView } from './views/assistant';
 import { billingView } from './views/billing';
+import { modelGuideView } from './views/models';
 import { settingsAiView } from './views/settings-ai';
 
 const ROUTES: Array<{ hash: string; label: string }> = [
@@ -45,8 +47,10 @@ function layout(app: App): { main: HTMLElement; nav: HTMLElement } {
       nav,
       h('span', { class: 'who' }, `${fmt.label(app.session.member)} · ${app.session.role}`),
       statusBadge(app)),
-    main,
-    h('div', { id: 'toast', class: 'toasts', role: 'status', 'aria-live': 'polite' }));
+    alertsBanner(app),
+    // In the flow above the page, so a toast never covers what it is about.
+    h('div', { id: 'toast', class: 'toasts', role: 'status', 'aria-live': 'polite' }),
+    main);
   root.removeAttribute('aria-busy');
   return { main, nav };
 }
@@ -62,11 +66,14 @@ function route(app: App, main: HTMLElement, nav: HTMLElement): void {
     view = settingsAiView(app, hash === '#/settings/ai/configuration' ? 'configuration' : 'usage');
   } else if (hash === '#/settings/billing') {
     view = billingView(app);
+  } else if (hash === '#/models') {
+    view = modelGuideView(app);
   } else {
     view = assistantView(app);
   }
   mount(main, view);
-  document.title = `${ROUTES.find((r) => hash.startsWith(r.hash))?.label ?? 'AI Assistant'} · ${app.catalogue.platformName}`;
+  const title = hash === '#/models' ? 'Choosing the Right AI Model' : ROUTES.find((r) => hash.startsWith(r.hash))?.label ?? 'AI Assistant';
+  document.title = `${title} · ${app.catalogue.platformName}`;
 }
 
 async function boot(): Promise<void> {

@@ -25,15 +25,20 @@ describe('numbers for people', () => {
     expect(fmt.usdCents(123_456)).toBe('$1,234.56');
   });
 
-  test('tiny AI costs keep two significant digits instead of "$0.00"', () => {
-    // Proves micro-dollar costs: cents from a cent up, two significant digits below.
+  test('AI costs are rounded for people: whole cents, and "< 1¢" below half a cent', () => {
+    // Proves micro-dollar costs read as cents, rounded half up, with "< 1¢" for what rounds to no cent.
     expect(fmt.usdMicros(0)).toBe('$0.00');
-    expect(fmt.usdMicros(4_200)).toBe('$0.0042');
-    expect(fmt.usdMicros(4_249)).toBe('$0.0042');
-    expect(fmt.usdMicros(995)).toBe('$0.001');
-    expect(fmt.usdMicros(9_996)).toBe('$0.01');
+    expect(fmt.usdMicros(7)).toBe('< 1¢');
+    expect(fmt.usdMicros(4_999)).toBe('< 1¢');
+    expect(fmt.usdMicros(5_000)).toBe('$0.01');
     expect(fmt.usdMicros(120_000)).toBe('$0.12');
-    expect(fmt.usdMicros(7)).toBe('$0.000007');
+    expect(fmt.usdMicros(3_104_999)).toBe('$3.10');
+  });
+
+  test('times are local, with the zone named', () => {
+    // Proves a moment reads in the given zone with its abbreviation (the app passes none: the reader's own).
+    expect(fmt.dateTime('2026-12-02T14:05:00Z', 'America/New_York')).toBe('Dec 2, 9:05 AM EST');
+    expect(fmt.dateTime('2026-12-02T14:05:00Z', 'UTC')).toBe('Dec 2, 2:05 PM UTC');
   });
 
   test('staleness and labels read naturally', () => {

@@ -1,5 +1,6 @@
-// The assistant: a conversation, quick actions and a composer whose estimate follows every
-// keystroke (a `TokenCounter` fed each edit, then `client.estimateMessage`), and sending
+// The assistant: the person's conversations (kept by the server, listed and readable from
+// any of their browsers, and offline from this one's copy), quick actions and a composer
+// whose estimate follows every keystroke (a `TokenCounter` fed each edit, then `client.estimateMessage`), and sending
 // through the real path: the host app's backend (the demo's) calls the model through the
 // gateway, which holds the worst case and charges what the provider reports; the reply streams
 // into the conversation as it arrives, and the copy syncs.
@@ -7,6 +8,7 @@
 import { TokenCounter, textEdit, type Balance, type MessageEstimate } from 'ai-credits';
 import type { App } from '../app';
 import { errorCode, errorMessage } from '../api';
+import { Conversations, type Turn } from '../conversations';
 import { h, mount } from '../dom';
 import * as fmt from '../format';
 import { usagePanel } from './usage-panel';
@@ -17,39 +19,6 @@ const MESSAGE_CHARS_MAX = 32_000;
 const CONTEXT_TURNS_MAX = 50;
 const CONTEXT_CHARS_MAX = 24_000;
 
-interface Turn {
-  role: 'user' | 'assistant';
-  text: string;
-  at: string;
-  model?: string;
-  credits?: number;
-  billed_to?: string;
-  tokens?: number;
-  /** A reply still streaming in. */
-  pending?: boolean;
-}
-
-function conversationKey(app: App): string {
-  return `ai-credits-www:conversation:${app.session.account_id}`;
-}
-
-function loadConversation(app: App): Turn[] {
-  try {
-    const text = localStorage.getItem(conversationKey(app));
-    return text ? (JSON.parse(text) as Turn[]).filter((t) => !t.pending) : [];
-  } catch {
-    return [];
-  }
-}
-
-function saveConversation(app: App, turns: Turn[]): void {
-  try {
-    localStorage.setItem(conversationKey(app), JSON.stringify(turns.slice(-200)));
-  } catch {
-    // A full or disabled localStorage only costs the history after a reload.
-  }
-}
-
 /** The edit that turns `before` into `after`: one splice (the package's `textEdit`). */
 export const diff = textEdit;
 
@@ -58,7 +27,8 @@ function newId(prefix: string): string {
 }
 
 export function assistantView(app: App): HTMLElement {
-  let turns = loadConversation(app);
+  const conversations = new Conversations(app);
+  let turns = conversations.turns();
   let counter: TokenCounter | null = null;
   let counterModel = '';
   let typed = '';
@@ -83,6 +53,9 @@ export function assistantView(app: App): HTMLElement {
   const modelLine = h('span', { class: 'model-line' });
   const noticeLine = h('p', { class: 'notice', role: 'status' });
   const quick = h('div', { class: 'quick-actions', role: 'group', 'aria-label': 'Quick actions' });
+  const history = h('details', { class: 'history', 'data-testid': 'conversations' });
+  let historyOpen = false;
+  history.addEventListener('toggle', () => { historyOpen = history.open; });
 
   /** The earlier turns sent with the next message: the newest that fit. */
   const context = (): Turn[] => {
@@ -108,17 +81,79 @@ export function assistantView(app: App): HTMLElement {
     return counter;
   };
 
-  /** The estimate of what is typed, on the selected model of `balance`. */
+  /** The quick action whose prompt is in the composer as it was put there, if any. */
+  let quickAction: { id: string; prompt: string } | null = null;
+
+  /**
+   * The estimate of what is typed, on the selected model of `balance`: a quick action's own
+   * budget while its prompt is unchanged (at the start of a conversation), else the typed
+   * text's, whose words tell a task from a question.
+   */
   const estimate = (balance: Balance): MessageEstimate => {
     const model = balance.selected_model;
+    if (quickAction && quickAction.prompt === typed && turns.length === 0) {
+      return app.client.estimateQuickAction(quickAction.id, model);
+    }
     const c = tokenCounter(model);
     return app.client.estimateMessage({
       model,
       text_tokens: c,
+      text: typed,
       history_tokens: historyTokens(),
       feature,
       member: app.session.member,
     });
+  };
+
+  /** The list of the person's conversations, newest first; the one on show is marked. */
+  const drawHistory = (): void => {
+    const list = conversations.list;
+    const items = list.map((c) => h('li', { class: c.id === conversations.current ? 'current' : null },
+      h('button', {
+        type: 'button', class: 'link', 'aria-current': c.id === conversations.current ? 'true' : null,
+        onclick: () => void show(c.id),
+      }, h('span', { class: 'title' }, c.title || 'Untitled'),
+      h('span', { class: 'meta' }, `${fmt.dateTime(c.updated_at)} · ${c.turns} ${c.turns === 1 ? 'message' : 'messages'} · ${fmt.credits(c.credits)}`)),
+      h('button', {
+        type: 'button', class: 'quiet', 'aria-label': `Delete the conversation “${c.title}”`,
+        disabled: !app.online,
+        onclick: () => void remove(c.id, c.title),
+      }, 'Delete')));
+    mount(history,
+      h('summary', null, `Your conversations (${list.length})`),
+      list.length === 0
+        ? h('p', { class: 'muted' }, 'Conversations you have with the assistant are kept here, on every device you sign in from.')
+        : h('ul', { class: 'conversation-list' }, items),
+      !conversations.fresh && list.length > 0 ? h('p', { class: 'muted' }, 'Offline: the list as it was last read.') : null);
+    history.open = historyOpen;
+  };
+
+  /** Shows one of the person's conversations. */
+  const show = async (id: string): Promise<void> => {
+    if (sending) return;
+    try {
+      await conversations.open(id);
+      turns = conversations.turns();
+      notice = null;
+    } catch (e) {
+      notice = { text: `The conversation could not be opened: ${errorMessage(e)}`, tone: 'error' };
+    }
+    drawConversation();
+    drawHistory();
+    drawEstimate();
+  };
+
+  const remove = async (id: string, title: string): Promise<void> => {
+    if (!window.confirm(`Delete the conversation “${title}”? Its messages are deleted on every device; the credits it used stay in your usage.`)) return;
+    try {
+      await conversations.remove(id);
+      if (id !== conversations.current || turns.length > 0) turns = conversations.turns();
+    } catch (e) {
+      notice = { text: `The conversation was not deleted: ${errorMessage(e)}`, tone: 'error' };
+    }
+    drawConversation();
+    drawHistory();
+    drawEstimate();
   };
 
   const drawConversation = (): void => {
@@ -155,7 +190,7 @@ export function assistantView(app: App): HTMLElement {
     estimateLine.dataset.billedTo = est.billed_to;
     mount(banner, exhaustedBanner(est, b));
     mount(modelLine, 'Model: ', h('strong', null, app.modelName(est.model)), ' · ',
-      h('a', { href: '#/settings/ai' }, 'change'));
+      h('a', { href: '#/settings/ai/configuration' }, 'change'));
     const blocked = !est.allowed;
     textarea.disabled = blocked && est.rejection?.code === 'credits_exhausted';
     sendButton.disabled = sending || blocked || !app.online || typed.trim() === '';
@@ -188,19 +223,23 @@ export function assistantView(app: App): HTMLElement {
 
   const drawQuick = (): void => {
     mount(quick, h('button', {
-      type: 'button', class: 'chip', title: 'Start over: earlier messages stop counting as context',
+      type: 'button', class: 'chip', title: 'Start a new conversation: this one stays in your conversations, and its messages stop counting as context',
       onclick: () => {
+        if (sending) return;
+        conversations.start();
         turns = [];
-        saveConversation(app, turns);
         drawConversation();
+        drawHistory();
         drawEstimate();
       },
     }, 'New conversation'), app.catalogue.quickActions().map((qa) => h('button', {
       type: 'button', class: 'chip',
       onclick: () => {
         textarea.value = qa.prompt;
-        feature = qa.feature;
         onEdit();
+        feature = qa.feature;
+        quickAction = { id: qa.id, prompt: qa.prompt };
+        drawEstimate();
         textarea.focus();
       },
     }, qa.label)));
@@ -249,7 +288,7 @@ export function assistantView(app: App): HTMLElement {
       notice = { text: 'The assistant is replying…', tone: 'info' };
       drawEstimate();
       const done = await app.api.assistant(
-        { model: est.model, message: text, id: messageId, feature: messageFeature, history },
+        { model: est.model, message: text, id: messageId, feature: messageFeature, history, conversation: conversations.current },
         (soFar) => {
           reply.text = soFar;
           if (replyText) replyText.textContent = soFar;
@@ -263,8 +302,9 @@ export function assistantView(app: App): HTMLElement {
         credits: entry?.credits ?? 0, billed_to: entry?.billed_to ?? est.billed_to,
         tokens: done.usage.output_tokens,
       });
-      saveConversation(app, turns);
+      conversations.keep(turns);
       notice = null;
+      void conversations.refresh().then(drawHistory, () => undefined);
     } catch (e) {
       turns = turns.filter((t) => t !== reply);
       const unknownOutcome = errorCode(e) === 'offline' && turns.at(-1)?.text === text;
@@ -312,13 +352,21 @@ export function assistantView(app: App): HTMLElement {
   });
 
   drawConversation();
+  drawHistory();
   drawQuick();
   drawEstimate();
   app.onChange(drawEstimate);
+  // The server's list, and the conversation on show as the server has it (another browser
+  // of this person may have added to it).
+  void conversations.refresh().then(async () => {
+    drawHistory();
+    if (!sending) await show(conversations.current);
+  }, () => undefined);
 
   return h('div', { class: 'assistant-layout' },
     h('section', { class: 'chat', 'aria-labelledby': 'assistant-title' },
       h('h1', { id: 'assistant-title' }, 'AI Assistant'),
+      history,
       banner,
       conversation,
       quick,

@@ -36,7 +36,7 @@ function ownedPacks(app: App): HTMLElement {
     mount(section,
       h('h2', { id: 'owned-heading' }, 'Your credit packs'),
       h('p', { class: 'muted' }, 'Packs are used only after the monthly credits run out, the oldest first, and each is valid for 12 months from purchase.'),
-      h('table', { class: 'packs', 'data-testid': 'owned-packs' },
+      h('div', { class: 'table-scroll' }, h('table', { class: 'packs', 'data-testid': 'owned-packs' },
         h('thead', null, h('tr', null, ['Pack', 'Purchased', 'Expires', 'Remaining', 'Status'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', null, packs.length === 0
           ? h('tr', null, h('td', { colspan: 5, class: 'muted' }, 'No packs yet.'))
@@ -50,7 +50,7 @@ function ownedPacks(app: App): HTMLElement {
                 progressBar(`${fmt.credits(p.credits)} pack bought ${fmt.date(p.purchased_at)}: remaining`, p.remaining, p.credits,
                   `${fmt.exact(p.remaining)} of ${fmt.exact(p.credits)} credits remaining`)),
               h('td', { class: status.tone }, status.text));
-          }))));
+          })))));
   };
   draw();
   app.onChange(draw);
@@ -97,14 +97,33 @@ function offers(app: App): HTMLElement {
           h('span', { class: 'offer-name' }, name),
           h('span', { class: 'offer-price' }, fmt.usdCents(p.price_cents)),
           confirm
-            ? h('span', { class: 'confirm' },
+            ? h('span', {
+              class: 'confirm', role: 'group', 'aria-label': `Confirm buying ${name}`,
+              // Escape cancels, as the Cancel button does, and gives the focus back to Purchase.
+              onkeydown: (e: Event) => {
+                if ((e as KeyboardEvent).key === 'Escape' && !buying) {
+                  e.preventDefault();
+                  confirming = null;
+                  draw();
+                  section.querySelector<HTMLButtonElement>(`[data-pack="${p.id}"]`)?.focus();
+                }
+              },
+            },
+              h('span', { class: 'confirm-text' }, `${fmt.usdCents(p.price_cents)} for ${name}, charged to the payment method on file.`),
               h('button', {
                 type: 'button', class: 'primary', disabled: buying || !app.online,
                 onclick: () => void purchase(p.id, p.credits, p.price_cents),
               }, `Confirm ${fmt.usdCents(p.price_cents)}`),
-              h('button', { type: 'button', class: 'secondary', disabled: buying, onclick: () => { confirming = null; draw(); } }, 'Cancel'))
+              h('button', {
+                type: 'button', class: 'secondary', disabled: buying,
+                onclick: () => {
+                  confirming = null;
+                  draw();
+                  section.querySelector<HTMLButtonElement>(`[data-pack="${p.id}"]`)?.focus();
+                },
+              }, 'Cancel'))
             : h('button', {
-              type: 'button', class: 'secondary', disabled: buying || !app.online || !allowed,
+              type: 'button', class: 'secondary', disabled: buying || !app.online || !allowed, 'data-pack': p.id,
               'aria-label': `Purchase ${name} for ${fmt.usdCents(p.price_cents)}`,
               onclick: () => { confirming = p.id; draw(); },
             }, 'Purchase'));
@@ -136,14 +155,14 @@ function forecastSection(app: App): HTMLElement {
         : h('p', { 'data-testid': 'runway' },
           `At your recent pace (≈ ${fmt.credits(burn.credits_per_day)} a day over the last ${BURN_WINDOW_DAYS} days), your credits ${runwayText(runway)}.`,
           runway.breakage > 0 ? ` ${fmt.credits(runway.breakage)} of your packs would expire unused.` : ''),
-      h('table', { class: 'what-if', 'data-testid': 'what-if' },
+      h('div', { class: 'table-scroll' }, h('table', { class: 'what-if', 'data-testid': 'what-if' },
         h('caption', null, 'If you bought a pack now'),
         h('thead', null, h('tr', null, ['Pack', 'Price', 'Your credits would', 'Would expire unused'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', null, forecast.what_if.map((w) => h('tr', null,
           h('th', { scope: 'row' }, fmt.credits(w.credits)),
           h('td', null, fmt.usdCents(w.price_cents)),
           h('td', null, runwayText(w.runway)),
-          h('td', { class: w.breakage > 0 ? 'warn' : '' }, w.breakage > 0 ? fmt.credits(w.breakage) : 'none'))))));
+          h('td', { class: w.breakage > 0 ? 'warn' : '' }, w.breakage > 0 ? fmt.credits(w.breakage) : 'none')))))));
   };
   draw();
   app.onChange(draw);

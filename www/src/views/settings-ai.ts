@@ -94,16 +94,45 @@ function tierLabel(m: Model): string {
 function modelPicker(app: App): HTMLElement {
   const section = h('section', { class: 'card', 'aria-labelledby': 'model-heading' });
   const status = h('p', { class: 'notice', role: 'status' });
+  /** The model the admin has picked but not yet confirmed (arrow keys move it; nothing is saved). */
+  let pending: string | null = null;
+  let saving = false;
+  const confirm = h('button', { type: 'submit', class: 'primary', 'data-testid': 'use-model' });
+  const cancel = h('button', { type: 'button', class: 'secondary', onclick: () => { pending = null; draw(); } }, 'Cancel');
+  const drawConfirm = (): void => {
+    const selected = app.balance().selected_model;
+    const changed = pending !== null && pending !== selected;
+    confirm.textContent = changed ? `Use ${app.modelName(pending!)} for everyone` : 'Use this model for everyone';
+    confirm.disabled = !changed || saving || !app.online;
+    cancel.hidden = !changed;
+  };
   const draw = (): void => {
     const selected = app.balance().selected_model;
+    if (pending === selected) pending = null;
+    const shown = pending ?? selected;
+    const focused = document.activeElement instanceof HTMLInputElement && section.contains(document.activeElement)
+      ? document.activeElement.id : null;
     const available = app.client.availableModels();
     const hidden = app.models.filter((m) => !available.some((a) => a.id === m.id));
     const keys = app.client.keys();
     mount(section,
       h('h2', { id: 'model-heading' }, 'AI model'),
-      h('fieldset', { class: 'models' },
-        h('legend', null, 'Choose the model the assistant uses for everyone'),
-        h('table', { class: 'model-table' },
+      h('form', {
+        class: 'model-form',
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          if (pending) void select(pending);
+        },
+        onkeydown: (e: Event) => {
+          if ((e as KeyboardEvent).key === 'Escape' && pending) {
+            pending = null;
+            draw();
+          }
+        },
+      },
+      h('fieldset', { class: 'models', disabled: !app.isAdmin },
+        h('legend', null, app.isAdmin ? 'Choose the model the assistant uses for everyone' : 'The model the assistant uses for everyone'),
+        h('div', { class: 'table-scroll' }, h('table', { class: 'model-table' },
           h('thead', null, h('tr', null,
             h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Selected')),
             h('th', { scope: 'col' }, 'Model'), h('th', { scope: 'col' }, 'Provider'),
@@ -113,31 +142,43 @@ function modelPicker(app: App): HTMLElement {
             const ownKey = keys[m.provider] === 'connected';
             return h('tr', { class: m.id === selected ? 'selected' : '' },
               h('td', null, h('input', {
-                type: 'radio', name: 'model', id, value: m.id, checked: m.id === selected,
-                // The admin chooses the model for everyone (SPEC §5.1).
+                type: 'radio', name: 'model', id, value: m.id, checked: m.id === shown,
+                // The admin chooses the model for everyone (SPEC §5.1); a member sees it read-only.
                 disabled: !app.online || !app.isAdmin,
-                onchange: () => void select(m.id),
+                onchange: () => {
+                  pending = m.id;
+                  drawConfirm();
+                },
               })),
               h('td', null, h('label', { for: id }, m.name,
-                m.id === app.catalogue.defaultModel ? h('span', { class: 'tag' }, 'Recommended') : null)),
+                m.id === app.catalogue.defaultModel ? h('span', { class: 'tag' }, 'Recommended') : null,
+                m.id === selected ? h('span', { class: 'tag current' }, 'In use') : null)),
               h('td', null, app.providerName(m.provider)),
               h('td', null, ownKey ? 'Your own key (0 credits)' : tierLabel(m)),
               h('td', null, m.best_for));
-          })))),
+          }))))),
+      app.isAdmin ? h('div', { class: 'form-row' }, confirm, cancel) : null),
       app.isAdmin ? null : h('p', { class: 'muted', 'data-testid': 'model-admin-only' },
-        'Your administrator chooses the model the assistant uses for everyone.'),
+        'Your admin chooses the model the assistant uses for everyone.'),
+      h('p', { class: 'muted' }, h('a', { href: '#/models' }, 'Choosing the Right AI Model'), ': what each model is best for and what a question or a task costs.'),
       hidden.length > 0 ? h('p', { class: 'muted' },
         `${hidden.map((m) => m.name).join(', ')} ${hidden.length === 1 ? 'appears' : 'appear'} here when you connect your own ${[...new Set(hidden.map((m) => app.providerName(m.provider)))].join(' or ')} key below.`) : null,
       status);
+    drawConfirm();
+    if (focused) document.getElementById(focused)?.focus();
   };
   const select = async (model: string): Promise<void> => {
+    saving = true;
+    drawConfirm();
     mount(status, 'Saving…');
     try {
       await app.client.send({ kind: 'select_model', model });
+      pending = null;
       mount(status, `The assistant now uses ${app.modelName(model)}.`);
     } catch (e) {
       mount(status, h('span', { class: 'error' }, errorMessage(e)));
     }
+    saving = false;
     await app.afterWrite();
   };
   draw();
@@ -150,6 +191,8 @@ function badge(row: KeyView | undefined): HTMLElement {
   if (row.state === 'connected') {
     return h('span', { class: 'badge ok' }, '● Connected');
   }
+  // A billing problem is the provider's account, not the key (SPEC §3's message says so).
+  if (row.state === 'invalid' && row.reason === 'billing') return h('span', { class: 'badge bad' }, '● Billing issue');
   return h('span', { class: 'badge bad' }, '● Key rejected');
 }
 
@@ -241,6 +284,7 @@ function ownKeysCard(app: App): HTMLElement {
     mount(card,
       h('h2', { id: 'own-keys-heading' }, 'Use Your Own AI Account'),
       h('p', { class: 'muted' }, `Optional. Calls to a provider with a connected key are billed by that provider and use no ${app.catalogue.platformName} credits; the keys apply to the whole business. Keys are encrypted and never shown again.`),
+      h('p', { class: 'muted' }, 'See ', h('a', { href: '#/models' }, 'Choosing the Right AI Model'), ' for which model fits your needs.'),
       plan?.own_keys ? null : h('p', { class: 'banner' }, `The ${plan?.name ?? app.balance().plan} plan does not include your own keys.`),
       h('form', {
         onsubmit: (e: Event) => {
@@ -278,7 +322,7 @@ function auditLog(app: App): HTMLElement {
     const entries = [...app.audit].reverse().slice(0, 50);
     mount(section,
       h('h2', { id: 'audit-heading' }, 'Key audit log'),
-      h('table', { class: 'audit', 'data-testid': 'audit' },
+      h('div', { class: 'table-scroll' }, h('table', { class: 'audit', 'data-testid': 'audit' },
         h('thead', null, h('tr', null, ['When', 'Who', 'What', 'Provider', 'Detail'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', null, entries.length === 0
           ? h('tr', null, h('td', { colspan: 5, class: 'muted' }, 'No key changes yet.'))
@@ -286,7 +330,7 @@ function auditLog(app: App): HTMLElement {
             h('td', null, fmt.dateTime(e.at)), h('td', null, fmt.label(e.member)),
             h('td', null, ACTIONS[e.action] ?? e.action),
             h('td', null, e.provider ? app.providerName(e.provider) : ''),
-            h('td', null, detailText(app, e)))))));
+            h('td', null, detailText(app, e))))))));
   };
   draw();
   app.onChange(draw);

@@ -7,7 +7,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, launchChromium, startServer, stopServer } from '../js/processes.mjs';
@@ -20,6 +22,7 @@ const ADMIN = `e2e-admin-${process.pid}`;
 /** The one key the fake provider accepts. */
 const GOOD_KEY = 'xai-e2e-good-key-7731';
 const ACCOUNT = 'acc_demo';
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 let dir;
 let port;
@@ -117,13 +120,30 @@ test('typing updates the estimate on every keystroke', async () => {
   }
   const tokens = seen.map((e) => Number(e.inputTokens));
   for (let i = 1; i < tokens.length; i++) assert.ok(tokens[i] > tokens[i - 1], `input tokens grow word by word: ${tokens}`);
-  assert.match(seen.at(-1).text, /credits · ≈ \$[0-9.]+ AI cost · after this message you will have ≈ [0-9.]+[kM]? credits/);
+  assert.match(seen.at(-1).text, /credits · ≈ (\$[0-9.]+|< 1¢) AI cost · after this message you will have ≈ [0-9.]+[kM]? credits/);
   const short = Number(seen.at(-1).high);
   await composer.pressSequentially(' Which products were booked most this week, and by which customers? Give me a table.');
   const long = await estimateData();
   assert.ok(Number(long.high) > short, `a longer message costs more: ${short} -> ${long.high}`);
   assert.equal(long.billedTo, 'credits');
   await shot('01-estimate');
+});
+
+test("the seeds' task is estimated above the seeds' question", async () => {
+  // Proves the help page's two examples in the composer: "Create a booking for three products over five days" reads as a task and estimates more, at every end, than "How many bookings today?".
+  const composer = page.locator('#message');
+  const typed = await composer.inputValue();
+  await composer.fill('How many bookings today?');
+  const question = await estimateData();
+  await composer.fill('Create a booking for three products over five days');
+  const task = await estimateData();
+  assert.equal(question.task, 'false');
+  assert.equal(task.task, 'true');
+  for (const end of ['low', 'expected', 'high']) {
+    assert.ok(Number(task[end]) > Number(question[end]) || (end === 'low' && Number(task.low) >= Number(question.low)),
+      `${end}: task ${task[end]} vs question ${question[end]}`);
+  }
+  await composer.fill(typed);
 });
 
 test('a reply streams in through the gateway and the usage panel moves by exactly its credits', async () => {
@@ -162,6 +182,31 @@ test('a reply streams in through the gateway and the usage panel moves by exactl
   await page.locator('#message').fill('And which of those customers booked again this month?');
   await page.locator('[data-testid=estimate-credits]').waitFor();
   await shot('02-sent');
+});
+
+test('a conversation sent in one browser is listed and readable in another browser of the same person', async () => {
+  // Proves conversations live on the server: a second browser (a new context, a new session of the same member) lists the conversation under its first message and opens it with the reply and the credits it used.
+  const first = page.locator('.turn.assistant').first();
+  const used = await first.locator('.cost').textContent();
+  const reply = await first.locator('.text').textContent();
+  const session = await (await fetch(`${base}/v1/demo/session`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).json();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  try {
+    const other = await context.newPage();
+    other.on('pageerror', (e) => pageErrors.push(e.message));
+    await other.addInitScript((s) => sessionStorage.setItem('ai-credits:session', s), JSON.stringify(session));
+    await other.goto(`${base}/#/assistant`);
+    const list = other.getByTestId('conversations');
+    await list.locator('summary', { hasText: 'Your conversations (1)' }).waitFor();
+    await list.locator('summary').click();
+    await list.locator('button.link', { hasText: /How many bookings today\?/ }).click();
+    await other.locator('.turn.user', { hasText: 'How many bookings today?' }).waitFor();
+    assert.equal(await other.locator('.turn.assistant .text').first().textContent(), reply);
+    assert.equal(await other.locator('.turn.assistant .cost').first().textContent(), used);
+    await other.screenshot({ path: join(shots, '02b-conversations.png'), fullPage: true });
+  } finally {
+    await context.close();
+  }
 });
 
 test('a reply lost on its way back is charged once when the message is sent again', async () => {
@@ -224,6 +269,62 @@ test('Settings › AI Assistant shows the month by feature, by member and day by
   assert.equal(await page.getByRole('button', { name: 'By feature' }).getAttribute('aria-pressed'), 'true');
 });
 
+test('the 80% banner appears when usage crosses it, and a webhook on loopback gets one signed delivery, none again after a restart', async () => {
+  // Proves alerts end to end: the admin registers a webhook; a usage crossing 80% of the month shows the banner (dismissed, it stays dismissed after a reload) and reaches the receiver once, its HMAC-SHA256 signature verified; a server restart delivers nothing again.
+  const got = [];
+  const receiver = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      got.push({ signature: req.headers['ai-credits-signature'], body });
+      res.statusCode = 204;
+      res.end();
+    });
+  });
+  await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  try {
+    const hook = await api('POST', `/v1/accounts/${ACCOUNT}/webhooks`, admin, { url: `http://127.0.0.1:${receiver.address().port}/hooks` });
+    const { monthly } = await state();
+    const eighty = Math.ceil(monthly.allowance * 0.8);
+    assert.ok(monthly.used < eighty, `the demo month starts below 80% (${monthly.used} of ${monthly.allowance})`);
+    await page.goto(`${base}/#/assistant`);
+    assert.equal(await page.locator('[data-alert^="monthly_used:80:"]').count(), 0);
+    await api('POST', `/v1/accounts/${ACCOUNT}/events`, service, {
+      kind: 'usage', id: 'e2e-past-80', model: 'gpt-5.4-mini', input_tokens: 10_000, output_tokens: 3_000, feature: 'assistant', member: 'cy',
+    });
+    await api('POST', `/v1/accounts/${ACCOUNT}/events`, service, { kind: 'debit', id: 'e2e-to-80', credits: eighty - monthly.used, feature: 'reports', member: 'ben' });
+    const banner = page.locator('[data-alert^="monthly_used:80:"]');
+    await banner.waitFor({ timeout: 10_000 });
+    assert.match(await banner.textContent(), /You have used 80% of this month's 3,000,000 credits/);
+    await shot('04a-alert');
+    const ours = () => got.filter((d) => JSON.parse(d.body).alert.id.startsWith('monthly_used:80:'));
+    for (let i = 0; i < 100 && ours().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(ours().length, 1, 'one delivery of the 80% alert');
+    const { signature, body } = ours()[0];
+    const [, t, v1] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(signature) ?? [];
+    assert.ok(t, `a signature header: ${signature}`);
+    const expected = createHmac('sha256', hook.secret).update(`${t}.${body}`).digest();
+    assert.ok(timingSafeEqual(expected, Buffer.from(v1, 'hex')), 'the signature verifies with the secret');
+    const delivery = JSON.parse(body);
+    assert.equal(delivery.type, 'alert.monthly_used');
+    assert.equal(delivery.account, ACCOUNT);
+    await banner.getByRole('button', { name: 'Dismiss this alert' }).click();
+    assert.equal(await banner.count(), 0);
+    await page.reload();
+    await page.locator('[data-testid=estimate]').waitFor();
+    assert.equal(await page.locator('[data-alert^="monthly_used:80:"]').count(), 0, 'a dismissed alert stays dismissed');
+    await stopServer(server);
+    server = await startDemoServer();
+    await new Promise((r) => setTimeout(r, 2_500));
+    assert.equal(ours().length, 1, 'no second delivery after a restart');
+    const log = await api('GET', `/v1/accounts/${ACCOUNT}/webhooks/deliveries`, admin);
+    assert.ok(log.deliveries.some((d) => d.alert.startsWith('monthly_used:80:') && d.state === 'delivered' && d.attempts === 1));
+    await page.locator('[data-testid=sync-status]', { hasText: '● Live' }).waitFor({ timeout: 15_000 });
+  } finally {
+    receiver.close();
+  }
+});
+
 test('buying a pack raises purchased credits at once', async () => {
   // Proves Purchase → confirm → purchase_pack through the client: the server and the screen show 1M more purchased credits.
   const before = await state();
@@ -257,6 +358,7 @@ test('connecting an xAI key puts Grok in the picker and estimates bill the own k
   assert.equal(await page.locator('#key-xai').inputValue(), '', 'the pasted key is cleared from the page');
   assert.ok(!(await page.content()).includes(GOOD_KEY), 'the key is nowhere in the page');
   await page.getByLabel('Grok 4', { exact: true }).check();
+  await page.getByRole('button', { name: 'Use Grok 4 for everyone' }).click();
   await page.getByText('The assistant now uses Grok 4.').waitFor();
   assert.equal((await state()).selected_model, 'grok-4');
   await page.getByRole('cell', { name: 'Key added' }).first().waitFor();
@@ -299,6 +401,11 @@ test('when credits run out, sending is blocked, history stays readable, and a pa
   assert.ok(await page.locator('#message').isDisabled());
   assert.ok(await page.getByRole('button', { name: 'Send' }).isDisabled());
   assert.ok((await page.locator('.turn').count()) >= 2, 'the conversation is still there');
+  // Past conversations still open to read.
+  await page.getByTestId('conversations').locator('summary').click();
+  await page.getByTestId('conversations').locator('button.link', { hasText: /How many bookings today\?/ }).click();
+  await page.locator('.turn.user', { hasText: 'How many bookings today?' }).waitFor();
+  assert.ok(await page.locator('#message').isDisabled(), 'still blocked while reading');
   await shot('06-exhausted');
   await banner.getByRole('link', { name: 'buy a credit pack' }).click();
   await page.getByRole('button', { name: 'Purchase 2M credits for $25.00' }).click();
@@ -382,6 +489,12 @@ test('a team member without the admin role sees usage and the model but not keys
     const radios = other.getByRole('radio');
     assert.ok(await radios.count() > 0);
     for (let i = 0; i < await radios.count(); i += 1) assert.ok(await radios.nth(i).isDisabled());
+    const refused = await fetch(`${base}/v1/accounts/${ACCOUNT}/events`, {
+      method: 'POST', headers: { authorization: `Bearer ${member}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'select_model', model: 'gpt-5' }),
+    });
+    assert.equal(refused.status, 403, 'the API refuses a member the model');
+    assert.equal((await refused.json()).code, 'forbidden');
     assert.equal(await other.getByRole('heading', { name: 'Use Your Own AI Account' }).count(), 0);
     assert.equal(await other.getByRole('heading', { name: 'Key audit log' }).count(), 0);
     await other.getByRole('link', { name: 'Billing & Plan' }).click();
@@ -399,13 +512,71 @@ test('a team member without the admin role sees usage and the model but not keys
   }
 });
 
+test('keyboard: arrow keys move in the model list without saving, Escape cancels, Enter confirms; Escape cancels a purchase', async () => {
+  // Proves the model picker's and the purchase confirmation's keyboard paths: no model is saved by moving, focus stays in the list, Escape puts the choice back, Enter saves it; Escape closes the confirmation without buying and gives focus back to Purchase.
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.goto(`${base}/#/settings/ai/configuration`);
+  const current = page.locator('input[name=model]:checked');
+  await current.waitFor();
+  const selected = (await state()).selected_model;
+  await current.focus();
+  await page.keyboard.press('ArrowDown');
+  const moved = await page.evaluate(() => document.activeElement?.getAttribute('name') === 'model' ? document.activeElement.value : null);
+  assert.ok(moved && moved !== selected, `focus moved to another model (${moved})`);
+  await page.waitForTimeout(500);
+  assert.equal((await state()).selected_model, selected, 'moving saved nothing');
+  await page.getByTestId('use-model').filter({ hasText: /^Use .+ for everyone$/ }).waitFor();
+  await page.keyboard.press('Escape');
+  assert.equal(await page.locator('input[name=model]:checked').getAttribute('value'), selected, 'Escape puts the choice back');
+  await page.locator(`#model-${selected}`).focus();
+  await page.keyboard.press('ArrowDown');
+  const chosen = await page.evaluate(() => document.activeElement.value);
+  await page.keyboard.press('Enter');
+  await page.getByText(/The assistant now uses /).waitFor();
+  assert.equal((await state()).selected_model, chosen, 'Enter confirms');
+  await api('POST', `/v1/accounts/${ACCOUNT}/events`, admin, { kind: 'select_model', model: selected });
+  const audit = await api('GET', `/v1/accounts/${ACCOUNT}/audit`, admin);
+  assert.ok(audit.entries.some((e) => e.action === 'model_selected' && e.detail?.endsWith(chosen)), 'the change is in the audit log');
+
+  await page.goto(`${base}/#/settings/billing`);
+  const before = (await state()).purchased_remaining;
+  const purchase = page.getByRole('button', { name: 'Purchase 1M credits for $15.00' });
+  await purchase.click();
+  await page.getByText('$15.00 for 1M credits, charged to the payment method on file.').waitFor();
+  await page.keyboard.press('Escape');
+  assert.equal(await page.getByRole('button', { name: 'Confirm $15.00' }).count(), 0, 'Escape closed the confirmation');
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Purchase 1M credits for $15.00');
+  assert.equal((await state()).purchased_remaining, before, 'nothing was bought');
+});
+
+test('every screen has no axe-core violations at desktop and phone width', async () => {
+  // Proves accessibility by axe-core (WCAG 2 A/AA rules, colour contrast included) on each screen at 1280 and 390 px, with a phone-width screenshot of each.
+  const screens = [['#/assistant', '#message', 'assistant'], ['#/settings/ai', '[data-testid=usage-by-feature]', 'usage'],
+    ['#/settings/ai/configuration', '#key-xai', 'configuration'], ['#/settings/billing', '[data-testid=owned-packs]', 'billing'],
+    ['#/models', '[data-testid=model-guide]', 'models']];
+  const problems = [];
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
+    for (const [hash, only, name] of screens) {
+      await page.goto(`${base}/${hash}`);
+      await page.locator(only).waitFor();
+      await page.addScriptTag({ path: AXE });
+      const result = await page.evaluate(() => window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'], resultTypes: ['violations'] }));
+      for (const v of result.violations) problems.push(`${hash} at ${width}px: ${v.id} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')})`);
+      if (width === 390) await shot(`phone-${name}`);
+    }
+  }
+  assert.deepEqual(problems, [], problems.join('\n'));
+  await page.setViewportSize({ width: 1280, height: 900 });
+});
+
 test('the app works at phone width and every control is named', async () => {
   // Proves the responsive layout (no sideways scrolling at 390 px) and accessible names, progress bars with values, and keyboard focus.
   await page.setViewportSize({ width: 390, height: 844 });
   // Each screen with an element only it has: a hash change keeps the document, so waiting for
   // any heading could measure the screen before.
   const screens = [['#/assistant', '#message'], ['#/settings/ai', '[data-testid=usage-by-feature]'],
-    ['#/settings/ai/configuration', '#key-xai'], ['#/settings/billing', '[data-testid=owned-packs]']];
+    ['#/settings/ai/configuration', '#key-xai'], ['#/settings/billing', '[data-testid=owned-packs]'], ['#/models', '[data-testid=model-guide]']];
   for (const [hash, only] of screens) {
     await page.goto(`${base}/${hash}`);
     await page.locator(only).waitFor();

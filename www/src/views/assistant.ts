@@ -42,7 +42,7 @@ export function assistantView(app: App): HTMLElement {
    */
   let unanswered: { text: string; model: string; messageId: string } | null = null;
 
-  const conversation = h('ol', { class: 'conversation', 'aria-label': 'Conversation', 'aria-live': 'polite' });
+  const conversation = h('ol', { class: 'conversation', 'aria-label': 'Conversation', 'aria-live': 'polite', tabindex: 0 });
   const banner = h('div', { class: 'banner-slot' });
   const textarea = h('textarea', {
     id: 'message', name: 'message', rows: 3, maxlength: MESSAGE_CHARS_MAX,
@@ -188,6 +188,8 @@ export function assistantView(app: App): HTMLElement {
     estimateLine.dataset.high = String(est.credits.high);
     estimateLine.dataset.inputTokens = String(est.input_tokens.expected);
     estimateLine.dataset.billedTo = est.billed_to;
+    estimateLine.dataset.expected = String(est.credits.expected);
+    estimateLine.dataset.task = String(est.task);
     mount(banner, exhaustedBanner(est, b));
     mount(modelLine, 'Model: ', h('strong', null, app.modelName(est.model)), ' · ',
       h('a', { href: '#/settings/ai/configuration' }, 'change'));

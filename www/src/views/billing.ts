@@ -36,7 +36,7 @@ function ownedPacks(app: App): HTMLElement {
     mount(section,
       h('h2', { id: 'owned-heading' }, 'Your credit packs'),
       h('p', { class: 'muted' }, 'Packs are used only after the monthly credits run out, the oldest first, and each is valid for 12 months from purchase.'),
-      h('div', { class: 'table-scroll' }, h('table', { class: 'packs', 'data-testid': 'owned-packs' },
+      h('div', { class: 'table-scroll', tabindex: 0, role: 'region', 'aria-label': 'Your credit packs table' }, h('table', { class: 'packs', 'data-testid': 'owned-packs' },
         h('thead', null, h('tr', null, ['Pack', 'Purchased', 'Expires', 'Remaining', 'Status'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', null, packs.length === 0
           ? h('tr', null, h('td', { colspan: 5, class: 'muted' }, 'No packs yet.'))
@@ -155,7 +155,7 @@ function forecastSection(app: App): HTMLElement {
         : h('p', { 'data-testid': 'runway' },
           `At your recent pace (≈ ${fmt.credits(burn.credits_per_day)} a day over the last ${BURN_WINDOW_DAYS} days), your credits ${runwayText(runway)}.`,
           runway.breakage > 0 ? ` ${fmt.credits(runway.breakage)} of your packs would expire unused.` : ''),
-      h('div', { class: 'table-scroll' }, h('table', { class: 'what-if', 'data-testid': 'what-if' },
+      h('div', { class: 'table-scroll', tabindex: 0, role: 'region', 'aria-label': 'If you bought a pack now table' }, h('table', { class: 'what-if', 'data-testid': 'what-if' },
         h('caption', null, 'If you bought a pack now'),
         h('thead', null, h('tr', null, ['Pack', 'Price', 'Your credits would', 'Would expire unused'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', null, forecast.what_if.map((w) => h('tr', null,

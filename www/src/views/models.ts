@@ -42,7 +42,7 @@ export function modelGuideView(app: App): HTMLElement {
       h('h2', { id: 'guide-heading' }, 'Models side by side'),
       h('p', null, `A credit is ${app.catalogue.platformName}'s unit of AI use: each message uses credits in proportion to the AI work it takes. `,
         'Lower-tier models use fewer credits for the same message; a task of several steps uses more than a short question on any model.'),
-      h('div', { class: 'table-scroll' },
+      h('div', { class: 'table-scroll', tabindex: 0, role: 'region', 'aria-label': 'Models side by side table' },
         h('table', { class: 'model-guide', 'data-testid': 'model-guide' },
           h('caption', null, `What “${QUESTION}” and “${TASK}” cost on each model, estimated on your account now`),
           h('thead', null, h('tr', null, ['Model', 'Provider', 'Credit usage', 'Best for', 'A short question', 'A task of several steps']

@@ -132,7 +132,7 @@ function modelPicker(app: App): HTMLElement {
       },
       h('fieldset', { class: 'models', disabled: !app.isAdmin },
         h('legend', null, app.isAdmin ? 'Choose the model the assistant uses for everyone' : 'The model the assistant uses for everyone'),
-        h('div', { class: 'table-scroll' }, h('table', { class: 'model-table' },
+        h('div', { class: 'table-scroll', tabindex: 0, role: 'region', 'aria-label': 'AI models table' }, h('table', { class: 'model-table' },
           h('thead', null, h('tr', null,
             h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Selected')),
             h('th', { scope: 'col' }, 'Model'), h('th', { scope: 'col' }, 'Provider'),
@@ -322,7 +322,7 @@ function auditLog(app: App): HTMLElement {
     const entries = [...app.audit].reverse().slice(0, 50);
     mount(section,
       h('h2', { id: 'audit-heading' }, 'Key audit log'),
-      h('div', { class: 'table-scroll' }, h('table', { class: 'audit', 'data-testid': 'audit' },
+      h('div', { class: 'table-scroll', tabindex: 0, role: 'region', 'aria-label': 'Key audit log table' }, h('table', { class: 'audit', 'data-testid': 'audit' },
         h('thead', null, h('tr', null, ['When', 'Who', 'What', 'Provider', 'Detail'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', null, entries.length === 0
           ? h('tr', null, h('td', { colspan: 5, class: 'muted' }, 'No key changes yet.'))

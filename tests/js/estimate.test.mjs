@@ -19,17 +19,20 @@ test('estimateMessage gives the hand-checked range from a token estimate', () =>
 });
 
 test('estimateMessage from text counts the text on the model\'s tokenizer', () => {
-  // Proves longer text costs more, and an agent feature costs more than a one-shot question.
+  // Proves longer text costs more, an agent feature costs more than a one-shot question, and a task's text (the seeds' example) reads as a task and costs more than the question.
   const ledger = new Ledger(account);
   const at = '2026-01-02T00:00:00Z';
   const short = ledger.estimateMessage({ model: 'gpt-5', text: 'How many bookings today?' }, at);
   const long = ledger.estimateMessage({ model: 'gpt-5', text: 'How many bookings today? '.repeat(40) }, at);
   assert.ok(short.input_tokens.expected > 0);
   assert.ok(long.input_tokens.expected > 10 * short.input_tokens.expected);
-  const agent = ledger.estimateMessage({ model: 'gpt-5', text: 'Create a booking for three products over five days', feature: 'agents' }, at);
-  const oneShot = ledger.estimateMessage({ model: 'gpt-5', text: 'Create a booking for three products over five days', feature: 'assistant' }, at);
-  assert.ok(agent.agent && !oneShot.agent);
+  const agent = ledger.estimateMessage({ model: 'gpt-5', text: 'How many bookings today?', feature: 'agents' }, at);
+  const oneShot = ledger.estimateMessage({ model: 'gpt-5', text: 'How many bookings today?', feature: 'assistant' }, at);
+  assert.ok(agent.agent && !oneShot.agent && !oneShot.task);
   assert.ok(agent.credits.expected > 2 * oneShot.credits.expected);
+  const task = ledger.estimateMessage({ model: 'gpt-5', text: 'Create a booking for three products over five days', feature: 'assistant' }, at);
+  assert.ok(task.task && !task.agent);
+  assert.ok(task.credits.expected > oneShot.credits.expected && task.credits.high > 2 * oneShot.credits.high);
 });
 
 test('estimates follow own keys and the gate', () => {

@@ -12,6 +12,40 @@ import * as fmt from '../format';
 /** The window of the burn rate, in days. */
 const BURN_WINDOW_DAYS = 14;
 
+/** How much of a pack would expire unused, for people. */
+function breakageText(breakage: number, credits: number): string {
+  if (breakage <= 0) return 'none';
+  if (breakage >= credits) return 'all of it';
+  if (breakage * 2 > credits) return `most of it (${fmt.credits(breakage)})`;
+  return fmt.credits(breakage);
+}
+
+/** The forecast in plain sentences: whether the month's credits cover the pace, and which pack, if any, helps. */
+function forecastSentences(f: Forecast, allowance: number): string {
+  const { burn, runway } = f;
+  const pace = `At your recent pace (≈ ${fmt.credits(burn.credits_per_day)} a day over the last ${BURN_WINDOW_DAYS} days)`;
+  const covered = burn.credits_per_day * 30 <= allowance;
+  if (!runway.exhausted_at) {
+    const cheapest = f.what_if[0];
+    const wasted = cheapest && cheapest.breakage * 2 > cheapest.credits;
+    return covered
+      ? `${pace}, your monthly credits cover your usage${wasted ? '; a pack bought now would mostly expire unused' : ''}.`
+      : `${pace}, your credits last past ${fmt.date(runway.horizon)}${wasted ? '; a pack bought now would mostly expire unused' : ''}.`;
+  }
+  const gap = runway.refills_at ? Math.max(0, fmt.daysUntil(runway.refills_at, new Date(runway.exhausted_at))) : 0;
+  const refill = runway.refills_at
+    ? `, ${gap <= 1 ? 'a day' : `${gap} days`} before the monthly refill on ${fmt.date(runway.refills_at)}` : '';
+  const helps = f.what_if.find((w) => !w.runway.exhausted_at || (runway.refills_at !== null && w.runway.exhausted_at >= runway.refills_at));
+  const advice = helps
+    ? ` A ${fmt.compactCredits(helps.credits)}-credit pack bought now would carry you ${carriedTo(helps)}.`
+    : ' Even the largest pack would not last until the refill at this pace.';
+  return `${pace}, your credits run out on ${fmt.date(runway.exhausted_at)}${refill}.${advice}`;
+}
+
+function carriedTo(p: Forecast['what_if'][number]): string {
+  return p.runway.exhausted_at ? `to ${fmt.date(p.runway.exhausted_at)}` : 'past the next refill';
+}
+
 function runwayText(r: Runway): string {
   if (!r.exhausted_at) return `last past ${fmt.date(r.horizon)}`;
   const refill = r.refills_at ? `, until the monthly refill on ${fmt.date(r.refills_at)}` : '';
@@ -152,9 +186,8 @@ function forecastSection(app: App): HTMLElement {
       h('h2', { id: 'forecast-heading' }, 'Forecast'),
       burn.credits === 0
         ? h('p', { 'data-testid': 'runway' }, `No credits used in the last ${BURN_WINDOW_DAYS} days, so nothing runs out at this pace.`)
-        : h('p', { 'data-testid': 'runway' },
-          `At your recent pace (≈ ${fmt.credits(burn.credits_per_day)} a day over the last ${BURN_WINDOW_DAYS} days), your credits ${runwayText(runway)}.`,
-          runway.breakage > 0 ? ` ${fmt.credits(runway.breakage)} of your packs would expire unused.` : ''),
+        : h('p', { 'data-testid': 'runway' }, forecastSentences(forecast, app.balance().monthly.allowance),
+          runway.breakage > 0 ? ` ${fmt.credits(runway.breakage)} of the packs you have would expire unused at this pace.` : ''),
       h('div', { class: 'table-scroll', tabindex: 0, role: 'region', 'aria-label': 'If you bought a pack now table' }, h('table', { class: 'what-if', 'data-testid': 'what-if' },
         h('caption', null, 'If you bought a pack now'),
         h('thead', null, h('tr', null, ['Pack', 'Price', 'Your credits would', 'Would expire unused'].map((c) => h('th', { scope: 'col' }, c)))),
@@ -162,7 +195,7 @@ function forecastSection(app: App): HTMLElement {
           h('th', { scope: 'row' }, fmt.credits(w.credits)),
           h('td', null, fmt.usdCents(w.price_cents)),
           h('td', null, runwayText(w.runway)),
-          h('td', { class: w.breakage > 0 ? 'warn' : '' }, w.breakage > 0 ? fmt.credits(w.breakage) : 'none')))))));
+          h('td', { class: w.breakage > 0 ? 'warn' : '' }, breakageText(w.breakage, w.credits))))))));
   };
   draw();
   app.onChange(draw);

@@ -199,11 +199,17 @@ function badge(row: KeyView | undefined): HTMLElement {
 function keyDetail(app: App, row: KeyView | undefined): HTMLElement | null {
   if (!row) return null;
   const when = `tested ${fmt.dateTime(row.tested_at)}`;
+  const provider = app.providerName(row.provider);
   let why = '';
   if (row.state === 'invalid' && row.reason === 'billing') why = app.catalogue.billingMessage(row.provider);
-  else if (row.state === 'invalid' && row.reason === 'auth') why = `${app.providerName(row.provider)} refused the key: it was deleted or is wrong.`;
-  else if (row.state === 'rejected') why = row.detail ?? `The provider refused the key (${row.reason ?? 'unknown reason'}).`;
-  return h('p', { class: 'key-detail' }, `Key ending ${row.last4} · ${when}`, why ? h('span', { class: 'why' }, ` ${why}`) : null);
+  else if (row.state === 'invalid' && row.reason === 'auth') why = `${provider} refused the key: it was deleted or is wrong. Paste a new key to reconnect.`;
+  else if (row.state === 'rejected' && row.reason === 'billing') why = app.catalogue.billingMessage(row.provider);
+  else if (row.state === 'rejected') why = `${provider} did not accept this key. Check that it was copied whole, or create a new one.`;
+  // The provider's own words, for whoever needs them, behind a disclosure.
+  const detail = row.detail ? h('details', { class: 'provider-detail' }, h('summary', null, 'Details'), h('p', null, row.detail)) : null;
+  return h('div', { class: 'key-detail' },
+    h('p', null, `Key ending ${row.last4} · ${when}`, why ? h('span', { class: 'why' }, ` ${why}`) : null),
+    detail);
 }
 
 function ownKeysCard(app: App): HTMLElement {
@@ -308,11 +314,20 @@ const ACTIONS: Record<string, string> = {
   model_selected: 'Model chosen',
 };
 
-/** A model change's detail (`from -> to`) in the models' names. */
+/** An audit entry's detail in plain words (the model changes in the models' names). */
 function detailText(app: App, e: AuditEntry): string {
   const detail = e.detail ?? '';
-  if (e.action !== 'model_selected' && e.action !== 'selection_reset') return detail;
-  return detail.split(' -> ').map((id) => app.modelName(id)).join(' → ');
+  if (e.action === 'model_selected' || e.action === 'selection_reset') {
+    return detail.split(' -> ').map((id) => app.modelName(id)).join(' → ');
+  }
+  if (e.action === 'tested') return detail === 'connected' ? 'The provider accepted the key' : 'The provider did not accept the key';
+  if (e.action === 'marked_invalid') return detail === 'billing' ? 'A billing problem with the provider account' : 'The provider stopped accepting the key';
+  return detail;
+}
+
+/** Who acted, for people: the host app's backend is the app itself. */
+function whoText(e: AuditEntry): string {
+  return e.role === 'service' ? 'Automatic (the app)' : fmt.label(e.member);
 }
 
 function auditLog(app: App): HTMLElement {
@@ -327,7 +342,7 @@ function auditLog(app: App): HTMLElement {
         h('tbody', null, entries.length === 0
           ? h('tr', null, h('td', { colspan: 5, class: 'muted' }, 'No key changes yet.'))
           : entries.map((e) => h('tr', null,
-            h('td', null, fmt.dateTime(e.at)), h('td', null, fmt.label(e.member)),
+            h('td', null, fmt.dateTime(e.at)), h('td', null, whoText(e)),
             h('td', null, ACTIONS[e.action] ?? e.action),
             h('td', null, e.provider ? app.providerName(e.provider) : ''),
             h('td', null, detailText(app, e))))))));

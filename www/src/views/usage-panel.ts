@@ -64,13 +64,17 @@ export function usagePanel(app: App): HTMLElement {
     const { credits, ownKey } = cycleTotals(report);
     mount(panel,
       h('h2', { id: 'usage-title' }, 'Usage This Month'),
+      h('p', { class: 'metric-note', 'data-testid': 'what-is-a-credit' },
+        `Credits are ${app.catalogue.platformName}'s unit of AI use: each message uses credits in proportion to the AI work it takes.`),
       monthlyBlock(balance),
       purchasedBlock(balance, report),
       balance.held > 0 ? h('p', { class: 'metric-note' }, `${fmt.credits(balance.held)} held for messages in progress`) : null,
+      credits.credits > balance.monthly.used
+        ? h('p', { class: 'metric-note' }, `Credits used: ${fmt.exact(balance.monthly.used)} monthly and ${fmt.exact(credits.credits - balance.monthly.used)} from your packs.`)
+        : null,
       h('dl', { class: 'totals' },
         h('dt', null, 'Messages'), h('dd', { 'data-testid': 'usage-messages' }, fmt.exact(credits.entries + ownKey.entries)),
         h('dt', null, 'Credits used'), h('dd', { 'data-testid': 'usage-credits' }, fmt.exact(credits.credits)),
-        h('dt', null, 'Tokens'), h('dd', null, fmt.compactCredits(credits.tokens + ownKey.tokens)),
         h('dt', null, '≈ AI cost'), h('dd', null, fmt.usdMicros(credits.cost_usd_micros)),
         ownKey.entries > 0 ? [h('dt', null, 'On your own keys'), h('dd', null, `${fmt.exact(ownKey.entries)} messages`)] : null),
       h('p', { class: 'metric-note' }, h('a', { href: '#/settings/ai' }, 'Usage details'), ' · ',

@@ -299,3 +299,38 @@ async fn a_retried_purchase_is_charged_and_credited_once() {
         vec![("p1".to_owned(), "2M".to_owned(), 2500)]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_paid_purchase_has_one_receipt() {
+    // Proves GET …/receipts lists one line per paid purchase, newest first (pack, its credits, the amount, who bought it, when, the processor's charge id), one only for a retried id, and only for admins and the platform (declined purchases record no charge: see above).
+    let (base, _) = in_process(Arc::new(EmbeddedProcessor), 10).await;
+    let http = support::client();
+    let (account, t) = account(&http, &base).await;
+    for (id, pack) in [("p1", "1M"), ("p2", "5M"), ("p2", "5M")] {
+        let buy = json!({"kind": "purchase_pack", "id": id, "pack": pack});
+        let (status, body) = support::post_event(&http, &base, &account, &t.admin, &buy)
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+    let receipts = |token: String| {
+        let http = http.clone();
+        let url = format!("{base}/v1/accounts/{account}/receipts");
+        async move { support::answer(http.get(url).bearer_auth(token).send().await.unwrap()).await }
+    };
+    let (status, body) = receipts(t.admin.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let lines = body["receipts"].as_array().unwrap();
+    assert_eq!(lines.len(), 2, "one per paid purchase: {body}");
+    assert_eq!(lines[0]["purchase"], "p2");
+    assert_eq!(lines[0]["pack"], "5M");
+    assert_eq!(lines[0]["credits"], 5_000_000);
+    assert_eq!(lines[0]["amount_cents"], 4900);
+    assert_eq!(lines[0]["member"], "admin-member");
+    assert!(!lines[0]["processor_charge_id"].as_str().unwrap().is_empty());
+    assert_eq!(lines[1]["amount_cents"], 1500);
+    let (status, _) = receipts(ADMIN.to_owned()).await;
+    assert_eq!(status, 200);
+    let (status, body) = receipts(t.member.clone()).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
+}

@@ -333,11 +333,15 @@ test('buying a pack raises purchased credits at once', async () => {
   const rows = page.locator('[data-testid=owned-packs] tbody tr');
   const packs = await rows.count();
   await page.getByRole('button', { name: 'Purchase 1M credits for $15.00' }).click();
+  await page.getByText('$15.00 for 1M credits, charged to the payment method on file.').waitFor();
   await page.getByRole('button', { name: 'Confirm $15.00' }).click();
   await page.getByText('1M credits added to your account for $15.00.').first().waitFor();
   const after = await state();
   assert.equal(after.purchased_remaining - before.purchased_remaining, 1_000_000);
   await page.waitForFunction(([sel, n]) => document.querySelectorAll(sel).length === n, ['[data-testid=owned-packs] tbody tr', packs + 1]);
+  // A receipt line for it: the amount, the pack, and the processor's charge id.
+  await page.locator('[data-testid=receipts] tbody tr', { hasText: '$15.00' }).first().waitFor();
+  assert.match(await page.locator('[data-testid=receipts] tbody tr').first().textContent(), /1M credits\$15\.00Maya/);
   assert.match(await page.locator('[data-testid=runway]').textContent(), /credits/);
   await shot('04-billing');
   await page.getByRole('link', { name: 'AI Assistant', exact: true }).click();

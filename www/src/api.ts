@@ -133,6 +133,12 @@ export interface AuditEntry {
   at: string; member: string; role: string; action: string; provider: string | null; detail: string | null;
 }
 
+/** One paid purchase, as its receipt line shows it. */
+export interface Receipt {
+  purchase: string; pack: string; credits: number | null; amount_cents: number; member: string;
+  charged_at: string; processor_charge_id: string;
+}
+
 /** A conversation as the server lists it (the person's own). */
 export interface ConversationSummary {
   id: string; title: string; started_at: string; updated_at: string; turns: number; credits: number;
@@ -186,6 +192,10 @@ export class Api {
 
   audit(): Promise<{ entries: AuditEntry[] }> {
     return request('GET', this.path('/audit'), this.session.token);
+  }
+
+  receipts(): Promise<{ receipts: Receipt[] }> {
+    return request('GET', this.path('/receipts'), this.session.token);
   }
 
   conversations(): Promise<{ conversations: ConversationSummary[] }> {

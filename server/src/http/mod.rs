@@ -131,6 +131,7 @@ pub fn router(state: Arc<AppState>, www: Option<&std::path::Path>) -> Router {
         .route("/v1/accounts/{id}/state", get(reads::get_state))
         .route("/v1/accounts/{id}/entries", get(reads::get_entries))
         .route("/v1/accounts/{id}/checkpoint", get(reads::get_checkpoint))
+        .route("/v1/accounts/{id}/receipts", get(reads::get_receipts))
         .route(
             "/v1/accounts/{id}/keys",
             get(keys::get_keys).put(keys::put_keys),

@@ -32,6 +32,48 @@ fn query_map(
     })
 }
 
+/// Most receipts `/receipts` returns (the newest).
+pub const RECEIPTS_MAX: i64 = 500;
+
+/// `GET /v1/accounts/{id}/receipts`: one line per paid purchase, newest first (admin, platform).
+pub async fn get_receipts(
+    State(app): Shared,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.may(Action::ReadReceipts, Some(&id))?;
+    if !app
+        .ctx
+        .db
+        .account_exists(&id)
+        .await
+        .map_err(|e| ApiError::storage(&e))?
+    {
+        return Err(ApiError::account_not_found());
+    }
+    let rows = app
+        .ctx
+        .db
+        .receipts(&id, RECEIPTS_MAX)
+        .await
+        .map_err(|e| ApiError::storage(&e))?;
+    let receipts: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "purchase": r.purchase,
+                "pack": r.pack,
+                "credits": app.ctx.catalogue.packs.iter().find(|p| p.id == r.pack).map(|p| p.credits),
+                "amount_cents": r.amount_cents,
+                "member": r.member,
+                "charged_at": r.charged_at,
+                "processor_charge_id": r.processor_charge_id,
+            })
+        })
+        .collect();
+    Ok(Json(json!({"receipts": receipts})))
+}
+
 pub async fn get_state(
     State(app): Shared,
     caller: Caller,

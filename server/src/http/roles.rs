@@ -82,6 +82,8 @@ pub enum Action {
     Conversations,
     /// Register, list and remove webhooks, and read their delivery log.
     ManageWebhooks,
+    /// Read the receipts of purchases: who buys packs may.
+    ReadReceipts,
 }
 
 /// What the table grants.
@@ -96,7 +98,7 @@ pub enum Grant {
 use Grant::{No, OwnMember as Own, Yes};
 
 /// SPEC §5.1's table; columns: platform, admin, member, service.
-pub const TABLE: [(Action, [Grant; 4]); 18] = [
+pub const TABLE: [(Action, [Grant; 4]); 19] = [
     (Action::CreateAccount, [Yes, No, No, No]),
     (Action::ChangePlan, [Yes, No, No, No]),
     (Action::IssueToken, [Yes, No, No, No]),
@@ -115,6 +117,7 @@ pub const TABLE: [(Action, [Grant; 4]); 18] = [
     (Action::GatewayCall, [No, No, No, Yes]),
     (Action::Conversations, [No, Own, Own, Yes]),
     (Action::ManageWebhooks, [Yes, Yes, No, No]),
+    (Action::ReadReceipts, [Yes, Yes, No, No]),
 ];
 
 /// What `who` may do of `action`.
@@ -162,6 +165,7 @@ impl Action {
             Action::GatewayCall => "make AI calls through the gateway",
             Action::Conversations => "read or delete conversations",
             Action::ManageWebhooks => "manage webhooks",
+            Action::ReadReceipts => "read purchase receipts",
         }
     }
 }

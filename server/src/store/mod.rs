@@ -305,6 +305,34 @@ impl Db {
             .unwrap_or_else(|| value.to_owned()))
     }
 
+    /// An account's receipts, newest first: one per paid purchase, at most `limit`.
+    pub async fn receipts(
+        &self,
+        account_id: &str,
+        limit: i64,
+    ) -> Result<Vec<ReceiptRow>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT idem_id, pack, amount_cents, member, charged_at, processor_charge_id FROM charges \
+             WHERE account_id = $1 ORDER BY charged_at DESC, idem_id LIMIT $2",
+        )
+        .bind(account_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ReceiptRow {
+                    purchase: r.try_get(0)?,
+                    pack: r.try_get(1)?,
+                    amount_cents: r.try_get(2)?,
+                    member: r.try_get(3)?,
+                    charged_at: r.try_get(4)?,
+                    processor_charge_id: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
     /// The charges recorded for an account, oldest first: (idempotency id, pack, cents).
     pub async fn charges(
         &self,
@@ -320,6 +348,19 @@ impl Db {
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
             .collect()
     }
+}
+
+/// A paid purchase, as its receipt shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiptRow {
+    /// The purchase event's id.
+    pub purchase: String,
+    pub pack: String,
+    pub amount_cents: i64,
+    pub member: String,
+    pub charged_at: String,
+    /// The payment processor's id of the charge.
+    pub processor_charge_id: String,
 }
 
 /// A provider key row, without its ciphertext (what the API may show).

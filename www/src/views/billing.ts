@@ -5,7 +5,7 @@
 
 import type { Forecast, PackReport, Runway } from 'ai-credits';
 import type { App } from '../app';
-import { errorCode, errorMessage } from '../api';
+import { errorCode, errorMessage, type Receipt } from '../api';
 import { announce, h, mount, progressBar } from '../dom';
 import * as fmt from '../format';
 
@@ -202,6 +202,51 @@ function forecastSection(app: App): HTMLElement {
   return section;
 }
 
+/** A receipt line per paid purchase (admins: who buys may read them). */
+function receipts(app: App): HTMLElement {
+  const section = h('section', { class: 'card', 'aria-labelledby': 'receipts-heading' });
+  let lines: Receipt[] | null = null;
+  let failed = '';
+  let seen = -1;
+  const draw = (): void => {
+    mount(section,
+      h('h2', { id: 'receipts-heading' }, 'Receipts'),
+      failed ? h('p', { class: 'muted' }, failed)
+        : lines === null ? h('p', { class: 'muted', role: 'status' }, 'Reading your receipts…')
+          : lines.length === 0 ? h('p', { class: 'muted' }, 'No purchases yet.')
+            : h('div', { class: 'table-scroll', tabindex: 0, role: 'region', 'aria-label': 'Receipts table' },
+              h('table', { class: 'receipts', 'data-testid': 'receipts' },
+                h('thead', null, h('tr', null, ['Date', 'Pack', 'Amount', 'Bought by', 'Receipt no.'].map((c) => h('th', { scope: 'col' }, c)))),
+                h('tbody', null, lines.map((r) => h('tr', null,
+                  h('td', null, fmt.dateTime(r.charged_at)),
+                  h('th', { scope: 'row' }, r.credits ? fmt.credits(r.credits) : r.pack),
+                  h('td', null, fmt.usdCents(r.amount_cents)),
+                  h('td', null, fmt.label(r.member)),
+                  h('td', { class: 'mono' }, r.processor_charge_id)))))));
+  };
+  const load = async (): Promise<void> => {
+    try {
+      lines = (await app.api.receipts()).receipts;
+      failed = '';
+    } catch (e) {
+      failed = errorCode(e) === 'offline' ? 'Receipts need the server: you are offline.' : `Receipts could not be read: ${errorMessage(e)}`;
+    }
+    draw();
+  };
+  draw();
+  void load();
+  // A purchase adds a pack: read the receipts again when the number of packs changes.
+  app.onChange(() => {
+    const packs = app.report().packs.length;
+    if (packs !== seen) {
+      if (seen !== -1) void load();
+      seen = packs;
+    }
+  });
+  seen = app.report().packs.length;
+  return section;
+}
+
 export function billingView(app: App): HTMLElement {
   const plan = app.catalogue.plans().find((p) => p.id === app.balance().plan);
   const b = app.balance();
@@ -212,5 +257,6 @@ export function billingView(app: App): HTMLElement {
       h('p', null, `${fmt.credits(plan?.monthly_credits ?? b.monthly.allowance)} a month, refilled on ${fmt.date(b.cycle.end)}.`)),
     offers(app),
     ownedPacks(app),
-    forecastSection(app));
+    forecastSection(app),
+    app.isAdmin ? receipts(app) : null);
 }

@@ -129,8 +129,8 @@ test('typing updates the estimate on every keystroke', async () => {
   await shot('01-estimate');
 });
 
-test("the seeds' task is estimated above the seeds' question", async () => {
-  // Proves the help page's two examples in the composer: "Create a booking for three products over five days" reads as a task and estimates more, at every end, than "How many bookings today?".
+test("the seeds' task is estimated above the seeds' question, and each costs what its range said", async () => {
+  // Proves the help page's two examples: "Create a booking for three products over five days" reads as a task and estimates more, at every end, than "How many bookings today?"; sent one after the other, each is charged within the range shown before it was sent.
   const composer = page.locator('#message');
   const typed = await composer.inputValue();
   await composer.fill('How many bookings today?');
@@ -142,6 +142,16 @@ test("the seeds' task is estimated above the seeds' question", async () => {
   for (const end of ['low', 'expected', 'high']) {
     assert.ok(Number(task[end]) > Number(question[end]) || (end === 'low' && Number(task.low) >= Number(question.low)),
       `${end}: task ${task[end]} vs question ${question[end]}`);
+  }
+  const replies = page.locator('.turn.assistant');
+  for (const text of ['How many bookings today?', 'Create a booking for three products over five days']) {
+    await composer.fill(text);
+    const est = await estimateData();
+    const count = await replies.count();
+    await page.getByRole('button', { name: 'Send' }).click();
+    await replies.nth(count).locator('.cost').waitFor();
+    const credits = number(await replies.nth(count).locator('.cost').textContent());
+    assert.ok(Number(est.low) <= credits && credits <= Number(est.high), `"${text}" cost ${credits}, estimated ${est.low}–${est.high}`);
   }
   await composer.fill(typed);
 });
@@ -200,7 +210,7 @@ test('a conversation sent in one browser is listed and readable in another brows
     await list.locator('summary', { hasText: 'Your conversations (1)' }).waitFor();
     await list.locator('summary').click();
     await list.locator('button.link', { hasText: /How many bookings today\?/ }).click();
-    await other.locator('.turn.user', { hasText: 'How many bookings today?' }).waitFor();
+    await other.locator('.turn.user', { hasText: 'How many bookings today?' }).first().waitFor();
     assert.equal(await other.locator('.turn.assistant .text').first().textContent(), reply);
     assert.equal(await other.locator('.turn.assistant .cost').first().textContent(), used);
     await other.screenshot({ path: join(shots, '02b-conversations.png'), fullPage: true });
@@ -408,7 +418,7 @@ test('when credits run out, sending is blocked, history stays readable, and a pa
   // Past conversations still open to read.
   await page.getByTestId('conversations').locator('summary').click();
   await page.getByTestId('conversations').locator('button.link', { hasText: /How many bookings today\?/ }).click();
-  await page.locator('.turn.user', { hasText: 'How many bookings today?' }).waitFor();
+  await page.locator('.turn.user', { hasText: 'How many bookings today?' }).first().waitFor();
   assert.ok(await page.locator('#message').isDisabled(), 'still blocked while reading');
   await shot('06-exhausted');
   await banner.getByRole('link', { name: 'buy a credit pack' }).click();

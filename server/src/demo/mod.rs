@@ -615,7 +615,7 @@ fn fnv1a(text: &str) -> u64 {
 }
 
 /// Sentences the stand-in picks from; none pretends to know the business's data.
-const REPLY_SENTENCES: [&str; 8] = [
+const REPLY_SENTENCES: [&str; 20] = [
     "In a live setup I would look up your bookings, stock and customers before answering.",
     "A good first step is to check what changed since last week and what is due next.",
     "I would keep the answer short and link to the records it is based on.",
@@ -624,10 +624,31 @@ const REPLY_SENTENCES: [&str; 8] = [
     "Numbers would come from your reports, rounded the way your team reads them.",
     "Where the data is unclear, I would say so rather than guess.",
     "You could ask a follow-up to narrow it down to one location or one product.",
+    "For a change to a booking, I would show what would change and ask before saving it.",
+    "I would compare this with the same period last month so the trend is clear.",
+    "Where a customer has several open bookings, I would group them under their name.",
+    "Stock that is booked out on overlapping days would be flagged so nobody double-books it.",
+    "Totals would be given with and without tax, as your invoices show them.",
+    "If a product needs cleaning or repair between rentals, I would leave time for it.",
+    "I would mention anything unusual, such as a booking much longer than the others.",
+    "Dates would be read in your business's time zone, not the server's.",
+    "For a long list, I would give the first few and say how many more there are.",
+    "A reminder to the customer could be drafted next, if you want one.",
+    "I would not invent a figure that is not in your records; I would say what is missing.",
+    "Prices would come from your current price list, with any discounts you set.",
 ];
 
+/// The length of a stand-in reply, in characters: about 230 to 600 tokens, so that its usage
+/// falls where real answers of the seeded history do (their output is 120 to 900 tokens), more
+/// for a longer message.
+fn reply_chars(message: &str) -> usize {
+    900 + usize::try_from(fnv1a(message) % 900).unwrap_or(0)
+        + message.chars().count().min(1_200) / 2
+}
+
 /// The demo assistant's reply: says what it is, quotes the first words of the message, and
-/// runs longer for longer messages (so the output tokens vary as a real model's would).
+/// runs to [`reply_chars`] (so the output tokens vary as a real model's would, longer for
+/// longer messages), each sentence once.
 pub fn stand_in_reply(message: &str, model_name: &str) -> String {
     let words: Vec<&str> = message.split_whitespace().collect();
     let mut quote = String::new();
@@ -650,9 +671,12 @@ pub fn stand_in_reply(message: &str, model_name: &str) -> String {
         "This is the demo assistant answering as {model_name} (a stand-in: no AI model was \
          called). You asked: \"{quote}{ellipsis}\"."
     );
-    let extra = 1 + (message.chars().count() / 150).min(5);
     let start = usize::try_from(fnv1a(message) % REPLY_SENTENCES.len() as u64).unwrap_or(0);
-    for k in 0..extra {
+    let target = reply_chars(message);
+    for k in 0..REPLY_SENTENCES.len() {
+        if reply.len() >= target {
+            break;
+        }
         reply.push(' ');
         reply.push_str(REPLY_SENTENCES[(start + k) % REPLY_SENTENCES.len()]);
     }

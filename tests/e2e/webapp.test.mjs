@@ -464,7 +464,7 @@ test('when the server comes back everything catches up without a reload', async 
 });
 
 test('with the server down a reload opens the app from its offline shell and the stored copy', async () => {
-  // Proves the service worker: after the server stops, a reload still opens the app (not the browser's error page), the session needs no network, estimates change as one types on the stored copy, the badge says offline and what needs the server is said; then the server comes back.
+  // Proves the service worker: after the server stops, a reload still opens the app (not the browser's error page), the session needs no network, estimates change as one types on the stored copy, the conversation fetched before still reads, the badge says offline and what needs the server is said; then the server comes back.
   await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
   await stopServer(server);
   await page.reload();
@@ -480,6 +480,9 @@ test('with the server down a reload opens the app from its offline shell and the
   for (let i = 1; i < seen.length; i++) assert.ok(seen[i] > seen[i - 1], `estimates follow typing offline: ${seen}`);
   await page.getByText('Offline: estimates still work; sending waits for the server.').waitFor();
   assert.ok(await page.getByRole('button', { name: 'Send' }).isDisabled());
+  // The conversation fetched before reads offline, from this browser's copy.
+  assert.ok((await page.locator('.turn.assistant .cost').count()) >= 2, 'the conversation reads offline');
+  await page.getByTestId('conversations').locator('summary', { hasText: /Your conversations \(\d+\)/ }).waitFor();
   const stored = await page.evaluate(() => ({ token: JSON.parse(sessionStorage.getItem('ai-credits:session')).token, local: JSON.stringify(localStorage) }));
   assert.ok(stored.token && stored.local.length > 1000, 'a session for this tab, and a stored copy');
   assert.ok(!stored.local.includes(stored.token), 'the bearer token is not in localStorage');

@@ -388,6 +388,11 @@ function sendError(e: unknown): string {
       return 'There are not enough credits left for this message.';
     case 'offline':
       return 'The server cannot be reached: your message was not sent. Try again when you are back online.';
+    case 'own_key_refused':
+    case 'model_unavailable':
+      // The provider's refusal in SPEC §3's words (a billing problem names the provider's
+      // billing page), or why the model cannot be used: said as it is, nothing was charged.
+      return `${fmt.sentence(errorMessage(e))} Nothing was charged.`;
     default:
       return `The message was not sent: ${errorMessage(e)}`;
   }

@@ -20,10 +20,11 @@ optimize() {
 optimize pkg/ai_credits_bg.wasm
 
 # The estimator alone, in a target directory of its own (both builds stay cached).
-cargo build --lib --target wasm32-unknown-unknown --profile wasm -p ai-credits --features estimator \
-  --target-dir target/estimator
+# Its profile (Cargo.toml) optimises for size with opt-level "s", which is smaller for it.
+cargo build --lib --target wasm32-unknown-unknown --profile wasm-estimator -p ai-credits \
+  --features estimator --target-dir target/estimator
 wasm-bindgen --target web --out-dir pkg --out-name ai_credits_tokens --remove-name-section \
-  --remove-producers-section target/estimator/wasm32-unknown-unknown/wasm/ai_credits.wasm
+  --remove-producers-section target/estimator/wasm32-unknown-unknown/wasm-estimator/ai_credits.wasm
 optimize pkg/ai_credits_tokens_bg.wasm
 
 # wasm-bindgen declares the raw exports' externref parameters and results (in `InitOutput` and

@@ -8,7 +8,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use super::js;
-use crate::tokens::TokenizerFamily;
+use crate::tokens::{TokenEstimate, TokenizerFamily};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TOKEN_TYPES: &str = r#"
@@ -207,9 +207,34 @@ pub fn estimate_token_range(
 ) -> Result<JsValue, JsValue> {
     let text = js_string(text, "text")?;
     let family = family_of(model)?;
-    js::to_js(&with_utf8(text, |utf8| {
+    estimate_to_js(with_utf8(text, |utf8| {
         crate::tokens::estimate_tokens_utf8(utf8, family)
     }))
+}
+
+/// `{tokens, low, high}` as a plain JS object, what `js::to_js` makes of a `TokenEstimate`
+/// (the same keys in the same order, the same error past 2⁵³ − 1), built without serde: its
+/// serializer was about 5 KB of the estimator's module (issue 13).
+fn estimate_to_js(estimate: TokenEstimate) -> Result<JsValue, JsValue> {
+    const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+    let object = js_sys::Object::new();
+    for (key, value) in [
+        ("tokens", estimate.tokens),
+        ("low", estimate.low),
+        ("high", estimate.high),
+    ] {
+        if value > MAX_SAFE_INTEGER {
+            return Err(js::error(
+                "value_not_representable",
+                &format!(
+                    "cannot hand this value to JS: {value} can't be represented as a JavaScript \
+                     number"
+                ),
+            ));
+        }
+        js_sys::Reflect::set(&object, &key.into(), &(value as f64).into())?;
+    }
+    Ok(object.into())
 }
 
 /// The token estimate of a message being typed, kept up to date edit by edit: hand it each
@@ -291,6 +316,6 @@ impl TokenCounter {
     /// message request's `text_tokens` as it is.
     #[wasm_bindgen(js_name = toJSON, unchecked_return_type = "TokenEstimate")]
     pub fn to_json(&self) -> Result<JsValue, JsValue> {
-        js::to_js(&self.0.estimate())
+        estimate_to_js(self.0.estimate())
     }
 }

@@ -1,6 +1,7 @@
-// The package's entry for Node (copied into pkg/ by scripts/build-pkg.sh; also bundled into
-// pkg/node.cjs for `require`). Node cannot fetch() a file: URL, so the .wasm is read from disk
-// and instantiated synchronously at import: init() and initSync() are then no-ops.
+// The package's entry for Node (bundled with what it imports, but the error class, into
+// pkg/node.js, and into pkg/node.cjs for `require`, by scripts/build-pkg.sh). Node cannot
+// fetch() a file: URL, so the .wasm is read from disk and instantiated synchronously at
+// import: init() and initSync() are then no-ops.
 import { initSync } from './index.js';
 import { wasmBytes } from './node-wasm.js';
 

@@ -1,5 +1,6 @@
-// `ai-credits/tokens` for Node (copied into pkg/ by scripts/build-pkg.sh; also bundled into
-// pkg/tokens-node.cjs for `require`): the estimator's module, loaded at import.
+// `ai-credits/tokens` for Node (bundled into pkg/tokens-node.js, and into
+// pkg/tokens-node.cjs for `require`, by scripts/build-pkg.sh): the estimator's module, loaded
+// at import.
 import { initSync } from './tokens.js';
 import { wasmBytes } from './node-wasm.js';
 

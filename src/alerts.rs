@@ -79,9 +79,15 @@ fn grouped(n: Credits) -> String {
     out
 }
 
-/// "2026-12-09" (the ledger's days are UTC days).
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// "Dec 9, 2026": a day of the ledger (UTC), as the web app writes dates.
 fn day(t: &Instant) -> String {
-    format_instant(t).chars().take(10).collect()
+    use chrono::Datelike;
+    let month = MONTHS[t.month0() as usize % 12];
+    format!("{month} {}, {}", t.day(), t.year())
 }
 
 impl Ledger {

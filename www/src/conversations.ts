@@ -127,7 +127,7 @@ export class Conversations {
     try {
       this.stored.turns[id] = turnsOf((await this.app.api.conversation(id)).messages);
     } catch (e) {
-      // Offline, the copy is read; a conversation not on the server yet (none sent) is empty.
+      // Offline, the copy is read; a conversation deleted elsewhere is empty.
       if (errorCode(e) !== 'offline' && errorCode(e) !== 'not_found') throw e;
     }
     this.save();

@@ -362,7 +362,8 @@ export function assistantView(app: App): HTMLElement {
   // of this person may have added to it).
   void conversations.refresh().then(async () => {
     drawHistory();
-    if (!sending) await show(conversations.current);
+    // Only a conversation the server has (a new one is not there until its first message).
+    if (!sending && conversations.list.some((c) => c.id === conversations.current)) await show(conversations.current);
   }, () => undefined);
 
   return h('div', { class: 'assistant-layout' },

@@ -24,31 +24,26 @@ function breakageText(breakage: number, credits: number): string {
 function forecastSentences(f: Forecast, allowance: number): string {
   const { burn, runway } = f;
   const pace = `At your recent pace (≈ ${fmt.credits(burn.credits_per_day)} a day over the last ${BURN_WINDOW_DAYS} days)`;
-  const covered = burn.credits_per_day * 30 <= allowance;
+  const cheapest = f.what_if[0];
+  const wasted = cheapest !== undefined && cheapest.breakage * 2 > cheapest.credits
+    ? '; a pack bought now would mostly expire unused' : '';
   if (!runway.exhausted_at) {
-    const cheapest = f.what_if[0];
-    const wasted = cheapest && cheapest.breakage * 2 > cheapest.credits;
-    return covered
-      ? `${pace}, your monthly credits cover your usage${wasted ? '; a pack bought now would mostly expire unused' : ''}.`
-      : `${pace}, your credits last past ${fmt.date(runway.horizon)}${wasted ? '; a pack bought now would mostly expire unused' : ''}.`;
+    return burn.credits_per_day * 30 <= allowance
+      ? `${pace}, your monthly credits cover your usage${wasted}.`
+      : `${pace}, your credits last past ${fmt.date(runway.horizon)}${wasted}.`;
   }
-  const gap = runway.refills_at ? Math.max(0, fmt.daysUntil(runway.refills_at, new Date(runway.exhausted_at))) : 0;
-  const refill = runway.refills_at
-    ? `, ${gap <= 1 ? 'a day' : `${gap} days`} before the monthly refill on ${fmt.date(runway.refills_at)}` : '';
-  const helps = f.what_if.find((w) => !w.runway.exhausted_at || (runway.refills_at !== null && w.runway.exhausted_at >= runway.refills_at));
+  const refill = runway.refills_at ? `; the monthly refill on ${fmt.date(runway.refills_at)} brings new credits` : '';
+  // The smallest pack that moves the day credits run out, and to when.
+  const helps = f.what_if.find((w) => !w.runway.exhausted_at || w.runway.exhausted_at > runway.exhausted_at!);
   const advice = helps
-    ? ` A ${fmt.compactCredits(helps.credits)}-credit pack bought now would carry you ${carriedTo(helps)}.`
-    : ' Even the largest pack would not last until the refill at this pace.';
+    ? ` A ${fmt.compactCredits(helps.credits)}-credit pack bought now would ${helps.runway.exhausted_at ? `make them last until ${fmt.date(helps.runway.exhausted_at)}` : `make them last past ${fmt.date(helps.runway.horizon)}`}.`
+    : '';
   return `${pace}, your credits run out on ${fmt.date(runway.exhausted_at)}${refill}.${advice}`;
-}
-
-function carriedTo(p: Forecast['what_if'][number]): string {
-  return p.runway.exhausted_at ? `to ${fmt.date(p.runway.exhausted_at)}` : 'past the next refill';
 }
 
 function runwayText(r: Runway): string {
   if (!r.exhausted_at) return `last past ${fmt.date(r.horizon)}`;
-  const refill = r.refills_at ? `, until the monthly refill on ${fmt.date(r.refills_at)}` : '';
+  const refill = r.refills_at ? ` (refilled on ${fmt.date(r.refills_at)})` : '';
   return `run out on ${fmt.date(r.exhausted_at)}${refill}`;
 }
 
@@ -218,11 +213,12 @@ function receipts(app: App): HTMLElement {
               h('table', { class: 'receipts', 'data-testid': 'receipts' },
                 h('thead', null, h('tr', null, ['Date', 'Pack', 'Amount', 'Bought by', 'Receipt no.'].map((c) => h('th', { scope: 'col' }, c)))),
                 h('tbody', null, lines.map((r) => h('tr', null,
-                  h('td', null, fmt.dateTime(r.charged_at)),
+                  h('td', null, fmt.date(r.charged_at)),
                   h('th', { scope: 'row' }, r.credits ? fmt.credits(r.credits) : r.pack),
                   h('td', null, fmt.usdCents(r.amount_cents)),
                   h('td', null, fmt.label(r.member)),
-                  h('td', { class: 'mono' }, r.processor_charge_id)))))));
+                  // Purchases imported with the account's history have no processor charge.
+                  h('td', { class: 'mono' }, r.processor_charge_id === 'history' ? '—' : r.processor_charge_id)))))));
   };
   const load = async (): Promise<void> => {
     try {

@@ -18,7 +18,7 @@ function cost(app: App, m: Model, text: string, feature: string, ownKey: boolean
   try {
     const e = app.client.estimateMessage({ model: m.id, text, feature, member: app.session.member });
     const range = fmt.creditRange(e.would_be_credits.low, e.would_be_credits.high);
-    return ownKey || !m.on_credits ? `0 credits on your own key (≈ ${range} on credits)` : `≈ ${range}`;
+    return ownKey || !m.on_credits ? `0 credits: billed to your own key (≈ ${range} if it were on credits)` : `≈ ${range}`;
   } catch {
     return '—';
   }

@@ -127,6 +127,8 @@ function modelPicker(app: App): HTMLElement {
           if ((e as KeyboardEvent).key === 'Escape' && pending) {
             pending = null;
             draw();
+            // Focus goes back with the choice, to the model in use.
+            document.getElementById(`model-${app.balance().selected_model}`)?.focus();
           }
         },
       },

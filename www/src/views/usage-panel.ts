@@ -6,21 +6,17 @@ import type { App } from '../app';
 import { h, mount, progressBar } from '../dom';
 import * as fmt from '../format';
 
-/** This cycle's entries billed to credits and to own keys, summed. */
+/**
+ * This cycle's AI messages billed to credits and to own keys, summed over the cycle's
+ * breakdown by model (the whole cycle, from the checkpoint and every event since; the client
+ * holds only recent entries). Debits without a model are not messages and are not counted.
+ */
 export function cycleTotals(report: ScenarioResult): { credits: Totals; ownKey: Totals } {
-  const zero = (): Totals => ({ entries: 0, credits: 0, unpaid: 0, tokens: 0, cost_usd_micros: 0 });
-  const totals = { credits: zero(), ownKey: zero() };
-  const { start, end } = report.cycle;
-  for (const e of report.entries) {
-    if (e.at < start || e.at >= end) continue;
-    const t = e.billed_to === 'own_key' ? totals.ownKey : totals.credits;
-    t.entries += 1;
-    t.credits += e.credits;
-    t.unpaid += e.unpaid;
-    t.tokens += (e.input_tokens ?? 0) + (e.cached_input_tokens ?? 0) + (e.cache_write_tokens ?? 0) + (e.output_tokens ?? 0);
-    t.cost_usd_micros += e.cost_usd_micros;
-  }
-  return totals;
+  const sum = (byModel: { [model: string]: Totals }): Totals => Object.values(byModel).reduce((t, m) => ({
+    entries: t.entries + m.entries, credits: t.credits + m.credits, unpaid: t.unpaid + m.unpaid,
+    tokens: t.tokens + m.tokens, cost_usd_micros: t.cost_usd_micros + m.cost_usd_micros,
+  }), { entries: 0, credits: 0, unpaid: 0, tokens: 0, cost_usd_micros: 0 });
+  return { credits: sum(report.breakdown.credits.by_model), ownKey: sum(report.breakdown.own_key.by_model) };
 }
 
 /** The monthly bar with its caption. */
@@ -64,17 +60,14 @@ export function usagePanel(app: App): HTMLElement {
     const { credits, ownKey } = cycleTotals(report);
     mount(panel,
       h('h2', { id: 'usage-title' }, 'Usage This Month'),
-      h('p', { class: 'metric-note', 'data-testid': 'what-is-a-credit' },
+      h('p', { class: 'metric-note intro', 'data-testid': 'what-is-a-credit' },
         `Credits are ${app.catalogue.platformName}'s unit of AI use: each message uses credits in proportion to the AI work it takes.`),
       monthlyBlock(balance),
       purchasedBlock(balance, report),
       balance.held > 0 ? h('p', { class: 'metric-note' }, `${fmt.credits(balance.held)} held for messages in progress`) : null,
-      credits.credits > balance.monthly.used
-        ? h('p', { class: 'metric-note' }, `Credits used: ${fmt.exact(balance.monthly.used)} monthly and ${fmt.exact(credits.credits - balance.monthly.used)} from your packs.`)
-        : null,
       h('dl', { class: 'totals' },
         h('dt', null, 'Messages'), h('dd', { 'data-testid': 'usage-messages' }, fmt.exact(credits.entries + ownKey.entries)),
-        h('dt', null, 'Credits used'), h('dd', { 'data-testid': 'usage-credits' }, fmt.exact(credits.credits)),
+        h('dt', null, 'Credits used by messages'), h('dd', { 'data-testid': 'usage-credits' }, fmt.exact(credits.credits)),
         h('dt', null, '≈ AI cost'), h('dd', null, fmt.usdMicros(credits.cost_usd_micros)),
         ownKey.entries > 0 ? [h('dt', null, 'On your own keys'), h('dd', null, `${fmt.exact(ownKey.entries)} messages`)] : null),
       h('p', { class: 'metric-note' }, h('a', { href: '#/settings/ai' }, 'Usage details'), ' · ',

@@ -114,6 +114,11 @@ pub struct Config {
     /// Gateway: most AI calls in flight per account; one more is 429 `rate_limited`.
     #[arg(long, default_value_t = 32)]
     pub gateway_calls_max: usize,
+    /// Webhooks: accept URLs whose host is a loopback, private or link-local address, or
+    /// `localhost` (refused otherwise, so a webhook cannot be aimed at the server's own
+    /// network). For local set-ups and tests.
+    #[arg(long)]
+    pub webhooks_allow_private: bool,
     /// Webhooks: how often alerts are looked for and due deliveries sent, in milliseconds.
     #[arg(long, default_value_t = 1000)]
     pub webhook_scan_ms: u64,

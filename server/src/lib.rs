@@ -182,6 +182,7 @@ impl Server {
             body_timeout: std::time::Duration::from_secs(config.body_timeout_s.max(1)),
             gateway_body_bytes_max: config.gateway_body_max_kb.saturating_mul(1024).max(1024),
             cors_origins: config.cors_origins.clone(),
+            webhooks_allow_private: config.webhooks_allow_private,
         };
         let providers: Vec<&str> = ctx
             .catalogue

@@ -88,6 +88,44 @@ fn backoff_ms(base: i64, attempts: i64) -> i64 {
         .min(BACKOFF_MAX_MS)
 }
 
+/// Whether `url`'s host is `localhost` or an address of this machine's own networks: loopback,
+/// private (RFC 1918, unique-local), link-local, unspecified or CGNAT. A name that resolves to
+/// such an address is not caught here.
+fn private_host(url: &reqwest::Url) -> bool {
+    use std::net::IpAddr;
+    let Some(host) = url.host_str() else {
+        return true;
+    };
+    let ip = match host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
+        Ok(IpAddr::V6(v6)) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        Ok(ip) => ip,
+        Err(_) => {
+            let d = host.trim_end_matches('.').to_ascii_lowercase();
+            return d == "localhost" || d.ends_with(".localhost");
+        }
+    };
+    match ip {
+        IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+        }
+        IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
 fn storage(e: sqlx::Error) -> ApiError {
     ApiError::storage(&e)
 }
@@ -129,6 +167,12 @@ pub async fn create(
                 "`url` must be an http or https URL of at most 2000 bytes",
             )
         })?;
+    if !app.policy.webhooks_allow_private && private_host(&url) {
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidRequest,
+            "`url` names a loopback, private or link-local address; this server refuses those (serve --webhooks-allow-private accepts them)",
+        ));
+    }
     let key = data_key(&app)?;
     if !app.ctx.db.account_exists(&id).await.map_err(storage)? {
         return Err(ApiError::account_not_found());
@@ -515,6 +559,37 @@ mod tests {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
             "RFC 4231 test case 2"
         );
+    }
+
+    #[test]
+    fn webhooks_to_the_servers_own_networks_are_recognised() {
+        // Proves loopback, private, link-local, CGNAT, unique-local and localhost hosts are caught, and public hosts are not.
+        let private = |u: &str| private_host(&reqwest::Url::parse(u).unwrap());
+        for u in [
+            "http://127.0.0.1/h",
+            "http://10.1.2.3/h",
+            "http://192.168.0.5/h",
+            "http://172.16.0.1/h",
+            "http://169.254.169.254/latest",
+            "http://100.64.0.1/h",
+            "http://0.0.0.0/h",
+            "http://[::1]/h",
+            "http://[fd00::1]/h",
+            "http://[fe80::1]/h",
+            "http://[::ffff:127.0.0.1]/h",
+            "http://localhost:8080/h",
+            "http://app.localhost/h",
+        ] {
+            assert!(private(u), "{u}");
+        }
+        for u in [
+            "https://hooks.example.com/x",
+            "http://8.8.8.8/h",
+            "http://[2001:db8::1]/h",
+            "https://172.32.0.1/h",
+        ] {
+            assert!(!private(u), "{u}");
+        }
     }
 
     #[test]

@@ -79,7 +79,13 @@ fn fast(storage: &Storage, envs: &[(&str, &str)]) -> ServerProcess {
     ServerProcess::start_env(
         storage,
         false,
-        &["--webhook-scan-ms", "100", "--webhook-retry-base-ms", "200"],
+        &[
+            "--webhook-scan-ms",
+            "100",
+            "--webhook-retry-base-ms",
+            "200",
+            "--webhooks-allow-private",
+        ],
         envs,
     )
 }
@@ -360,4 +366,45 @@ async fn an_alert_reaches_a_webhook_once_signed_on_postgres() {
     };
     let key = "ab".repeat(32);
     alerts_reach_the_receiver_once(storage, &[("AI_CREDITS_DATA_KEY", key.as_str())]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_to_the_servers_own_network_is_refused_unless_allowed() {
+    // Proves a server without --webhooks-allow-private refuses loopback, private and link-local URLs and localhost (400 invalid_request) and accepts a public one.
+    let server = ServerProcess::start(&support::sqlite("webhooks-private"), false);
+    let http = support::client();
+    let account = support::create_account(&http, &server.base, &json!({"plan": "growth"})).await;
+    let hooks = format!("{}/v1/accounts/{account}/webhooks", server.base);
+    for url in [
+        "http://127.0.0.1:9/h",
+        "http://10.0.0.8/h",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/h",
+        "http://localhost/h",
+    ] {
+        let (status, body) = answer(
+            http.post(&hooks)
+                .bearer_auth(ADMIN)
+                .json(&json!({"url": url}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("invalid_request")),
+            "{url}: {body}"
+        );
+    }
+    let (status, body) = answer(
+        http.post(&hooks)
+            .bearer_auth(ADMIN)
+            .json(&json!({"url": "https://hooks.example.com/ai-credits"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
 }

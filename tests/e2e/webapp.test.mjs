@@ -53,7 +53,7 @@ function startProvider() {
 /** Starts the demo server on `port` (the same database every time) once it says it listens. */
 function startDemoServer() {
   const fakeBase = `http://127.0.0.1:${provider.address().port}`;
-  return startServer(bin, ['--demo', '--addr', `127.0.0.1:${port}`, '--db', join(dir, 'demo.db'), '--www', www], {
+  return startServer(bin, ['--demo', '--addr', `127.0.0.1:${port}`, '--db', join(dir, 'demo.db'), '--www', www, '--webhooks-allow-private'], {
     AI_CREDITS_ADMIN_TOKEN: ADMIN,
     AI_CREDITS_PROVIDER_BASE_XAI: fakeBase,
     AI_CREDITS_PROVIDER_BASE_OPENAI: fakeBase,

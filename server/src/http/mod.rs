@@ -54,6 +54,9 @@ pub struct Policy {
     pub gateway_body_bytes_max: usize,
     /// Origins whose pages may call the API (`--cors-origin`).
     pub cors_origins: Vec<String>,
+    /// Whether a webhook may name a loopback, private or link-local address
+    /// (`--webhooks-allow-private`).
+    pub webhooks_allow_private: bool,
 }
 
 /// Everything a handler needs.

@@ -392,8 +392,27 @@ async fn scan(ctx: &Ctx) -> Result<(), ApiError> {
             .now()
             .map_or(engine::clock(), |n| n.max(engine::clock()));
         let alerts = ledger.alerts(at)?;
+        if alerts.is_empty() {
+            continue;
+        }
+        // An alert holds for days: read which are recorded already rather than try to insert
+        // them again on every scan (each attempt would take SQLite's write lock).
+        let recorded: std::collections::HashSet<(String, String)> = sqlx::query(
+            "SELECT webhook_id, alert_id FROM webhook_deliveries WHERE account_id = $1",
+        )
+        .bind(&account)
+        .fetch_all(&ctx.db.pool)
+        .await
+        .map_err(storage)?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(storage)?;
         for alert in &alerts {
             for hook in &hooks {
+                if recorded.contains(&(hook.clone(), alert.id.clone())) {
+                    continue;
+                }
                 let delivery = format!("whd_{}", random_hex(12));
                 let created_at = format_instant(&engine::clock());
                 let kind = format!("alert.{}", alert.kind.as_str());

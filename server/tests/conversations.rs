@@ -8,30 +8,9 @@ mod support;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use support::{ADMIN, ServerProcess, Storage, answer};
+use support::{ADMIN, Storage, demo_server, demo_session as session};
 
 const DEMO: &str = "acc_demo";
-
-fn demo_server(storage: &Storage) -> ServerProcess {
-    ServerProcess::start_env(
-        storage,
-        false,
-        &["--demo"],
-        &[("AI_CREDITS_DEMO_REPLY_DELAY_MS", "0")],
-    )
-}
-
-/// A fresh admin token of the demo account for `member` (the owner when `None`): another
-/// browser of the same person.
-async fn session(http: &reqwest::Client, base: &str, member: Option<&str>) -> String {
-    let mut request = http.post(format!("{base}/v1/demo/session"));
-    if let Some(member) = member {
-        request = request.json(&json!({"member": member}));
-    }
-    let (status, body) = answer(request.send().await.expect("session")).await;
-    assert_eq!(status, 200, "{body}");
-    body["token"].as_str().expect("token").to_owned()
-}
 
 async fn call(
     http: &reqwest::Client,
@@ -41,13 +20,8 @@ async fn call(
     token: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = http
-        .request(method, format!("{base}/v1/accounts/{DEMO}/{path}"))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    answer(request.send().await.expect("request")).await
+    let url = format!("{base}/v1/accounts/{DEMO}/{path}");
+    support::send(http, method, &url, token, body.as_ref()).await
 }
 
 async fn say(

@@ -17,30 +17,9 @@ use ai_credits::{Catalogue, EventDraft};
 use ai_credits_server::engine::payment::EmbeddedProcessor;
 use ai_credits_server::store::{Db, Location};
 use ai_credits_server::{demo, engine};
-use support::{ADMIN, ServerProcess, Storage, answer};
+use support::{ADMIN, ServerProcess, answer, demo_server, demo_session as session};
 
 const DEMO: &str = "acc_demo";
-
-/// A demo server on `storage` whose assistant answers at once.
-fn demo_server(storage: &Storage) -> ServerProcess {
-    ServerProcess::start_env(
-        storage,
-        false,
-        &["--demo"],
-        &[("AI_CREDITS_DEMO_REPLY_DELAY_MS", "0")],
-    )
-}
-
-/// A fresh admin token of the demo account for `member` (the owner when `None`).
-async fn session(http: &reqwest::Client, base: &str, member: Option<&str>) -> String {
-    let mut request = http.post(format!("{base}/v1/demo/session"));
-    if let Some(member) = member {
-        request = request.json(&json!({"member": member}));
-    }
-    let (status, body) = answer(request.send().await.expect("session")).await;
-    assert_eq!(status, 200, "{body}");
-    body["token"].as_str().expect("token").to_owned()
-}
 
 async fn state(http: &reqwest::Client, base: &str, token: &str) -> Value {
     let (status, body) = support::get_state(http, base, DEMO, token, None).await;

@@ -17,7 +17,9 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use support::{ADMIN, ServerProcess, Storage, answer};
+use reqwest::Method;
+
+use support::{ADMIN, ServerProcess, Storage, send};
 
 /// What the receiver got: (signature header, body), and how many refusals are left to give.
 #[derive(Clone, Default)]
@@ -127,13 +129,12 @@ async fn alerts_reach_the_receiver_once(storage: Storage, envs: &[(&str, &str)])
     let hooks = format!("{base}/v1/accounts/{account}/webhooks");
 
     // Who may register, and what a registration must be.
-    let (status, body) = answer(
-        http.post(&hooks)
-            .bearer_auth(&tokens.member)
-            .json(&json!({"url": url}))
-            .send()
-            .await
-            .unwrap(),
+    let (status, body) = send(
+        &http,
+        Method::POST,
+        &hooks,
+        &tokens.member,
+        Some(&json!({"url": url})),
     )
     .await;
     assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
@@ -142,41 +143,25 @@ async fn alerts_reach_the_receiver_once(storage: Storage, envs: &[(&str, &str)])
         json!({"url": url, "extra": 1}),
         json!({}),
     ] {
-        let (status, body) = answer(
-            http.post(&hooks)
-                .bearer_auth(&tokens.admin)
-                .json(&bad)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, body) = send(&http, Method::POST, &hooks, &tokens.admin, Some(&bad)).await;
         assert_eq!(
             (status, body["code"].as_str()),
             (400, Some("invalid_request")),
             "{bad}"
         );
     }
-    let (status, hook) = answer(
-        http.post(&hooks)
-            .bearer_auth(&tokens.admin)
-            .json(&json!({"url": url}))
-            .send()
-            .await
-            .unwrap(),
+    let (status, hook) = send(
+        &http,
+        Method::POST,
+        &hooks,
+        &tokens.admin,
+        Some(&json!({"url": url})),
     )
     .await;
     assert_eq!(status, 201, "{hook}");
     let secret = hook["secret"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("whsec_"));
-    let (_, listed) = answer(
-        http.get(&hooks)
-            .bearer_auth(&tokens.admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, listed) = send(&http, Method::GET, &hooks, &tokens.admin, None).await;
     assert_eq!(listed["webhooks"][0]["id"], hook["id"]);
     assert!(
         !listed.to_string().contains(&secret),
@@ -240,14 +225,7 @@ async fn alerts_reach_the_receiver_once(storage: Storage, envs: &[(&str, &str)])
     let log_url = format!("{hooks}/deliveries");
     let mut log = Value::Null;
     for _ in 0..50 {
-        let (_, l) = answer(
-            http.get(&log_url)
-                .bearer_auth(&tokens.admin)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (_, l) = send(&http, Method::GET, &log_url, &tokens.admin, None).await;
         log = l;
         let done = log["deliveries"].as_array().unwrap().iter().any(|d| {
             d["alert"].as_str().unwrap().starts_with("monthly_used:80:")
@@ -268,14 +246,7 @@ async fn alerts_reach_the_receiver_once(storage: Storage, envs: &[(&str, &str)])
     assert_eq!(entry["state"], "delivered", "{log}");
     assert_eq!(entry["attempts"], 2);
     assert!(entry["last_status"].as_i64().unwrap() < 300);
-    let (status, _) = answer(
-        http.get(&log_url)
-            .bearer_auth(&tokens.member)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = send(&http, Method::GET, &log_url, &tokens.member, None).await;
     assert_eq!(status, 403);
 
     // A restart sends nothing again.
@@ -328,25 +299,11 @@ async fn alerts_reach_the_receiver_once(storage: Storage, envs: &[(&str, &str)])
     // Removing the webhook: 204, then 404.
     let hooks = format!("{}/v1/accounts/{account}/webhooks", second.base);
     let one = format!("{hooks}/{}", hook["id"].as_str().unwrap());
-    let (status, _) = answer(
-        http.delete(&one)
-            .bearer_auth(&tokens.admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = send(&http, Method::DELETE, &one, &tokens.admin, None).await;
     assert_eq!(status, 204);
-    let (status, _) = answer(http.delete(&one).bearer_auth(ADMIN).send().await.unwrap()).await;
+    let (status, _) = send(&http, Method::DELETE, &one, ADMIN, None).await;
     assert_eq!(status, 404);
-    let (status, _) = answer(
-        http.delete(format!("{hooks}/wh_x"))
-            .bearer_auth(ADMIN)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = send(&http, Method::DELETE, &format!("{hooks}/wh_x"), ADMIN, None).await;
     assert_eq!(status, 400);
     drop(first);
     drop(second);
@@ -382,13 +339,12 @@ async fn a_webhook_to_the_servers_own_network_is_refused_unless_allowed() {
         "http://[::1]/h",
         "http://localhost/h",
     ] {
-        let (status, body) = answer(
-            http.post(&hooks)
-                .bearer_auth(ADMIN)
-                .json(&json!({"url": url}))
-                .send()
-                .await
-                .unwrap(),
+        let (status, body) = send(
+            &http,
+            Method::POST,
+            &hooks,
+            ADMIN,
+            Some(&json!({"url": url})),
         )
         .await;
         assert_eq!(
@@ -397,13 +353,12 @@ async fn a_webhook_to_the_servers_own_network_is_refused_unless_allowed() {
             "{url}: {body}"
         );
     }
-    let (status, body) = answer(
-        http.post(&hooks)
-            .bearer_auth(ADMIN)
-            .json(&json!({"url": "https://hooks.example.com/ai-credits"}))
-            .send()
-            .await
-            .unwrap(),
+    let (status, body) = send(
+        &http,
+        Method::POST,
+        &hooks,
+        ADMIN,
+        Some(&json!({"url": "https://hooks.example.com/ai-credits"})),
     )
     .await;
     assert_eq!(status, 201, "{body}");

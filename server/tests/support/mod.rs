@@ -187,6 +187,43 @@ pub async fn answer(response: reqwest::Response) -> (u16, Value) {
     (status, body)
 }
 
+/// Sends `method url` with `token` and, when given, a JSON body; its status and JSON body.
+pub async fn send(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    token: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let mut request = http.request(method, url).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    answer(request.send().await.expect("request")).await
+}
+
+/// A demo server (`serve --demo`) on `storage` whose assistant answers at once.
+pub fn demo_server(storage: &Storage) -> ServerProcess {
+    ServerProcess::start_env(
+        storage,
+        false,
+        &["--demo"],
+        &[("AI_CREDITS_DEMO_REPLY_DELAY_MS", "0")],
+    )
+}
+
+/// A fresh admin token of the demo account for `member` (the owner when `None`), as
+/// `POST /v1/demo/session` hands one to a browser.
+pub async fn demo_session(http: &reqwest::Client, base: &str, member: Option<&str>) -> String {
+    let mut request = http.post(format!("{base}/v1/demo/session"));
+    if let Some(member) = member {
+        request = request.json(&json!({"member": member}));
+    }
+    let (status, body) = answer(request.send().await.expect("session")).await;
+    assert_eq!(status, 200, "{body}");
+    body["token"].as_str().expect("token").to_owned()
+}
+
 /// Creates an account with the platform token; returns its id.
 pub async fn create_account(http: &reqwest::Client, base: &str, account: &Value) -> String {
     let (status, body) = answer(

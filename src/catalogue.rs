@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::error::CatalogueError;
 use crate::event::Tokens;
+use crate::sorted_map::SortedMap;
 use crate::tokens::TokenizerFamily;
 use crate::units::{Credits, Millicredits};
 
@@ -185,6 +186,21 @@ pub struct Estimation {
     /// written out only when not the default (the content hash again).
     #[serde(skip_serializing_if = "is_default_task_rounds")]
     pub task_rounds: Range,
+    /// Tokens the host app sends with every call of a feature besides the person's text and
+    /// the conversation: its instructions and tool definitions, in each round. A feature not
+    /// named sends none; written out only when some feature is named (the content hash).
+    #[serde(skip_serializing_if = "SortedMap::is_empty")]
+    pub prompt_tokens: SortedMap<u64>,
+}
+
+impl Estimation {
+    /// The host app's own tokens sent with each call of `feature` (see `prompt_tokens`).
+    pub fn prompt_tokens_of(&self, feature: Option<&str>) -> u64 {
+        feature
+            .and_then(|f| self.prompt_tokens.get(f))
+            .copied()
+            .unwrap_or(0)
+    }
 }
 
 /// A task's rounds unless the catalogue says otherwise.
@@ -198,16 +214,18 @@ fn is_default_task_rounds(r: &Range) -> bool {
     *r == TASK_ROUNDS_DEFAULT
 }
 
-/// A ready-made request whose cost can be shown before it is used.
+/// A ready-made request whose cost can be shown before it is used. The host app sends it
+/// with instructions and tools of its own, narrower than its feature's (`prompt_tokens`), and
+/// asks for at most `output_tokens`: that is what makes it cheaper than the same text typed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct QuickAction {
     pub id: String,
     pub label: String,
     pub prompt: String,
     pub feature: String,
-    /// Expected input tokens, with the assistant's instructions and tools.
+    /// Input tokens of its call: its prompt with its own instructions and tools.
     pub input_tokens: u64,
-    /// Expected output tokens.
+    /// Output tokens of its answer, the most the host app asks for.
     pub output_tokens: u64,
 }
 
@@ -619,6 +637,7 @@ mod doc {
                 "history_samples_max",
                 "agent",
                 "task_rounds",
+                "prompt_tokens",
             ],
         )?;
         let agent = e.object("agent", &["features", "rounds", "tool_result_tokens"])?;
@@ -706,6 +725,23 @@ mod doc {
                 task_rounds: match e.get("task_rounds") {
                     Some(_) => range(&e, "task_rounds")?,
                     None => TASK_ROUNDS_DEFAULT,
+                },
+                prompt_tokens: match e.get("prompt_tokens") {
+                    None => SortedMap::new(),
+                    Some(value) => {
+                        let path = e.path("prompt_tokens");
+                        let map = value
+                            .as_object()
+                            .ok_or_else(|| invalid(&path, "an object of feature: tokens"))?;
+                        let mut tokens = SortedMap::new();
+                        for (feature, n) in map {
+                            let n = n.as_u64().ok_or_else(|| {
+                                invalid(&format!("{path}.{feature}"), "a whole number ≥ 0")
+                            })?;
+                            tokens.insert(feature, n);
+                        }
+                        tokens
+                    }
                 },
             },
             quick_actions: d.list("quick_actions", |v, path| {

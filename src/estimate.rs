@@ -15,6 +15,11 @@
 //! input = `R·P + R(R−1)/2 · (O + T)`, output = `R·O`. The catalogue gives `R` as a range, so
 //! an agent request's high end grows quadratically with its rounds, as real agent runs do.
 //!
+//! Each round's prompt `P` is the text, the conversation and the host app's own tokens for
+//! the feature (`estimation.prompt_tokens`: its instructions and tool definitions). A quick
+//! action is sent with narrower instructions of its own and a cap on its answer, so it is
+//! estimated from its own budget (`input_tokens`, `output_tokens`), as one round.
+//!
 //! **Tasks** are told from lookups by the message itself ([`is_task`]): a request to change
 //! things ("Create a booking…") or one that names several items or days ("…three products over
 //! five days") is answered with tool calls, so it is estimated with the catalogue's
@@ -264,8 +269,11 @@ impl Ledger {
         } else {
             0
         };
+        let instructions = settings.prompt_tokens_of(request.feature.as_deref());
         let shape = |rounds: u64, text_tokens: u64, output: u64| {
-            let prompt = text_tokens.saturating_add(request.history_tokens);
+            let prompt = text_tokens
+                .saturating_add(request.history_tokens)
+                .saturating_add(instructions);
             let growth =
                 (rounds * rounds.saturating_sub(1) / 2).saturating_mul(output.saturating_add(tool));
             Tokens {

@@ -38,7 +38,7 @@ fn request(feature: &str) -> MessageRequest {
 
 #[test]
 fn without_history_the_catalogue_defaults_give_the_range() {
-    // Proves a one-shot estimate: input 90/100/115, output 40/350/1500 → 522/3,330/13,707 credits.
+    // Proves a one-shot estimate: input 90/100/115 + the assistant's 650, output 40/350/1500 → 1,692/4,500/14,877 credits.
     let l = ledger(json!([]));
     let at = parse_instant("2026-01-02T00:00:00Z").unwrap();
     let cal = l.output_calibration(Some("assistant"), "claude-sonnet-4-6");
@@ -47,9 +47,9 @@ fn without_history_the_catalogue_defaults_give_the_range() {
     assert_eq!(
         e.input_tokens,
         Range {
-            low: 90,
-            expected: 100,
-            high: 115
+            low: 740,
+            expected: 750,
+            high: 765
         }
     );
     assert_eq!(
@@ -60,30 +60,30 @@ fn without_history_the_catalogue_defaults_give_the_range() {
             high: 1500
         }
     );
-    // (90·1800 + 40·9000)/1000 = 522; (100·1800 + 350·9000)/1000 = 3330; (115·1800 + 1500·9000)/1000 = 13707.
+    // (740·1800 + 40·9000)/1000 = 1692; (750·1800 + 350·9000)/1000 = 4500; (765·1800 + 1500·9000)/1000 = 14877.
     assert_eq!(
         e.credits,
         Range {
-            low: 522,
-            expected: 3330,
-            high: 13707
+            low: 1692,
+            expected: 4500,
+            high: 14877
         }
     );
-    // 3,330,000 millicredits / 600 = 5,550 µ$.
-    assert_eq!(e.cost_usd_micros.expected, 5550);
+    // 4,500,000 millicredits / 600 = 7,500 µ$.
+    assert_eq!(e.cost_usd_micros.expected, 7500);
     assert_eq!(
         (e.billed_to, e.allowed, e.available),
         (BilledTo::Credits, true, 3_000_000)
     );
-    assert_eq!(e.available_after_expected, 3_000_000 - 3330);
-    assert_eq!(e.available_after_worst, 3_000_000 - 13707);
+    assert_eq!(e.available_after_expected, 3_000_000 - 4500);
+    assert_eq!(e.available_after_worst, 3_000_000 - 14877);
     assert!(!e.worst_exceeds_available);
     assert_eq!(e.draws_expected.len(), 1);
 }
 
 #[test]
 fn agent_requests_pay_for_every_round_and_the_growing_context() {
-    // Proves the agent model: 3 rounds of a 100-token prompt, 350 out, 600 per tool result.
+    // Proves the agent model: 3 rounds of a 100-token text + 650 of instructions, 350 out, 600 per tool result.
     let l = ledger(json!([]));
     let at = parse_instant("2026-01-02T00:00:00Z").unwrap();
     let cal = l.output_calibration(Some("agents"), "claude-sonnet-4-6");
@@ -97,15 +97,15 @@ fn agent_requests_pay_for_every_round_and_the_growing_context() {
             high: 6
         }
     );
-    // input = 3·100 + 3·(350 + 600) = 3150; output = 3·350 = 1050.
+    // input = 3·750 + 3·(350 + 600) = 5100; output = 3·350 = 1050.
     assert_eq!(
         (e.input_tokens.expected, e.output_tokens.expected),
-        (3150, 1050)
+        (5100, 1050)
     );
-    // (3150·1800 + 1050·9000)/1000 = 15,120.
-    assert_eq!(e.credits.expected, 15120);
-    // high: 6·115 + 15·(1500 + 600) = 32,190 in, 9,000 out → (32190·1800 + 9000·9000)/1000 = 138,942.
-    assert_eq!(e.credits.high, 138_942);
+    // (5100·1800 + 1050·9000)/1000 = 18,630.
+    assert_eq!(e.credits.expected, 18630);
+    // high: 6·765 + 15·(1500 + 600) = 36,090 in, 9,000 out → (36090·1800 + 9000·9000)/1000 = 145,962.
+    assert_eq!(e.credits.high, 145_962);
 }
 
 #[test]
@@ -158,7 +158,7 @@ fn the_worst_case_beyond_what_is_left_is_flagged() {
     assert!(e.allowed && e.worst_exceeds_available);
     assert_eq!(
         (e.available_after_expected, e.available_after_worst),
-        (10_000 - 3330, 0)
+        (10_000 - 4500, 0)
     );
     assert_eq!(e.draws_worst.iter().map(|d| d.credits).sum::<u64>(), 10_000);
 }
@@ -179,7 +179,7 @@ fn own_key_models_cost_no_credits_but_show_their_ai_cost() {
         .unwrap();
     assert_eq!(e.billed_to, BilledTo::OwnKey);
     assert_eq!(e.credits, Range::default());
-    assert_eq!(e.would_be_credits.expected, 3330);
+    assert_eq!(e.would_be_credits.expected, 4500);
     assert!(e.draws_expected.is_empty());
     let grok = MessageRequest {
         model: "grok-4".into(),
@@ -197,7 +197,7 @@ fn own_key_models_cost_no_credits_but_show_their_ai_cost() {
 
 #[test]
 fn quick_actions_show_their_cost_before_use() {
-    // Proves a quick action is priced from its catalogue token counts: 900 in, 120 out on Sonnet.
+    // Proves a quick action is priced from its catalogue token counts: 450 in, 100 out on Sonnet.
     let l = ledger(json!([]));
     let at = parse_instant("2026-01-02T00:00:00Z").unwrap();
     let action = l
@@ -208,22 +208,22 @@ fn quick_actions_show_their_cost_before_use() {
     let e = l
         .estimate_quick_action(at, &action, "claude-sonnet-4-6")
         .unwrap();
-    // (900·1800 + 120·9000)/1000 = 2,700.
+    // (450·1800 + 100·9000)/1000 = 1,710.
     assert_eq!(
         e.credits,
         Range {
-            low: 2700,
-            expected: 2700,
-            high: 2700
+            low: 1710,
+            expected: 1710,
+            high: 1710
         }
     );
-    // On Kimi K2: (900·360 + 120·1500)/1000 = 504.
+    // On Kimi K2: (450·360 + 100·1500)/1000 = 312.
     assert_eq!(
         l.estimate_quick_action(at, &action, "kimi-k2")
             .unwrap()
             .credits
             .expected,
-        504
+        312
     );
 }
 
@@ -305,4 +305,82 @@ fn the_seeds_task_is_estimated_above_the_seeds_question() {
             model.id
         );
     }
+}
+
+#[test]
+fn every_quick_action_estimates_below_its_text_typed_freely() {
+    // Proves each built-in quick action's own budget costs less than its prompt typed into the composer (the feature's instructions and tools, an open-ended answer), on every model: below the typed estimate's expected cost, with fewer input and output tokens.
+    use ai_credits::estimate::is_task;
+    use ai_credits::tokens::estimate_tokens;
+    let l = ledger(json!([]));
+    let at = parse_instant("2026-01-02T00:00:00Z").unwrap();
+    let catalogue = l.catalogue().clone();
+    assert!(!catalogue.quick_actions.is_empty());
+    for action in &catalogue.quick_actions {
+        for model in &catalogue.models {
+            let typed = MessageRequest {
+                model: model.id.clone(),
+                text_tokens: estimate_tokens(&action.prompt, model.tokenizer),
+                task: is_task(&action.prompt),
+                ..request(&action.feature)
+            };
+            let typed = l
+                .estimate_message(
+                    at,
+                    &typed,
+                    l.output_calibration(Some(&action.feature), &model.id),
+                )
+                .unwrap();
+            let quick = l.estimate_quick_action(at, action, &model.id).unwrap();
+            let what = format!("{} on {}", action.id, model.id);
+            assert!(
+                quick.input_tokens.expected < typed.input_tokens.expected,
+                "{what}"
+            );
+            assert!(
+                quick.output_tokens.expected < typed.output_tokens.expected,
+                "{what}"
+            );
+            assert!(
+                quick.would_be_credits.high < typed.would_be_credits.expected,
+                "{what}: {} against {}",
+                quick.would_be_credits.high,
+                typed.would_be_credits.expected
+            );
+        }
+    }
+}
+
+#[test]
+fn a_features_instructions_are_sent_in_every_round() {
+    // Proves `estimation.prompt_tokens` adds a feature's own tokens to each round's prompt and nothing to a feature it does not name.
+    let mut doc: serde_json::Value =
+        serde_json::from_str(include_str!("../catalogue/catalogue.json")).unwrap();
+    doc["estimation"]["prompt_tokens"] = json!({"assistant": 1000, "agents": 200});
+    let catalogue = Arc::new(Catalogue::from_json(&doc.to_string()).unwrap());
+    let account = Account {
+        plan: "growth".into(),
+        cycle_anchor: parse_instant("2026-01-01T00:00:00Z").unwrap(),
+    };
+    let l = Ledger::new(catalogue, account).unwrap();
+    let at = parse_instant("2026-01-02T00:00:00Z").unwrap();
+    let input = |feature: &str| {
+        let cal = l.output_calibration(Some(feature), "claude-sonnet-4-6");
+        l.estimate_message(at, &request(feature), cal)
+            .unwrap()
+            .input_tokens
+            .expected
+    };
+    assert_eq!(input("assistant"), 1100);
+    assert_eq!(input("reports"), 100);
+    // Agents: 3 rounds of (100 + 200), and the growth 3·(350 + 600).
+    assert_eq!(input("agents"), 3 * 300 + 3 * 950);
+    // A bad value is refused with its path.
+    doc["estimation"]["prompt_tokens"] = json!({"assistant": -1});
+    let err = Catalogue::from_json(&doc.to_string()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("estimation.prompt_tokens.assistant"),
+        "{err}"
+    );
 }

@@ -604,6 +604,65 @@ async fn a_message_sent_again_gets_its_reply_and_is_charged_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quick_action_is_sent_on_its_budget_and_costs_less_than_typing_it() {
+    // Proves a quick action goes out with its own instructions and answer limit: billed under its feature, its answer within its output budget, charged no more than its estimate, and less than the same text typed; one not as the catalogue lists it is 400 invalid_request.
+    let server = demo_server(&support::sqlite("demo-quick"));
+    let http = support::client();
+    let base = server.base.as_str();
+    let token = session(&http, base, Some("ben")).await;
+    let catalogue = Arc::new(Catalogue::default());
+    let model = "claude-sonnet-4-6";
+    for action in &catalogue.quick_actions {
+        let quick = json!({"model": model, "message": action.prompt, "quick_action": action.id,
+            "feature": action.feature});
+        let (status, body) = assistant(&http, base, DEMO, &token, &quick).await;
+        assert_eq!(status, 200, "{}: {body}", action.id);
+        assert_eq!(body["entry"]["feature"], action.feature.as_str());
+        let output = body["usage"]["output_tokens"].as_u64().unwrap();
+        assert!(output <= action.output_tokens, "{}: {output}", action.id);
+        let charged = body["entry"]["credits"].as_u64().unwrap();
+        let account = ai_credits::Account {
+            plan: "growth".into(),
+            cycle_anchor: parse_instant("2026-01-01T00:00:00Z").unwrap(),
+        };
+        let ledger = ai_credits::Ledger::new(catalogue.clone(), account).unwrap();
+        let at = parse_instant("2026-01-02T00:00:00Z").unwrap();
+        let estimate = ledger.estimate_quick_action(at, action, model).unwrap();
+        assert!(
+            charged <= estimate.credits.expected,
+            "{}: {charged} charged against {} estimated",
+            action.id,
+            estimate.credits.expected
+        );
+        let typed = json!({"model": model, "message": action.prompt, "feature": action.feature});
+        let (status, body) = assistant(&http, base, DEMO, &token, &typed).await;
+        assert_eq!(status, 200, "{body}");
+        let typed_charge = body["entry"]["credits"].as_u64().unwrap();
+        assert!(
+            charged < typed_charge,
+            "{}: {charged} quick against {typed_charge} typed",
+            action.id
+        );
+    }
+    let action = &catalogue.quick_actions[0];
+    for bad in [
+        json!({"model": model, "message": action.prompt, "quick_action": "nope"}),
+        json!({"model": model, "message": "Something else", "quick_action": action.id}),
+        json!({"model": model, "message": action.prompt, "quick_action": action.id, "feature": "agents"}),
+        json!({"model": model, "message": action.prompt, "quick_action": action.id,
+            "history": [{"role": "user", "text": "earlier"}]}),
+        json!({"model": model, "message": action.prompt, "quick_action": 7}),
+    ] {
+        let (status, body) = assistant(&http, base, DEMO, &token, &bad).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("invalid_request")),
+            "{bad}: {body}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_assistant_refuses_what_it_should() {
     // Proves who may call the assistant (member and admin of the account; service and platform 403, another account 404), that bad bodies are 400 invalid_request, an unknown model is the core's 422 unknown_model, and an own-key-only model without a key is the gateway's 403 model_unavailable.
     let server = demo_server(&support::sqlite("demo-refuse"));

@@ -254,6 +254,26 @@ test('a reply lost on its way back is charged once when the message is sent agai
   }
 });
 
+test('a quick action estimates below the same text typed, and is charged within its estimate', async () => {
+  // Proves the help page's "quick actions are optimized to get answers efficiently with fewer tokens": at the start of a conversation, a quick action's estimate (its own budget) is below the same words typed freely (the assistant's instructions and tools, an open answer), and sending it charges no more than it showed.
+  const composer = page.locator('#message');
+  await page.getByRole('button', { name: 'New conversation' }).click();
+  const text = 'Which rentals are overdue for return, and who has them?';
+  await composer.fill(text);
+  const typed = await estimateData();
+  await composer.fill('');
+  await page.getByRole('button', { name: 'Overdue returns' }).click();
+  assert.equal(await composer.inputValue(), text, 'the quick action fills the composer with its prompt');
+  const quick = await estimateData();
+  assert.ok(Number(quick.high) < Number(typed.expected), `quick ${quick.low}–${quick.high} against typed ${typed.low}–${typed.expected}–${typed.high}`);
+  const replies = page.locator('.turn.assistant');
+  const count = await replies.count();
+  await page.getByRole('button', { name: 'Send' }).click();
+  await replies.nth(count).locator('.cost').waitFor();
+  const credits = number(await replies.nth(count).locator('.cost').textContent());
+  assert.ok(credits > 0 && credits <= Number(quick.high), `charged ${credits}, estimated ${quick.high}`);
+});
+
 test('Settings › AI Assistant shows the month by feature, by member and day by day', async () => {
   // Proves the usage screen: the monthly bar's values, breakdowns matching the server's, and a stacked daily chart that switches to features.
   const server = await state();

@@ -8,14 +8,14 @@ import { Catalogue, Ledger } from 'ai-credits';
 const account = { plan: 'growth', cycle_anchor: '2026-01-01T00:00:00Z' };
 
 test('estimateMessage gives the hand-checked range from a token estimate', () => {
-  // Proves the WASM estimate equals the native one: 522 / 3,330 / 13,707 credits on Sonnet.
+  // Proves the WASM estimate equals the native one: 1,692 / 4,500 / 14,877 credits on Sonnet (the text and the assistant's 650 instruction tokens).
   const ledger = new Ledger(account);
   const e = ledger.estimateMessage({ model: 'claude-sonnet-4-6', text_tokens: { tokens: 100, low: 90, high: 115 }, feature: 'assistant' }, '2026-01-02T00:00:00Z');
-  assert.deepEqual(e.credits, { low: 522, expected: 3330, high: 13707 });
+  assert.deepEqual(e.credits, { low: 1692, expected: 4500, high: 14877 });
   assert.equal(e.billed_to, 'credits');
-  assert.equal(e.available_after_expected, 3000000 - 3330);
+  assert.equal(e.available_after_expected, 3000000 - 4500);
   assert.equal(e.calibration.source, 'catalogue');
-  assert.deepEqual(e.draws_expected, [{ source: 'monthly', credits: 3330 }]);
+  assert.deepEqual(e.draws_expected, [{ source: 'monthly', credits: 4500 }]);
 });
 
 test('estimateMessage from text counts the text on the model\'s tokenizer', () => {
@@ -51,12 +51,12 @@ test('estimates follow own keys and the gate', () => {
 });
 
 test('quick actions are in the catalogue and priced before use', () => {
-  // Proves the quick action cost: 900 in, 120 out on Sonnet = 2,700 credits.
+  // Proves the quick action cost: 450 in, 100 out on Sonnet = 1,710 credits.
   const actions = Catalogue.default().quickActions();
   assert.ok(actions.length >= 3);
   const ledger = new Ledger(account);
   const e = ledger.estimateQuickAction('bookings-today', undefined, '2026-01-02T00:00:00Z');
-  assert.deepEqual(e.credits, { low: 2700, expected: 2700, high: 2700 });
+  assert.deepEqual(e.credits, { low: 1710, expected: 1710, high: 1710 });
   assert.throws(() => ledger.estimateQuickAction('nope'), (e) => e.code === 'unknown_quick_action');
 });
 

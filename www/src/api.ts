@@ -166,6 +166,8 @@ export interface AssistantReply {
 
 export interface AssistantRequest {
   model: string; message: string; id: string; feature: string; conversation: string;
+  /** The catalogue's quick action the message is: sent with its own instructions and answer limit. */
+  quick_action?: string;
   /** Earlier turns sent with the message, oldest first. */
   history: { role: 'user' | 'assistant'; text: string }[];
 }

@@ -42,6 +42,131 @@ pub const SYSTEM_PROMPT: &str = "You are the assistant of a rental business's ba
 Answer staff questions about bookings, stock, customers and reports from the business's own \
 records, briefly and in plain words. When a request would change a record, say what you would \
 change and ask before doing it. Never invent numbers: say when the data is not there.";
+/// A tool's parameter: its name, JSON type and meaning.
+pub type Parameter = (&'static str, &'static str, &'static str);
+/// A tool: its name, what it does and its parameters.
+pub type Tool = (&'static str, &'static str, &'static [Parameter]);
+
+/// The tools the host app's assistant offers the model with every message (name, what it
+/// does, its parameters as (name, JSON type, meaning)). With [`SYSTEM_PROMPT`] they are the
+/// tokens the catalogue's `estimation.prompt_tokens` counts for the `assistant` feature: a
+/// test keeps the two within a sixth of each other.
+pub const TOOLS: &[Tool] = &[
+    (
+        "find_bookings",
+        "Lists bookings that match the filters, newest first, with their customer, products, dates, status and total. Use it for any question about what is booked, when, or for whom.",
+        &[
+            (
+                "from",
+                "string",
+                "First day to include, as YYYY-MM-DD in the business's time zone",
+            ),
+            ("to", "string", "Last day to include, as YYYY-MM-DD"),
+            (
+                "status",
+                "string",
+                "One of requested, confirmed, picked_up, returned, cancelled",
+            ),
+            (
+                "customer",
+                "string",
+                "A customer's id or part of their name",
+            ),
+            ("product", "string", "A product's id or part of its name"),
+            (
+                "limit",
+                "integer",
+                "Most bookings to return, 1 to 100 (default 20)",
+            ),
+        ],
+    ),
+    (
+        "get_booking",
+        "Reads one booking in full: its lines, deposits, payments, notes and history of changes.",
+        &[(
+            "booking_id",
+            "string",
+            "The booking's id, as shown in the back office",
+        )],
+    ),
+    (
+        "check_availability",
+        "Tells how many units of a product are free over a period, counting bookings, maintenance and units out for repair.",
+        &[
+            ("product", "string", "A product's id"),
+            ("from", "string", "First day, YYYY-MM-DD"),
+            ("to", "string", "Last day, YYYY-MM-DD"),
+            ("quantity", "integer", "Units wanted"),
+        ],
+    ),
+    (
+        "create_booking",
+        "Drafts a booking for a customer. The draft is shown to the staff member for confirmation; nothing is saved until they confirm.",
+        &[
+            ("customer", "string", "The customer's id"),
+            (
+                "lines",
+                "array",
+                "Products and quantities, each as {product, quantity}",
+            ),
+            ("from", "string", "Pick-up day, YYYY-MM-DD"),
+            ("to", "string", "Return day, YYYY-MM-DD"),
+            ("note", "string", "A note for the team, optional"),
+        ],
+    ),
+    (
+        "update_booking",
+        "Drafts a change to a booking (dates, lines, status or note), shown for confirmation before it is saved.",
+        &[
+            ("booking_id", "string", "The booking's id"),
+            (
+                "changes",
+                "object",
+                "The fields to change and their new values",
+            ),
+        ],
+    ),
+    (
+        "find_customers",
+        "Finds customers by name, e-mail, phone or company, with their open bookings and balance due.",
+        &[
+            ("query", "string", "Words to look for"),
+            (
+                "limit",
+                "integer",
+                "Most customers to return, 1 to 50 (default 10)",
+            ),
+        ],
+    ),
+    (
+        "list_overdue_returns",
+        "Lists rentals past their return date that are not back yet, with the customer, their contact details and the days overdue.",
+        &[(
+            "min_days",
+            "integer",
+            "Only those at least this many days late (default 1)",
+        )],
+    ),
+    (
+        "sales_report",
+        "Sums bookings and revenue over a period, by day, product or customer, optionally compared with the period before.",
+        &[
+            ("from", "string", "First day, YYYY-MM-DD"),
+            ("to", "string", "Last day, YYYY-MM-DD"),
+            ("group_by", "string", "day, product or customer"),
+            (
+                "compare",
+                "boolean",
+                "Also sum the period of the same length just before",
+            ),
+        ],
+    ),
+];
+/// The instructions of a quick action: it answers one known request, briefly, from what its
+/// tool returns, so it is sent with no other tools and a short answer's output limit.
+pub const QUICK_ACTION_PROMPT: &str = "You are the assistant of a rental business's back \
+office, answering one ready-made request from its records. Answer in two or three sentences \
+with the figures asked for.";
 /// Most earlier turns a message may carry.
 pub const HISTORY_TURNS_MAX: usize = 50;
 /// Most output tokens the backend asks for (Anthropic requires a bound).
@@ -54,9 +179,12 @@ struct AssistantRequest {
     model: String,
     message: String,
     id: Option<String>,
-    feature: String,
+    /// The feature named, else the quick action's, else `assistant`.
+    feature: Option<String>,
     /// The conversation the message is part of.
     conversation: Option<String>,
+    /// The catalogue's quick action the message is, sent with its own instructions and limit.
+    quick_action: Option<String>,
     /// Earlier turns, oldest first: (`user` or `assistant`, text).
     history: Vec<(String, String)>,
 }
@@ -71,6 +199,7 @@ fn read_request(body: Map<String, Value>) -> Result<AssistantRequest, ApiError> 
             "feature",
             "conversation",
             "history",
+            "quick_action",
         ],
     )?;
     let model = optional_text(&body, "model")?
@@ -118,9 +247,7 @@ fn read_request(body: Map<String, Value>) -> Result<AssistantRequest, ApiError> 
         model,
         message,
         id: optional_text(&body, "id")?.map(str::to_owned),
-        feature: optional_text(&body, "feature")?
-            .unwrap_or("assistant")
-            .to_owned(),
+        feature: optional_text(&body, "feature")?.map(str::to_owned),
         conversation: match optional_text(&body, "conversation")? {
             Some(c) if !crate::http::conversations::valid_id(c) => {
                 return Err(ApiError::bad_request(
@@ -131,6 +258,7 @@ fn read_request(body: Map<String, Value>) -> Result<AssistantRequest, ApiError> 
             c => c.map(str::to_owned),
         },
         history,
+        quick_action: optional_text(&body, "quick_action")?.map(str::to_owned),
     })
 }
 
@@ -208,7 +336,40 @@ pub async fn post_assistant(
             format!("no model {:?}; see /v1/catalogue", request.model),
         ))
     })?;
-    let (api, path, body) = provider_request(model, &request);
+    let (shape, feature) = match &request.quick_action {
+        None => (
+            Shape::ASSISTANT,
+            request.feature.as_deref().unwrap_or("assistant"),
+        ),
+        Some(id) => {
+            let action = catalogue.quick_action(id).ok_or_else(|| {
+                ApiError::bad_request(
+                    ErrorCode::InvalidRequest,
+                    format!("there is no quick action {id:?}; see /v1/catalogue"),
+                )
+            })?;
+            let as_listed = request.message == action.prompt
+                && request.history.is_empty()
+                && request
+                    .feature
+                    .as_ref()
+                    .is_none_or(|f| *f == action.feature);
+            if !as_listed {
+                return Err(ApiError::bad_request(
+                    ErrorCode::InvalidRequest,
+                    "a quick action is sent as the catalogue lists it: its own prompt, under its \
+                     feature, at the start of a conversation",
+                ));
+            }
+            let shape = Shape {
+                system: QUICK_ACTION_PROMPT,
+                tools: false,
+                output_tokens_max: action.output_tokens,
+            };
+            (shape, action.feature.as_str())
+        }
+    };
+    let (api, path, body) = provider_request(model, &request, shape);
     let url = format!(
         "{}/v1/accounts/{}/providers/{}/{path}",
         demo.self_base, ACCOUNT_ID, model.provider
@@ -218,7 +379,7 @@ pub async fn post_assistant(
         .post(url)
         .bearer_auth(demo.service_token.expose())
         .header("ai-credits-member", &member)
-        .header("ai-credits-feature", &request.feature)
+        .header("ai-credits-feature", feature)
         .header("idempotency-key", &message_id)
         .header("ai-credits-conversation", &conversation)
         .json(&body);
@@ -315,21 +476,79 @@ fn done(turn: &TurnRow, entry: Value, duplicate: bool) -> Value {
     })
 }
 
-/// The call as the host app makes it: the provider's API, path and body, with the system
-/// prompt, the earlier turns and the message, streamed.
-fn provider_request(model: &Model, request: &AssistantRequest) -> (Api, String, Value) {
+/// What the host app sends besides the conversation: its instructions, whether with its
+/// tools, and the most output tokens it asks for.
+#[derive(Clone, Copy)]
+struct Shape {
+    system: &'static str,
+    tools: bool,
+    output_tokens_max: u64,
+}
+
+impl Shape {
+    /// A message typed to the assistant.
+    const ASSISTANT: Shape = Shape {
+        system: SYSTEM_PROMPT,
+        tools: true,
+        output_tokens_max: OUTPUT_TOKENS_MAX,
+    };
+}
+
+/// A tool's parameters as JSON Schema.
+fn parameters(params: &[Parameter]) -> Value {
+    let properties: Map<String, Value> = params
+        .iter()
+        .map(|(name, kind, about)| {
+            let mut p = json!({"type": kind, "description": about});
+            if *kind == "array" {
+                p["items"] = json!({"type": "object"});
+            }
+            ((*name).to_owned(), p)
+        })
+        .collect();
+    json!({"type": "object", "properties": properties})
+}
+
+/// [`TOOLS`] in one API's request shape.
+fn tools_for(api: Api) -> Value {
+    let each = TOOLS.iter().map(|(name, about, params)| match api {
+        Api::Messages => {
+            json!({"name": name, "description": about, "input_schema": parameters(params)})
+        }
+        Api::GenerateContent | Api::StreamGenerateContent => {
+            json!({"name": name, "description": about, "parameters": parameters(params)})
+        }
+        _ => json!({"type": "function", "function": {
+            "name": name, "description": about, "parameters": parameters(params),
+        }}),
+    });
+    match api {
+        Api::GenerateContent | Api::StreamGenerateContent => {
+            json!([{"functionDeclarations": each.collect::<Vec<_>>()}])
+        }
+        _ => Value::Array(each.collect()),
+    }
+}
+
+/// The call as the host app makes it: the provider's API, path and body, with its
+/// instructions and tools (`shape`), the earlier turns and the message, streamed.
+fn provider_request(
+    model: &Model,
+    request: &AssistantRequest,
+    shape: Shape,
+) -> (Api, String, Value) {
     let turns = request
         .history
         .iter()
         .map(|(role, text)| (role.as_str(), text.as_str()))
         .chain([("user", request.message.as_str())]);
-    match model.provider.as_str() {
+    let (api, path, mut body) = match model.provider.as_str() {
         "anthropic" => (
             Api::Messages,
             "v1/messages".to_owned(),
             json!({
-                "model": model.id, "max_tokens": OUTPUT_TOKENS_MAX, "stream": true,
-                "system": SYSTEM_PROMPT,
+                "model": model.id, "max_tokens": shape.output_tokens_max, "stream": true,
+                "system": shape.system,
                 "messages": turns.map(|(role, text)| json!({"role": role, "content": text})).collect::<Vec<_>>(),
             }),
         ),
@@ -337,28 +556,32 @@ fn provider_request(model: &Model, request: &AssistantRequest) -> (Api, String, 
             Api::StreamGenerateContent,
             format!("v1beta/models/{}:streamGenerateContent?alt=sse", model.id),
             json!({
-                "systemInstruction": {"parts": [{"text": SYSTEM_PROMPT}]},
+                "systemInstruction": {"parts": [{"text": shape.system}]},
                 "contents": turns.map(|(role, text)| json!({
                     "role": if role == "assistant" { "model" } else { "user" },
                     "parts": [{"text": text}],
                 })).collect::<Vec<_>>(),
-                "generationConfig": {"maxOutputTokens": OUTPUT_TOKENS_MAX},
+                "generationConfig": {"maxOutputTokens": shape.output_tokens_max},
             }),
         ),
         // OpenAI, xAI and Moonshot: Chat Completions.
         _ => {
-            let mut messages = vec![json!({"role": "system", "content": SYSTEM_PROMPT})];
+            let mut messages = vec![json!({"role": "system", "content": shape.system})];
             messages.extend(turns.map(|(role, text)| json!({"role": role, "content": text})));
             (
                 Api::ChatCompletions,
                 "v1/chat/completions".to_owned(),
                 json!({
                     "model": model.id, "stream": true, "messages": messages,
-                    "max_completion_tokens": OUTPUT_TOKENS_MAX,
+                    "max_completion_tokens": shape.output_tokens_max,
                 }),
             )
         }
+    };
+    if shape.tools {
+        body["tools"] = tools_for(api);
     }
+    (api, path, body)
 }
 
 /// The reply as server-sent events, or whole as JSON once it is done.
@@ -401,4 +624,75 @@ async fn respond(streamed: bool, mut rx: mpsc::Receiver<Said>) -> Response {
         "the reply ended without an answer",
     )
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use ai_credits::Catalogue;
+    use ai_credits::tokens::estimate_tokens;
+
+    use super::*;
+
+    fn request(message: &str) -> AssistantRequest {
+        AssistantRequest {
+            model: String::new(),
+            message: message.to_owned(),
+            id: None,
+            feature: None,
+            conversation: None,
+            history: Vec::new(),
+            quick_action: None,
+        }
+    }
+
+    #[test]
+    fn the_assistants_instructions_and_tools_weigh_what_the_catalogue_counts() {
+        // Proves the demo sends, with each typed message, instructions and tools within a sixth of the catalogue's `prompt_tokens` for `assistant`, in every provider's shape and tokenizer.
+        let catalogue = Catalogue::default();
+        let counted = catalogue.estimation.prompt_tokens_of(Some("assistant"));
+        assert!(counted > 0);
+        for provider in &catalogue.providers {
+            let model = catalogue
+                .models
+                .iter()
+                .find(|m| m.provider == provider.id)
+                .unwrap();
+            let (_, _, body) = provider_request(model, &request("Hi"), Shape::ASSISTANT);
+            let sent = estimate_tokens(
+                &crate::gateway::shapes::request_text(body.as_object().unwrap()),
+                model.tokenizer,
+            )
+            .tokens;
+            let own = sent - estimate_tokens("Hi", model.tokenizer).tokens;
+            assert!(
+                own * 6 >= counted * 5 && own * 6 <= counted * 7,
+                "{}: {own} sent against {counted} counted",
+                model.id
+            );
+        }
+    }
+
+    #[test]
+    fn a_quick_action_is_sent_with_its_own_instructions_and_limit() {
+        // Proves a quick action's call carries no tools, the quick instructions and its output budget as the API's limit.
+        let catalogue = Catalogue::default();
+        let action = &catalogue.quick_actions[0];
+        let shape = Shape {
+            system: QUICK_ACTION_PROMPT,
+            tools: false,
+            output_tokens_max: action.output_tokens,
+        };
+        for model in ["claude-sonnet-4-6", "gpt-5", "gemini-2.5-flash"] {
+            let model = catalogue.model(model).unwrap();
+            let (_, _, body) = provider_request(model, &request(&action.prompt), shape);
+            assert!(body.get("tools").is_none(), "{}", model.id);
+            let text = body.to_string();
+            assert!(text.contains("ready-made request"), "{text}");
+            let limit = body
+                .get("max_tokens")
+                .or_else(|| body.get("max_completion_tokens"))
+                .or_else(|| body.pointer("/generationConfig/maxOutputTokens"));
+            assert_eq!(limit, Some(&json!(action.output_tokens)), "{}", model.id);
+        }
+    }
 }

@@ -269,6 +269,10 @@ pub async fn generate(
         );
     };
     let reply = super::stand_in_reply(&last_user_text(api, &request), &model.name);
+    let reply = match output_limit(&request) {
+        Some(limit) => within(reply, limit, model.tokenizer),
+        None => reply,
+    };
     let answer = Answer {
         api,
         model: model.id.clone(),
@@ -325,6 +329,52 @@ pub async fn generate(
         body,
     )
         .into_response()
+}
+
+/// The most output tokens the request asks for, where each API takes it: `max_tokens`
+/// (Anthropic, older Chat Completions), `max_completion_tokens` (Chat Completions),
+/// `max_output_tokens` (Responses), `generationConfig.maxOutputTokens` (Google).
+fn output_limit(request: &Map<String, Value>) -> Option<u64> {
+    ["max_tokens", "max_completion_tokens", "max_output_tokens"]
+        .iter()
+        .find_map(|key| request.get(*key).and_then(Value::as_u64))
+        .or_else(|| {
+            request
+                .get("generationConfig")
+                .and_then(|c| c.get("maxOutputTokens"))
+                .and_then(Value::as_u64)
+        })
+}
+
+/// The reply cut to at most `limit` output tokens, as a model asked for a short answer
+/// gives one: whole sentences while they fit, else as many words as fit.
+fn within(reply: String, limit: u64, family: TokenizerFamily) -> String {
+    let fits = |text: &str| estimate_tokens(text, family).tokens <= limit;
+    if fits(&reply) {
+        return reply;
+    }
+    let mut kept = String::new();
+    for sentence in reply.split_inclusive(". ") {
+        let longer = format!("{kept}{sentence}");
+        if !fits(longer.trim_end()) {
+            break;
+        }
+        kept = longer;
+    }
+    if kept.is_empty() {
+        for word in reply.split(' ') {
+            let longer = if kept.is_empty() {
+                word.to_owned()
+            } else {
+                format!("{kept} {word}")
+            };
+            if !fits(&longer) {
+                break;
+            }
+            kept = longer;
+        }
+    }
+    kept.trim_end().to_owned()
 }
 
 /// The reply in the chunks a stream sends: a few words each, spaces kept.
@@ -646,6 +696,31 @@ mod tests {
         assert_eq!(text(Api::ChatCompletions, &chat), "second");
         assert_eq!(text(Api::StreamGenerateContent, &gemini), "hello");
         assert_eq!(text(Api::Responses, &responses), "plain");
+    }
+
+    #[test]
+    fn a_reply_keeps_within_the_output_tokens_asked_for() {
+        // Proves the stand-in honours each API's output limit: whole sentences within it, the same reply without one.
+        let reply = crate::demo::stand_in_reply("How many bookings today?", "GPT-5");
+        let family = TokenizerFamily::O200k;
+        assert!(estimate_tokens(&reply, family).tokens > 120);
+        for request in [
+            json!({"max_tokens": 120}),
+            json!({"max_completion_tokens": 120}),
+            json!({"max_output_tokens": 120}),
+            json!({"generationConfig": {"maxOutputTokens": 120}}),
+        ] {
+            let limit = output_limit(request.as_object().unwrap()).unwrap();
+            let short = within(reply.clone(), limit, family);
+            let tokens = estimate_tokens(&short, family).tokens;
+            assert!((60..=120).contains(&tokens), "{tokens}: {short}");
+            assert!(reply.starts_with(&short) && short.ends_with('.'), "{short}");
+        }
+        assert_eq!(output_limit(&Map::new()), None);
+        assert_eq!(within(reply.clone(), 10_000, family), reply);
+        // A limit below the first sentence keeps the words that fit.
+        let words = within(reply.clone(), 5, family);
+        assert!(!words.is_empty() && estimate_tokens(&words, family).tokens <= 5);
     }
 
     #[test]

@@ -89,11 +89,14 @@ export function assistantView(app: App): HTMLElement {
    * budget while its prompt is unchanged (at the start of a conversation), else the typed
    * text's, whose words tell a task from a question.
    */
+  /** The quick action the composer holds as it was put there, at the start of a conversation. */
+  const quickActionNow = (): string | undefined =>
+    quickAction && quickAction.prompt === typed && turns.length === 0 ? quickAction.id : undefined;
+
   const estimate = (balance: Balance): MessageEstimate => {
     const model = balance.selected_model;
-    if (quickAction && quickAction.prompt === typed && turns.length === 0) {
-      return app.client.estimateQuickAction(quickAction.id, model);
-    }
+    const quickId = quickActionNow();
+    if (quickId) return app.client.estimateQuickAction(quickId, model);
     const c = tokenCounter(model);
     return app.client.estimateMessage({
       model,
@@ -235,7 +238,7 @@ export function assistantView(app: App): HTMLElement {
         drawEstimate();
       },
     }, 'New conversation'), app.catalogue.quickActions().map((qa) => h('button', {
-      type: 'button', class: 'chip',
+      type: 'button', class: 'chip', title: 'A ready-made request with a short answer: at the start of a conversation it uses fewer credits than typing it',
       onclick: () => {
         textarea.value = qa.prompt;
         onEdit();
@@ -279,6 +282,7 @@ export function assistantView(app: App): HTMLElement {
     const history = context().map((t) => ({ role: t.role, text: t.text }));
     const textTokens = tokenCounter(est.model).tokens;
     const messageFeature = feature; // clearing the composer below resets `feature`
+    const quickId = quickActionNow(); // sent as the catalogue lists it, priced by its budget
     const reply: Turn = { role: 'assistant', text: '', at: '', model: est.model, pending: true };
     try {
       turns.push({ role: 'user', text, at: new Date().toISOString(), tokens: textTokens });
@@ -290,7 +294,7 @@ export function assistantView(app: App): HTMLElement {
       notice = { text: 'The assistant is replying…', tone: 'info' };
       drawEstimate();
       const done = await app.api.assistant(
-        { model: est.model, message: text, id: messageId, feature: messageFeature, history, conversation: conversations.current },
+        { model: est.model, message: text, id: messageId, feature: messageFeature, history, conversation: conversations.current, quick_action: quickId },
         (soFar) => {
           reply.text = soFar;
           if (replyText) replyText.textContent = soFar;

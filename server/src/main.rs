@@ -23,7 +23,9 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use ai_credits_server::engine::payment::EmbeddedProcessor;
+use ai_credits_server::engine::payment::{
+    EmbeddedProcessor, PaymentMethod, PaymentProcessor, WithMethodOnFile,
+};
 use ai_credits_server::store::Location;
 use ai_credits_server::{Config, Server};
 
@@ -263,7 +265,19 @@ fn serve(config: Config) -> ExitCode {
         Err(code) => return code,
     };
     runtime.block_on(async move {
-        let server = match Server::bind(&config, Arc::new(EmbeddedProcessor)).await {
+        // The demo shows a card on file before a purchase; the embedded processor names none.
+        let processor: Arc<dyn PaymentProcessor> = if config.demo {
+            Arc::new(WithMethodOnFile {
+                inner: EmbeddedProcessor,
+                method: PaymentMethod {
+                    brand: "Visa".into(),
+                    last4: "4242".into(),
+                },
+            })
+        } else {
+            Arc::new(EmbeddedProcessor)
+        };
+        let server = match Server::bind(&config, processor).await {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("ai-credits: cannot start: {e}");

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use ai_credits_server::engine::payment::{
     ChargeRequest, DecliningProcessor, EmbeddedProcessor, PaymentError, PaymentFuture,
-    PaymentProcessor,
+    PaymentMethod, PaymentProcessor, WithMethodOnFile,
 };
 use ai_credits_server::store::{Db, Location};
 use ai_credits_server::{Config, Server};
@@ -61,6 +61,18 @@ impl PaymentProcessor for Scripted {
         Box::pin(async move {
             self.voided.fetch_add(1, Ordering::SeqCst);
             Ok(())
+        })
+    }
+
+    fn payment_method<'a>(
+        &'a self,
+        _account_id: &'a str,
+    ) -> PaymentFuture<'a, Option<PaymentMethod>> {
+        Box::pin(async move {
+            if let Some(stall) = self.stall_authorize {
+                tokio::time::sleep(stall).await;
+            }
+            Ok(None)
         })
     }
 }
@@ -333,4 +345,62 @@ async fn each_paid_purchase_has_one_receipt() {
     assert_eq!(status, 200);
     let (status, body) = receipts(t.member.clone()).await;
     assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_payment_method_on_file_is_named_before_a_purchase() {
+    // Proves GET …/payment-method names the processor's method (brand, last four, "Visa ending in 4242"), is null when the processor keeps none, 503 payment_unavailable past its deadline, and is for admins and the platform only.
+    let http = support::client();
+    let card = WithMethodOnFile {
+        inner: EmbeddedProcessor,
+        method: PaymentMethod {
+            brand: "Visa".into(),
+            last4: "4242".into(),
+        },
+    };
+    let method = |base: String, account: String, token: String| {
+        let http = http.clone();
+        async move {
+            let url = format!("{base}/v1/accounts/{account}/payment-method");
+            support::answer(http.get(url).bearer_auth(token).send().await.unwrap()).await
+        }
+    };
+    let (base, _) = in_process(Arc::new(card), 10).await;
+    let (acc, t) = account(&http, &base).await;
+    let (status, body) = method(base.clone(), acc.clone(), t.admin.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["payment_method"],
+        json!({"brand": "Visa", "last4": "4242", "label": "Visa ending in 4242"})
+    );
+    let (status, _) = method(base.clone(), acc.clone(), ADMIN.to_owned()).await;
+    assert_eq!(status, 200);
+    for token in [&t.member, &t.service] {
+        let (status, body) = method(base.clone(), acc.clone(), token.clone()).await;
+        assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
+    }
+    let (status, body) = method(base.clone(), "acc_nope".into(), ADMIN.to_owned()).await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
+
+    let (base, _) = in_process(Arc::new(EmbeddedProcessor), 10).await;
+    let (acc, t) = account(&http, &base).await;
+    let (status, body) = method(base, acc, t.admin.clone()).await;
+    assert_eq!(
+        (status, &body["payment_method"]),
+        (200, &json!(null)),
+        "{body}"
+    );
+
+    let stalling = Scripted {
+        stall_authorize: Some(Duration::from_secs(5)),
+        ..Scripted::default()
+    };
+    let (base, _) = in_process(Arc::new(stalling), 1).await;
+    let (acc, t) = account(&http, &base).await;
+    let (status, body) = method(base, acc, t.admin.clone()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("payment_unavailable")),
+        "{body}"
+    );
 }

@@ -94,7 +94,10 @@ fn requests(action: Action, account: &str, n: usize) -> Vec<(Method, String, Opt
             on(Method::POST, "webhooks", Some(json!({"url": "not a url"}))),
             on(Method::DELETE, "webhooks/not-a-webhook", None),
         ],
-        Action::ReadReceipts => vec![on(Method::GET, "receipts", None)],
+        Action::ReadReceipts => vec![
+            on(Method::GET, "receipts", None),
+            on(Method::GET, "payment-method", None),
+        ],
         Action::PostKeyEvent => ["connect_key", "key_invalid", "remove_key"]
             .into_iter()
             .map(|kind| post(json!({"kind": kind, "provider": "openai"})))

@@ -356,14 +356,14 @@ test('the 80% banner appears when usage crosses it, and a webhook on loopback ge
 });
 
 test('buying a pack raises purchased credits at once', async () => {
-  // Proves Purchase → confirm → purchase_pack through the client: the server and the screen show 1M more purchased credits.
+  // Proves Purchase → a confirmation naming the amount and the card on file (the server's payment method) → purchase_pack through the client: the server and the screen show 1M more purchased credits.
   const before = await state();
   await page.getByRole('link', { name: 'Billing & Plan' }).click();
   await page.locator('[data-testid=owned-packs]').waitFor(); // the screen is drawn before rows are counted
   const rows = page.locator('[data-testid=owned-packs] tbody tr');
   const packs = await rows.count();
   await page.getByRole('button', { name: 'Purchase 1M credits for $15.00' }).click();
-  await page.getByText('$15.00 for 1M credits, charged to the payment method on file.').waitFor();
+  await page.getByText('$15.00 for 1M credits, charged to Visa ending in 4242.').waitFor();
   await page.getByRole('button', { name: 'Confirm $15.00' }).click();
   await page.getByText('1M credits added to your account for $15.00.').first().waitFor();
   const after = await state();
@@ -579,7 +579,7 @@ test('keyboard: arrow keys move in the model list without saving, Escape cancels
   const before = (await state()).purchased_remaining;
   const purchase = page.getByRole('button', { name: 'Purchase 1M credits for $15.00' });
   await purchase.click();
-  await page.getByText('$15.00 for 1M credits, charged to the payment method on file.').waitFor();
+  await page.getByText('$15.00 for 1M credits, charged to Visa ending in 4242.').waitFor();
   await page.keyboard.press('Escape');
   assert.equal(await page.getByRole('button', { name: 'Confirm $15.00' }).count(), 0, 'Escape closed the confirmation');
   assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Purchase 1M credits for $15.00');

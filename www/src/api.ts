@@ -139,6 +139,9 @@ export interface Receipt {
   charged_at: string; processor_charge_id: string;
 }
 
+/** What a purchase is charged to, as the payment processor names it. */
+export interface PaymentMethod { brand: string; last4: string; label: string }
+
 /** A conversation as the server lists it (the person's own). */
 export interface ConversationSummary {
   id: string; title: string; started_at: string; updated_at: string; turns: number; credits: number;
@@ -198,6 +201,10 @@ export class Api {
 
   receipts(): Promise<{ receipts: Receipt[] }> {
     return request('GET', this.path('/receipts'), this.session.token);
+  }
+
+  paymentMethod(): Promise<{ payment_method: PaymentMethod | null }> {
+    return request('GET', this.path('/payment-method'), this.session.token);
   }
 
   conversations(): Promise<{ conversations: ConversationSummary[] }> {

@@ -33,6 +33,23 @@ pub struct ChargeRequest {
     pub member: String,
 }
 
+/// How an account pays, as its owner would recognise it: a brand and the last four digits,
+/// never a whole card or account number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentMethod {
+    /// "Visa", "Mastercard", "SEPA Direct Debit"…
+    pub brand: String,
+    /// The last four digits of the card or account.
+    pub last4: String,
+}
+
+impl PaymentMethod {
+    /// "Visa ending in 4242".
+    pub fn label(&self) -> String {
+        format!("{} ending in {}", self.brand, self.last4)
+    }
+}
+
 /// Why a processor call did not go through. Either way no credits are added.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PaymentError {
@@ -56,6 +73,14 @@ pub trait PaymentProcessor: Send + Sync + 'static {
     ) -> PaymentFuture<'a, String>;
     /// Releases the reservation, or refunds a capture; a no-op for one never made.
     fn void<'a>(&'a self, request: &'a ChargeRequest) -> PaymentFuture<'a, ()>;
+    /// The account's payment method on file, named before a purchase; `None` (the default)
+    /// when the processor does not say, and the purchase names "the payment method on file".
+    fn payment_method<'a>(
+        &'a self,
+        _account_id: &'a str,
+    ) -> PaymentFuture<'a, Option<PaymentMethod>> {
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// Ids derived from (account, purchase id): the same purchase always names the same
@@ -87,6 +112,40 @@ impl PaymentProcessor for EmbeddedProcessor {
 
     fn void<'a>(&'a self, _request: &'a ChargeRequest) -> PaymentFuture<'a, ()> {
         Box::pin(async { Ok(()) })
+    }
+}
+
+/// Another processor, with one payment method on file for every account: the demo's card
+/// (`serve --demo`: Visa ending in 4242, the card number processors document for tests).
+#[derive(Clone, Debug)]
+pub struct WithMethodOnFile<P> {
+    pub inner: P,
+    pub method: PaymentMethod,
+}
+
+impl<P: PaymentProcessor> PaymentProcessor for WithMethodOnFile<P> {
+    fn authorize<'a>(&'a self, request: &'a ChargeRequest) -> PaymentFuture<'a, String> {
+        self.inner.authorize(request)
+    }
+
+    fn capture<'a>(
+        &'a self,
+        request: &'a ChargeRequest,
+        authorization: &'a str,
+    ) -> PaymentFuture<'a, String> {
+        self.inner.capture(request, authorization)
+    }
+
+    fn void<'a>(&'a self, request: &'a ChargeRequest) -> PaymentFuture<'a, ()> {
+        self.inner.void(request)
+    }
+
+    fn payment_method<'a>(
+        &'a self,
+        _account_id: &'a str,
+    ) -> PaymentFuture<'a, Option<PaymentMethod>> {
+        let method = self.method.clone();
+        Box::pin(async move { Ok(Some(method)) })
     }
 }
 

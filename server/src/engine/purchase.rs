@@ -111,6 +111,17 @@ pub fn refused(e: &PaymentError) -> ApiError {
 }
 
 impl Engine {
+    /// The account's payment method on file, within the processor's deadline.
+    pub async fn payment_method(
+        &self,
+        account_id: &str,
+    ) -> Result<Option<super::payment::PaymentMethod>, PaymentError> {
+        let payments = &self.payments;
+        payments
+            .within(payments.processor.payment_method(account_id))
+            .await
+    }
+
     /// Buys a pack: check, authorise, capture, record (see `payment`).
     pub async fn purchase(
         &self,

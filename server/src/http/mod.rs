@@ -136,6 +136,10 @@ pub fn router(state: Arc<AppState>, www: Option<&std::path::Path>) -> Router {
         .route("/v1/accounts/{id}/checkpoint", get(reads::get_checkpoint))
         .route("/v1/accounts/{id}/receipts", get(reads::get_receipts))
         .route(
+            "/v1/accounts/{id}/payment-method",
+            get(reads::get_payment_method),
+        )
+        .route(
             "/v1/accounts/{id}/keys",
             get(keys::get_keys).put(keys::put_keys),
         )

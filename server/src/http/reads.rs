@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use ai_credits::time::parse_instant;
 
 use crate::engine;
+use crate::engine::payment::PaymentError;
 use crate::error::{ApiError, ErrorCode};
 use crate::http::Shared;
 use crate::http::auth::{Caller, Role};
@@ -34,6 +35,40 @@ fn query_map(
 
 /// Most receipts `/receipts` returns (the newest).
 pub const RECEIPTS_MAX: i64 = 500;
+
+/// `GET /v1/accounts/{id}/payment-method`: what a purchase will be charged to, as the
+/// payment processor names it (`{"payment_method": {brand, last4, label}}`, or `null` when it
+/// keeps none); who may read receipts may (admin, platform). A processor past its deadline is
+/// 503 payment_unavailable.
+pub async fn get_payment_method(
+    State(app): Shared,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.may(Action::ReadReceipts, Some(&id))?;
+    if !app
+        .ctx
+        .db
+        .account_exists(&id)
+        .await
+        .map_err(|e| ApiError::storage(&e))?
+    {
+        return Err(ApiError::account_not_found());
+    }
+    let method = app.engine.payment_method(&id).await.map_err(|e| {
+        let (PaymentError::Declined(why) | PaymentError::Failed(why)) = e;
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::PaymentUnavailable,
+            format!("the payment processor could not say how the account pays ({why}); retry"),
+        )
+    })?;
+    Ok(Json(json!({
+        "payment_method": method.map(|m| json!({
+            "brand": m.brand, "last4": m.last4, "label": m.label(),
+        })),
+    })))
+}
 
 /// `GET /v1/accounts/{id}/receipts`: one line per paid purchase, newest first (admin, platform).
 pub async fn get_receipts(

@@ -91,11 +91,21 @@ function offers(app: App): HTMLElement {
   const status = h('p', { class: 'notice', role: 'status', 'aria-live': 'polite' });
   let confirming: string | null = null;
   let buying = false;
+  /** The payment method on file as the server names it ("Visa ending in 4242"), once read. */
+  let method = 'the payment method on file';
+  if (app.isAdmin && app.online) {
+    void app.api.paymentMethod().then((m) => {
+      if (m.payment_method) {
+        method = m.payment_method.label;
+        draw();
+      }
+    }, () => undefined); // unreadable: the purchase names "the payment method on file"
+  }
 
   const purchase = async (pack: string, credits: number, price: number): Promise<void> => {
     buying = true;
     draw();
-    mount(status, `Charging ${fmt.usdCents(price)} to the payment method on file…`);
+    mount(status, `Charging ${fmt.usdCents(price)} to ${method}…`);
     try {
       await app.client.send({ kind: 'purchase_pack', pack });
       const text = `${fmt.credits(credits)} added to your account for ${fmt.usdCents(price)}.`;
@@ -116,7 +126,7 @@ function offers(app: App): HTMLElement {
     const allowed = (plan?.packs ?? false) && app.isAdmin;
     mount(section,
       h('h2', { id: 'packs-heading' }, 'AI Credit Packs'),
-      h('p', { class: 'muted' }, 'Credits are charged to the payment method on file and added to your account immediately.'),
+      h('p', { class: 'muted', 'data-testid': 'payment-method' }, `Credits are charged to ${method} and added to your account immediately.`),
       !(plan?.packs ?? false) ? h('p', { class: 'banner' }, `The ${plan?.name ?? ''} plan does not offer credit packs.`)
         : !app.isAdmin ? h('p', { class: 'banner' }, 'Only an administrator of the account can buy credit packs.') : null,
       h('ul', { class: 'offers' }, app.catalogue.packs().map((p) => {
@@ -138,7 +148,7 @@ function offers(app: App): HTMLElement {
                 }
               },
             },
-              h('span', { class: 'confirm-text' }, `${fmt.usdCents(p.price_cents)} for ${name}, charged to the payment method on file.`),
+              h('span', { class: 'confirm-text' }, `${fmt.usdCents(p.price_cents)} for ${name}, charged to ${method}.`),
               h('button', {
                 type: 'button', class: 'primary', disabled: buying || !app.online,
                 onclick: () => void purchase(p.id, p.credits, p.price_cents),

@@ -157,6 +157,7 @@ impl Server {
                 scan_every: std::time::Duration::from_millis(config.webhook_scan_ms.max(50)),
                 retry_base_ms: i64::try_from(config.webhook_retry_base_ms.max(1))
                     .unwrap_or(i64::MAX),
+                allow_private: config.webhooks_allow_private,
             },
         );
         let keys = http::keys::KeyService::new(data_key, providers);

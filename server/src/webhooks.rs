@@ -17,6 +17,7 @@
 //!
 //! A delivery's body: `{"id", "type": "alert.<kind>", "account", "created_at", "alert"}`.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +27,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use hmac::{Hmac, Mac};
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use sqlx::Row;
@@ -62,6 +64,8 @@ const LOG_MAX: i64 = 200;
 pub struct Settings {
     pub scan_every: Duration,
     pub retry_base_ms: i64,
+    /// `--webhooks-allow-private`: receivers on the server's own networks are allowed.
+    pub allow_private: bool,
 }
 
 fn sealing_context(account: &str, id: &str) -> String {
@@ -88,25 +92,32 @@ fn backoff_ms(base: i64, attempts: i64) -> i64 {
         .min(BACKOFF_MAX_MS)
 }
 
-/// Whether `url`'s host is `localhost` or an address of this machine's own networks: loopback,
-/// private (RFC 1918, unique-local), link-local, unspecified or CGNAT. A name that resolves to
-/// such an address is not caught here.
+/// Whether `url`'s host is `localhost` or an address of this machine's own networks (see
+/// [`private_ip`]). A name that resolves to such an address is caught when a delivery is
+/// sent, by [`PublicOnly`].
 fn private_host(url: &reqwest::Url) -> bool {
-    use std::net::IpAddr;
     let Some(host) = url.host_str() else {
         return true;
     };
-    let ip = match host
+    match host
         .trim_start_matches('[')
         .trim_end_matches(']')
         .parse::<IpAddr>()
     {
-        Ok(IpAddr::V6(v6)) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-        Ok(ip) => ip,
+        Ok(ip) => private_ip(ip),
         Err(_) => {
             let d = host.trim_end_matches('.').to_ascii_lowercase();
-            return d == "localhost" || d.ends_with(".localhost");
+            d == "localhost" || d.ends_with(".localhost")
         }
+    }
+}
+
+/// Whether `ip` is on this machine's own networks: loopback, private (RFC 1918, unique-local),
+/// link-local, unspecified, broadcast or CGNAT (an IPv4-mapped IPv6 address as its IPv4).
+fn private_ip(ip: IpAddr) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        ip => ip,
     };
     match ip {
         IpAddr::V4(v4) => {
@@ -124,6 +135,58 @@ fn private_host(url: &reqwest::Url) -> bool {
                 || (v6.segments()[0] & 0xffc0) == 0xfe80
         }
     }
+}
+
+/// The refusal of a receiver whose name resolves only to the server's own networks.
+#[derive(Debug)]
+struct OwnNetworksOnly;
+
+impl std::fmt::Display for OwnNetworksOnly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the name resolves only to addresses of the server's own networks")
+    }
+}
+
+impl std::error::Error for OwnNetworksOnly {}
+
+/// The public addresses among `addrs`, or [`OwnNetworksOnly`] when there are none.
+fn public_only(
+    addrs: impl Iterator<Item = SocketAddr>,
+) -> Result<Vec<SocketAddr>, OwnNetworksOnly> {
+    let public: Vec<SocketAddr> = addrs.filter(|a| !private_ip(a.ip())).collect();
+    if public.is_empty() {
+        Err(OwnNetworksOnly)
+    } else {
+        Ok(public)
+    }
+}
+
+/// The delivery client's name resolution unless `--webhooks-allow-private`: the system's,
+/// keeping only public addresses, so a registered name that resolves (or later re-resolves)
+/// to the server's own networks is never connected to. The address checked is the one
+/// connected to: nothing resolves the name a second time in between.
+struct PublicOnly;
+
+impl Resolve for PublicOnly {
+    fn resolve(&self, name: Name) -> Resolving {
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((name.as_str(), 0)).await?;
+            let public = public_only(found)?;
+            Ok(Box::new(public.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// Whether a send failed because the receiver's name resolves only to own networks.
+fn refused_own_network(e: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.is::<OwnNetworksOnly>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 fn storage(e: sqlx::Error) -> ApiError {
@@ -351,11 +414,13 @@ pub fn start(ctx: Arc<Ctx>, data_key: Option<DataKey>, settings: Settings) {
     let Some(key) = data_key else {
         return;
     };
-    let http = reqwest::Client::builder()
+    let mut http = reqwest::Client::builder()
         .timeout(SEND_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("an HTTP client");
+        .redirect(reqwest::redirect::Policy::none());
+    if !settings.allow_private {
+        http = http.dns_resolver(Arc::new(PublicOnly));
+    }
+    let http = http.build().expect("an HTTP client");
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(settings.scan_every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -516,6 +581,12 @@ async fn send_due(
                     Err(e) if e.is_timeout() => {
                         Err((None, "the receiver did not answer in time".to_owned()))
                     }
+                    Err(e) if refused_own_network(&e) => Err((
+                        None,
+                        "the receiver's name resolves only to the server's own networks \
+                         (serve --webhooks-allow-private allows them)"
+                            .to_owned(),
+                    )),
                     Err(_) => Err((None, "the receiver could not be reached".to_owned())),
                 }
             }
@@ -578,6 +649,42 @@ mod tests {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
             "RFC 4231 test case 2"
         );
+    }
+
+    #[tokio::test]
+    async fn a_name_is_connected_to_only_at_its_public_addresses() {
+        // Proves the delivery client's resolution keeps a name's public addresses and refuses one that resolves only to the server's own networks (localhost: loopback), with an error the send can tell apart.
+        let mixed = [
+            "127.0.0.1:0",
+            "10.0.0.7:0",
+            "8.8.4.4:0",
+            "[::1]:0",
+            "[2001:db8::5]:0",
+        ]
+        .map(|a| a.parse::<SocketAddr>().unwrap());
+        let kept = public_only(mixed.into_iter()).unwrap();
+        assert_eq!(
+            kept,
+            vec![
+                "8.8.4.4:0".parse().unwrap(),
+                "[2001:db8::5]:0".parse().unwrap()
+            ]
+        );
+        assert!(public_only(mixed[..2].iter().copied()).is_err());
+        let name: Name = "localhost".parse().unwrap();
+        let refused = PublicOnly.resolve(name).await.err().expect("refused");
+        assert!(refused.is::<OwnNetworksOnly>(), "{refused}");
+        // Through a client, as deliveries are sent: the error names the cause.
+        let http = reqwest::Client::builder()
+            .dns_resolver(Arc::new(PublicOnly))
+            .build()
+            .unwrap();
+        let e = http
+            .post("http://localhost:9/hook")
+            .send()
+            .await
+            .expect_err("not sent");
+        assert!(refused_own_network(&e), "{e:?}");
     }
 
     #[test]

@@ -351,7 +351,7 @@ async fn holds_are_bounded_and_plans_are_the_platforms() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_sees_only_its_own_usage_row() {
-    // Proves usage by member in a member's /state holds only its own row, while the admin's holds everyone's.
+    // Proves a member's reads name no other member (SPEC §5.1 "usage by member: its own only"): /state's usage by member holds only its own row, and its checkpoint, entries and events neither name nor count a colleague, while every balance is the admin's; the admin reads everyone's.
     let server = ServerProcess::start(&support::sqlite("own-usage"), false);
     let http = support::client();
     let base = server.base.as_str();
@@ -361,6 +361,9 @@ async fn a_member_sees_only_its_own_usage_row() {
         let usage = json!({"kind": "usage", "id": format!("u{i}"), "model": "gpt-5", "input_tokens": 1000, "member": member});
         assert_eq!(post(&http, base, &account, &t.service, usage).await.0, 200);
     }
+    let hold =
+        json!({"kind": "hold", "id": "h-2", "credits": 500, "expires_at": soon(), "member": "ben"});
+    assert_eq!(post(&http, base, &account, &t.service, hold).await.0, 200);
     let rows = |state: &Value| -> Vec<String> {
         let mut found = Vec::new();
         fn walk(v: &Value, found: &mut Vec<String>) {
@@ -383,6 +386,44 @@ async fn a_member_sees_only_its_own_usage_row() {
     let (_, admin_view) = support::get_state(&http, base, &account, &t.admin, None).await;
     assert_eq!(rows(&member_view), ["member-member"], "{member_view}");
     assert_eq!(rows(&admin_view), ["ben", "cleo", "member-member"]);
+    for figure in ["available", "held", "monthly"] {
+        assert_eq!(member_view[figure], admin_view[figure], "{figure}");
+    }
+    let read = |token: String, path: &str| {
+        let url = format!("{base}/v1/accounts/{account}/{path}");
+        let http = http.clone();
+        async move {
+            let (status, body) =
+                support::answer(http.get(url).bearer_auth(token).send().await.unwrap()).await;
+            assert_eq!(status, 200, "{body}");
+            body
+        }
+    };
+    for path in ["checkpoint", "entries?after=0", "entries?before=999"] {
+        let member = read(t.member.clone(), path).await.to_string();
+        let admin = read(t.admin.clone(), path).await.to_string();
+        for colleague in ["ben", "cleo"] {
+            assert!(!member.contains(colleague), "{path}: {member}");
+            assert!(admin.contains(colleague), "{path}: {admin}");
+        }
+        assert!(member.contains("member-member"), "{path}: {member}");
+    }
+    // The member's checkpoint restores a ledger whose balance is the server's.
+    let doc = read(t.member.clone(), "checkpoint").await;
+    let checkpoint = ai_credits::checkpoint::Checkpoint::from_value(&doc["checkpoint"]).unwrap();
+    let catalogue = std::sync::Arc::new(ai_credits::Catalogue::default());
+    let ledger = ai_credits::Ledger::from_checkpoint(catalogue, &checkpoint).unwrap();
+    let restored = serde_json::to_value(ledger.balance(ledger.now().unwrap()).unwrap()).unwrap();
+    for figure in ["available", "held"] {
+        assert_eq!(restored[figure], admin_view[figure], "{figure}");
+    }
+    // The member's entries still hold every charge (its replica computes the same balances).
+    let member = read(t.member.clone(), "entries?after=0").await;
+    let admin = read(t.admin.clone(), "entries?after=0").await;
+    assert_eq!(
+        member["events"].as_array().unwrap().len(),
+        admin["events"].as_array().unwrap().len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

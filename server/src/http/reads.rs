@@ -157,14 +157,9 @@ pub async fn get_state(
         );
         o.insert("version".into(), read.version.into());
         o.insert("cursor".into(), read.event_count.into());
-        if let Caller::Account {
-            role: Role::Member,
-            member,
-            ..
-        } = &caller
-        {
-            only_own_usage(o, member);
-        }
+    }
+    if let Some(member) = member_reading(&caller) {
+        only_own(&mut doc, member);
     }
     Ok(Json(doc))
 }
@@ -190,11 +185,14 @@ pub async fn get_checkpoint(
     if not_modified {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag_header)]).into_response());
     }
-    let body = json!({
+    let mut body = json!({
         "checkpoint": read.ledger.checkpoint(),
         "cursor": read.event_count,
         "version": read.version,
     });
+    if let Some(member) = member_reading(&caller) {
+        only_own(&mut body, member);
+    }
     Ok(([(header::ETAG, etag_header)], Json(body)).into_response())
 }
 
@@ -232,13 +230,15 @@ pub async fn get_entries(
         let before = number("before", 0, i64::MAX)?;
         let (page, older) = engine::entries_before(&app.ctx, &id, before, limit).await?;
         let (seqs, entries): (Vec<i64>, Vec<Value>) = page.into_iter().unzip();
-        return Ok(Json(
-            json!({"entries": entries, "seqs": seqs, "before": older}),
-        ));
+        let mut body = json!({"entries": entries, "seqs": seqs, "before": older});
+        if let Some(member) = member_reading(&caller) {
+            only_own(&mut body, member);
+        }
+        return Ok(Json(body));
     }
     let after = number("after", 0, i64::MAX)?;
     let page = engine::entries_after(&app.ctx, &id, after, limit).await?;
-    Ok(Json(json!({
+    let mut body = json!({
         "entries": page.entries,
         "events": page.events,
         "account": page.account,
@@ -246,20 +246,48 @@ pub async fn get_entries(
         "next_cursor": page.next_cursor,
         "has_more": page.has_more,
         "version": page.version,
-    })))
+    });
+    if let Some(member) = member_reading(&caller) {
+        only_own(&mut body, member);
+    }
+    Ok(Json(body))
 }
 
-/// A member's view of the report: usage by member, and the breakdown by member, keep only the
-/// member's own row (SPEC §5.1; admins see everyone's).
-fn only_own_usage(report: &mut serde_json::Map<String, Value>, member: &str) {
-    for value in report.values_mut() {
-        if let Value::Object(inner) = value {
-            only_own_usage(inner, member);
-        }
+/// The member a read is for when the caller is a member (admins, the service and the
+/// platform read everyone's).
+fn member_reading(caller: &Caller) -> Option<&str> {
+    match caller {
+        Caller::Account {
+            role: Role::Member,
+            member,
+            ..
+        } => Some(member),
+        _ => None,
     }
-    for key in ["usage_by_member", "by_member"] {
-        if let Some(Value::Object(rows)) = report.get_mut(key) {
-            rows.retain(|name, _| name == member);
+}
+
+/// A member's view of what it reads (SPEC §5.1: "usage by member: its own only"): in the
+/// report, the checkpoint and the synced entries and events, usage by member keeps only the
+/// member's own row, and another member's name is taken off every event, entry and hold. The
+/// balances are untouched (no rule reads who a member is), so a member's replica agrees with
+/// the server on every figure, and its usage by member is its own, as the server's view.
+fn only_own(value: &mut Value, member: &str) {
+    match value {
+        Value::Object(o) => {
+            if o.get("member")
+                .and_then(Value::as_str)
+                .is_some_and(|m| m != member)
+            {
+                o.remove("member");
+            }
+            for key in ["usage_by_member", "by_member"] {
+                if let Some(Value::Object(rows)) = o.get_mut(key) {
+                    rows.retain(|name, _| name == member);
+                }
+            }
+            o.values_mut().for_each(|v| only_own(v, member));
         }
+        Value::Array(items) => items.iter_mut().for_each(|v| only_own(v, member)),
+        _ => {}
     }
 }

@@ -124,8 +124,10 @@ impl Ledger {
                         )
                     }
                 } else {
+                    // The share used now (rounded down, so never below the threshold crossed).
+                    let used = u128::from(monthly.used) * 100 / u128::from(monthly.allowance);
                     format!(
-                        "You have used {percent}% of this month's {} credits ({} left). They refill on {}.",
+                        "You have used {used}% of this month's {} credits ({} left). They refill on {}.",
                         grouped(monthly.allowance),
                         grouped(monthly.remaining),
                         day(&cycle.end)
@@ -214,5 +216,40 @@ mod tests {
         assert_eq!(grouped(1_000), "1,000");
         assert_eq!(grouped(3_000_000), "3,000,000");
         assert_eq!(grouped(12_345_678), "12,345,678");
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod message_tests {
+    use std::sync::Arc;
+
+    use crate::time::parse_instant;
+    use crate::{Account, Catalogue, Ledger};
+
+    #[test]
+    fn the_monthly_alert_says_the_share_used_now() {
+        // Proves the 80% alert, once passed, names the share used now (85%, rounded down) beside what is left, under the 80% threshold's id.
+        let account = Account {
+            plan: "growth".into(),
+            cycle_anchor: parse_instant("2026-01-01T00:00:00Z").unwrap(),
+        };
+        let mut ledger = Ledger::new(Arc::new(Catalogue::default()), account).unwrap();
+        let debit = serde_json::json!([{"at": "2026-01-02T00:00:00Z", "kind": "debit", "id": "d",
+            "credits": 2_559_999}]);
+        ledger.replay(debit.as_array().unwrap()).unwrap();
+        let alerts = ledger
+            .alerts(parse_instant("2026-01-02T01:00:00Z").unwrap())
+            .unwrap();
+        let eighty = alerts
+            .iter()
+            .find(|a| a.id.starts_with("monthly_used:80:"))
+            .expect("the 80% alert");
+        assert!(
+            eighty
+                .message
+                .starts_with("You have used 85% of this month's 3,000,000 credits (440,001 left)."),
+            "{}",
+            eighty.message
+        );
     }
 }

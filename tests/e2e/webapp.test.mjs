@@ -266,6 +266,13 @@ test('a quick action estimates below the same text typed, and is charged within 
   assert.equal(await composer.inputValue(), text, 'the quick action fills the composer with its prompt');
   const quick = await estimateData();
   assert.ok(Number(quick.high) < Number(typed.expected), `quick ${quick.low}–${quick.high} against typed ${typed.low}–${typed.expected}–${typed.high}`);
+  assert.match(quick.text, /^up to [0-9.]+k? credits/, 'a quick action shows its budget as a ceiling');
+  // Emptied and typed again, the same words are a typed message.
+  await composer.fill('');
+  await composer.fill(text);
+  assert.equal((await estimateData()).expected, typed.expected, 'typing the words again is not the quick action');
+  await composer.fill('');
+  await page.getByRole('button', { name: 'Overdue returns' }).click();
   const replies = page.locator('.turn.assistant');
   const count = await replies.count();
   await page.getByRole('button', { name: 'Send' }).click();

@@ -165,6 +165,10 @@ export class App {
   /** After an action the server accepted: sync, then redraw. */
   async afterWrite(): Promise<void> {
     await this.sync();
+    // The write may be audited (a model change): the log on show is read again.
+    if (this.keysOnScreen) {
+      await this.loadKeys().catch((e: unknown) => console.warn(`ai-credits: the keys could not be read (${errorCode(e)})`, e));
+    }
     this.changed();
   }
 

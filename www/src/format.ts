@@ -49,6 +49,12 @@ export function usdMicros(micros: number): string {
   return usdCents(Math.floor((n + 5_000) / 10_000));
 }
 
+/** An approximate dollar amount: "≈ $0.03", or "< 1¢" (which says it is approximate already). */
+export function approxUsdMicros(micros: number): string {
+  const text = usdMicros(micros);
+  return text.startsWith('<') ? text : `≈ ${text}`;
+}
+
 /** A range of credits: "1.2k–3.4k credits", or one figure when both ends agree. */
 export function creditRange(low: number, high: number): string {
   const a = compactCredits(low);

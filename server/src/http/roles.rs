@@ -198,11 +198,18 @@ impl Caller {
             No => Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 ErrorCode::Forbidden,
-                format!(
-                    "a {} token may not {}; see SPEC §5.1 for who may",
-                    self.who().as_str(),
-                    action.describe()
-                ),
+                {
+                    let who = self.who().as_str();
+                    let article = if who.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                        "an"
+                    } else {
+                        "a"
+                    };
+                    format!(
+                        "{article} {who} token may not {}; see SPEC §5.1 for who may",
+                        action.describe()
+                    )
+                },
             )),
             granted => Ok(granted),
         }

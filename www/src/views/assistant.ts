@@ -210,10 +210,13 @@ export function assistantView(app: App): HTMLElement {
     } else {
       const credits = est.billed_to === 'own_key'
         ? h('span', { class: 'billed own', 'data-testid': 'billed-to' }, `Billed to your own ${app.providerName(providerOf(app, est.model))} key · 0 credits`)
-        : h('span', { class: 'billed', 'data-testid': 'billed-to' }, `≈ ${fmt.creditRange(est.credits.low, est.credits.high)}`);
+        : quickActionNow()
+          // A quick action's budget is its most: its answer is capped at it.
+          ? h('span', { class: 'billed', 'data-testid': 'billed-to' }, `up to ${fmt.credits(est.credits.high)}`)
+          : h('span', { class: 'billed', 'data-testid': 'billed-to' }, `≈ ${fmt.creditRange(est.credits.low, est.credits.high)}`);
       mount(estimateLine,
         h('span', { 'data-testid': 'estimate-credits' }, credits),
-        h('span', null, ` · ≈ ${fmt.usdMicros(est.cost_usd_micros.expected)} AI cost`),
+        h('span', null, ` · ${fmt.approxUsdMicros(est.cost_usd_micros.expected)} AI cost`),
         est.billed_to === 'credits'
           ? h('span', null, ` · after this message you will have ≈ ${fmt.credits(est.available_after_expected)}`)
           : null,
@@ -263,7 +266,11 @@ export function assistantView(app: App): HTMLElement {
       }
     }
     typed = next;
-    if (next.trim() === '') feature = 'assistant';
+    if (next.trim() === '') {
+      // An emptied composer ends the quick action: typing its words again is a typed message.
+      feature = 'assistant';
+      quickAction = null;
+    }
     if (notice?.tone === 'error') notice = null;
     drawEstimate();
   };
@@ -283,6 +290,7 @@ export function assistantView(app: App): HTMLElement {
     const textTokens = tokenCounter(est.model).tokens;
     const messageFeature = feature; // clearing the composer below resets `feature`
     const quickId = quickActionNow(); // sent as the catalogue lists it, priced by its budget
+    const messageQuick = quickAction; // emptying the composer below ends it
     const reply: Turn = { role: 'assistant', text: '', at: '', model: est.model, pending: true };
     try {
       turns.push({ role: 'user', text, at: new Date().toISOString(), tokens: textTokens });
@@ -323,6 +331,7 @@ export function assistantView(app: App): HTMLElement {
         textarea.value = text;
         onEdit();
         feature = messageFeature;
+        quickAction = messageQuick;
       }
       notice = {
         text: unknownOutcome

@@ -18,7 +18,10 @@ function cost(app: App, m: Model, text: string, feature: string, ownKey: boolean
   try {
     const e = app.client.estimateMessage({ model: m.id, text, feature, member: app.session.member });
     const range = fmt.creditRange(e.would_be_credits.low, e.would_be_credits.high);
-    return ownKey || !m.on_credits ? `0 credits: billed to your own key (≈ ${range} if it were on credits)` : `≈ ${range}`;
+    const ai = fmt.approxUsdMicros(e.cost_usd_micros.expected);
+    if (ownKey) return `0 credits: billed to your ${app.providerName(m.provider)} key (${ai} AI cost)`;
+    if (!m.on_credits) return `0 credits, with your own ${app.providerName(m.provider)} key (${ai} AI cost, billed by ${app.providerName(m.provider)})`;
+    return `≈ ${range}`;
   } catch {
     return '—';
   }

@@ -164,7 +164,7 @@ function modelPicker(app: App): HTMLElement {
         'Your admin chooses the model the assistant uses for everyone.'),
       h('p', { class: 'muted' }, h('a', { href: '#/models' }, 'Choosing the Right AI Model'), ': what each model is best for and what a question or a task costs.'),
       hidden.length > 0 ? h('p', { class: 'muted' },
-        `${hidden.map((m) => m.name).join(', ')} ${hidden.length === 1 ? 'appears' : 'appear'} here when you connect your own ${[...new Set(hidden.map((m) => app.providerName(m.provider)))].join(' or ')} key below.`) : null,
+        `${hidden.map((m) => m.name).join(', ')} ${hidden.length === 1 ? 'appears' : 'appear'} here when you connect your own ${[...new Set(hidden.map((m) => app.providerName(m.provider)))].join(' or ')} key${app.isAdmin ? ' below' : ' (your admin connects keys)'}.`) : null,
       status);
     drawConfirm();
     if (focused) document.getElementById(focused)?.focus();
@@ -338,11 +338,11 @@ function auditLog(app: App): HTMLElement {
     // The server lists the log oldest first; show the newest first.
     const entries = [...app.audit].reverse().slice(0, 50);
     mount(section,
-      h('h2', { id: 'audit-heading' }, 'Key audit log'),
-      h('div', { class: 'table-scroll', tabindex: 0, role: 'region', 'aria-label': 'Key audit log table' }, h('table', { class: 'audit', 'data-testid': 'audit' },
+      h('h2', { id: 'audit-heading' }, 'Audit log'),
+      h('div', { class: 'table-scroll', tabindex: 0, role: 'region', 'aria-label': 'Audit log table' }, h('table', { class: 'audit', 'data-testid': 'audit' },
         h('thead', null, h('tr', null, ['When', 'Who', 'What', 'Provider', 'Detail'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', null, entries.length === 0
-          ? h('tr', null, h('td', { colspan: 5, class: 'muted' }, 'No key changes yet.'))
+          ? h('tr', null, h('td', { colspan: 5, class: 'muted' }, 'No key or model changes yet.'))
           : entries.map((e) => h('tr', null,
             h('td', null, fmt.dateTime(e.at)), h('td', null, whoText(e)),
             h('td', null, ACTIONS[e.action] ?? e.action),

@@ -70,8 +70,8 @@ export function usagePanel(app: App): HTMLElement {
         h('dt', null, 'Credits used by messages'), h('dd', { 'data-testid': 'usage-credits' }, fmt.exact(credits.credits)),
         h('dt', null, '≈ AI cost'), h('dd', null, fmt.usdMicros(credits.cost_usd_micros)),
         ownKey.entries > 0 ? [h('dt', null, 'On your own keys'), h('dd', null, `${fmt.exact(ownKey.entries)} messages`)] : null),
-      h('p', { class: 'metric-note' }, h('a', { href: '#/settings/ai' }, 'Usage details'), ' · ',
-        h('a', { href: '#/settings/billing' }, 'Buy credits')),
+      h('p', { class: 'metric-note' }, h('a', { href: '#/settings/ai' }, 'Usage details'),
+        app.isAdmin ? [' · ', h('a', { href: '#/settings/billing' }, 'Buy credits')] : null),
     );
   };
   draw();

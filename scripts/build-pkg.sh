@@ -42,7 +42,7 @@ errors=$(cd pkg && find snippets -name errors.js | sort)
 [ "$(echo "$errors" | wc -l)" = 1 ] && [ -n "$errors" ] || { echo "build-pkg: expected one errors.js snippet, found: $errors" >&2; exit 1; }
 sed "s|'./errors.js'|'./$errors'|" src/wasm/js/guard.js > pkg/guard.js
 cp src/wasm/js/index.js src/wasm/js/tokens.js src/wasm/js/edit.js src/wasm/js/node-wasm.js src/wasm/js/edge.js src/wasm/js/index.d.ts \
-  src/wasm/js/tokens.d.ts pkg/
+  src/wasm/js/tokens.d.ts src/wasm/js/edge-light.js src/wasm/js/tokens-edge-light.js src/wasm/js/edge-module.js pkg/
 # The same types for `require` (TypeScript reads a .d.ts of this "type": "module" package as
 # ESM, which CommonJS code may not import): CommonJS copies under .d.cts names.
 cp pkg/ai_credits.d.ts pkg/ai_credits.d.cts

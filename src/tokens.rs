@@ -825,9 +825,15 @@ fn white_space(
     sink: &mut impl PieceSink,
 ) -> (usize, Lead) {
     let byte_class = |i: usize| byte_class_at(bytes, i);
-    // The usual case first: one space before a word or symbol.
-    if matches!(bytes.get(at), Some(b' ')) && byte_class(at + 1) & (B_LETTER | B_SYMBOL) != 0 {
-        return (at + 1, Lead::Space);
+    // The usual case first: one space before a word or symbol (which it leads).
+    if matches!(bytes.get(at), Some(b' ')) {
+        let next = byte_class(at + 1);
+        if next & (B_LETTER | B_SYMBOL) != 0
+            || (next == B_OTHER
+                && class_at(bytes, at + 1).is_some_and(|c| c.is_letter() || c.is_symbol()))
+        {
+            return (at + 1, Lead::Space);
+        }
     }
     let mut end = at;
     loop {
@@ -971,6 +977,10 @@ enum Shape {
 #[inline(always)]
 fn word(bytes: &[u8], at: usize, lead: Lead, sink: &mut impl PieceSink) -> usize {
     let class = |i: usize| byte_class_at(bytes, i);
+    if class(at) == B_OTHER {
+        // A word that starts beyond ASCII: no ASCII letters to cost first.
+        return general_word(bytes, at, lead, sink);
+    }
     let mut features = Default::default();
     let mut letters = Letters::new(lead);
     let mut end = at;
@@ -1014,16 +1024,35 @@ fn word(bytes: &[u8], at: usize, lead: Lead, sink: &mut impl PieceSink) -> usize
 /// The case class, script and length in bytes of the letter at byte `at`, if there is one.
 #[inline(always)]
 fn letter_at(bytes: &[u8], at: usize) -> Option<(Case, usize, usize)> {
-    if at >= bytes.len() {
-        return None;
-    }
-    let (code, n) = decode(bytes, at);
-    let class = classify_code(code);
+    let first = *bytes.get(at)?;
+    let (class, n) = if first < 0x80 {
+        (ASCII_CLASSES[usize::from(first)], 1)
+    } else {
+        let byte = |i: usize| u32::from(bytes.get(at + i).copied().unwrap_or(0));
+        let (code, n) = decode_multibyte(u32::from(first), byte);
+        (classify_multibyte(code), n)
+    };
     if class.is_letter() {
         Some((class.case(), class.script(), n))
     } else {
         None
     }
+}
+
+/// `classify_code` of a code point decoded from two to four bytes, without the check that it
+/// is a `char` where it cannot matter: below U+10000 the BMP table is read directly (a
+/// surrogate, which only bytes that are not UTF-8 give, has a symbol's class there, the class
+/// of the U+FFFD that `classify_code` would look up instead).
+#[inline(always)]
+fn classify_multibyte(code: u32) -> Class {
+    if code > 0xffff {
+        return class_by_tables(char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER));
+    }
+    let block = match BMP_BLOCKS[(code >> 8) as usize].get() {
+        Some(block) => block,
+        None => bmp_block(code >> 8),
+    };
+    Class(block[(code & 0xff) as usize])
 }
 
 /// A word piece with letters beyond ASCII, by character classes.
@@ -1079,27 +1108,89 @@ fn general_word(bytes: &[u8], at: usize, lead: Lead, sink: &mut impl PieceSink) 
     end + suffix
 }
 
-/// How many letters a word has, in all and by script.
-#[derive(Clone, Copy, Default)]
+/// How many letters a word has, in all and by script. Most words have letters of one or two
+/// scripts (Japanese: Han and kana); those are counted in two slots that stay in registers,
+/// and a table of every script is filled only when a third script comes.
+#[derive(Clone, Copy)]
 struct ScriptCount {
     letters: usize,
+    /// The first two non-ASCII scripts seen (`NO_SCRIPT` for none) and their letters.
+    slots: [(usize, u16); 2],
+    /// Every script's letters, once a third script came (`many`).
     by_script: [u16; SCRIPTS],
+    many: bool,
+}
+
+const NO_SCRIPT: usize = usize::MAX;
+
+impl Default for ScriptCount {
+    fn default() -> ScriptCount {
+        ScriptCount {
+            letters: 0,
+            slots: [(NO_SCRIPT, 0); 2],
+            by_script: [0; SCRIPTS],
+            many: false,
+        }
+    }
 }
 
 impl ScriptCount {
+    /// Counts a letter of `script` (a `Script` index, or `ASCII`, which has no count of its
+    /// own). Counts saturate at `u16::MAX`, as they always did.
     #[inline(always)]
     fn add(&mut self, script: usize) {
         self.letters += 1;
-        if let Some(n) = self.by_script.get_mut(script) {
-            *n = n.saturating_add(1);
+        if script >= SCRIPTS {
+            return;
+        }
+        if self.many {
+            self.by_script[script] = self.by_script[script].saturating_add(1);
+        } else if self.slots[0].0 == script || self.slots[0].0 == NO_SCRIPT {
+            self.slots[0] = (script, self.slots[0].1.saturating_add(1));
+        } else if self.slots[1].0 == script || self.slots[1].0 == NO_SCRIPT {
+            self.slots[1] = (script, self.slots[1].1.saturating_add(1));
+        } else {
+            self.spill(script);
         }
     }
 
-    /// The most frequent non-ASCII script (the first of equals), `Other` if none.
+    /// A third script: from now on every script is counted in the table.
+    #[cold]
+    #[inline(never)]
+    fn spill(&mut self, script: usize) {
+        for (s, n) in self.slots {
+            self.by_script[s] = n;
+        }
+        self.by_script[script] = 1;
+        self.many = true;
+    }
+
+    /// The most frequent non-ASCII script (the first of equals); `Latin` if there is none.
+    #[inline(always)]
     fn dominant(&self) -> usize {
+        if self.many {
+            return self.dominant_of_all();
+        }
+        // Slots fill in order and each holds at least one letter.
+        match self.slots {
+            [(NO_SCRIPT, _), _] => Script::Latin as usize,
+            [(s, _), (NO_SCRIPT, _)] => s,
+            [(s, n), (t, m)] => match n.cmp(&m) {
+                std::cmp::Ordering::Greater => s,
+                std::cmp::Ordering::Less => t,
+                std::cmp::Ordering::Equal => s.min(t),
+            },
+        }
+    }
+
+    /// `dominant` from the table of every script.
+    #[cold]
+    #[inline(never)]
+    fn dominant_of_all(&self) -> usize {
+        let by_script = &self.by_script;
         let mut dominant = Script::Other as usize;
-        for (s, &n) in self.by_script.iter().enumerate() {
-            if n > self.by_script[dominant] || (n == self.by_script[dominant] && s < dominant) {
+        for (s, &n) in by_script.iter().enumerate() {
+            if n > by_script[dominant] || (n == by_script[dominant] && s < dominant) {
                 dominant = s;
             }
         }

@@ -183,9 +183,14 @@ impl TokenizerFamily {
 
 /// `n / d`, by long division in 32-bit limbs: the same quotient as `/`, without linking the
 /// 128-bit division routine (about 1 KB of the estimator's WebAssembly module, issue 13).
-/// `n` must be below 2¹²⁷ (every caller's is below 2⁹⁰).
+/// `n` must be below 2¹²⁷ (every caller's is below 2⁹⁰). Inlined, so that the usual quotient
+/// of a `u64` by a constant is a multiplication.
+#[inline(always)]
 fn div_small(n: u128, d: u32) -> u128 {
     let d = u64::from(d);
+    if let Ok(n) = u64::try_from(n) {
+        return u128::from(n / d);
+    }
     let mut quotient = 0u128;
     let mut rest = 0u64;
     for shift in [96, 64, 32, 0] {
@@ -1613,6 +1618,9 @@ pub struct TokenCounter {
     utf16_len: usize,
     /// The segment where the last edit started recounting.
     finger: Finger,
+    /// Buffers for the text and segments an edit recounts, kept between edits so that a
+    /// keystroke allocates nothing once they are large enough (always empty between calls).
+    scratch: (String, Vec<Segment>),
 }
 
 impl TokenCounter {
@@ -1625,6 +1633,7 @@ impl TokenCounter {
             milli: 0,
             utf16_len: 0,
             finger: Finger::default(),
+            scratch: (String::new(), Vec::new()),
         }
     }
 
@@ -1709,19 +1718,23 @@ impl TokenCounter {
         // `get` rather than indexing: every offset here is a character boundary, and indexing
         // would link `core::fmt` for its panic message.
         let text = |range: std::ops::Range<usize>| self.text.get(range).unwrap_or_default();
-        let mut region = String::with_capacity(to_byte - from_byte + inserted.len());
+        let (mut region, mut fresh) = std::mem::take(&mut self.scratch);
         region.push_str(text(from_byte..start_byte));
         region.push_str(inserted);
         region.push_str(text(end_byte..to_byte));
         let before = text(0..from_byte).chars().next_back();
 
-        let mut fresh = Vec::new();
         for_each_segment(&region, before, |s| fresh.push(s));
         let old: u64 = self.segments[from.index..=to].iter().map(|s| s.milli).sum();
         let new: u64 = fresh.iter().map(|s| s.milli).sum();
         self.milli = self.milli.saturating_sub(old).saturating_add(new);
         self.utf16_len = self.utf16_len - (end - start) + inserted.encode_utf16().count();
-        self.segments.splice(from.index..=to, fresh);
+        self.segments.splice(from.index..=to, fresh.drain(..));
+        // A large edit (a paste) leaves no large buffers behind.
+        if region.capacity() <= SCRATCH_BYTES_KEPT {
+            region.clear();
+            self.scratch = (region, fresh);
+        }
         self.text.replace_range(start_byte..end_byte, inserted);
         // Segments before `from` did not move, so it still starts where it did.
         self.finger = from;
@@ -1780,6 +1793,9 @@ impl TokenCounter {
         })
     }
 }
+
+/// The most text `TokenCounter`'s scratch buffers keep between edits.
+const SCRATCH_BYTES_KEPT: usize = 4096;
 
 /// A segment's index, first byte and first UTF-16 unit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -187,10 +187,16 @@ impl TokenizerFamily {
 /// of a `u64` by a constant is a multiplication.
 #[inline(always)]
 fn div_small(n: u128, d: u32) -> u128 {
-    let d = u64::from(d);
-    if let Ok(n) = u64::try_from(n) {
-        return u128::from(n / d);
+    match u64::try_from(n) {
+        Ok(n) => u128::from(n / u64::from(d)),
+        Err(_) => div_limbs(n, d),
     }
+}
+
+/// `div_small` of a dividend of 2⁶⁴ or more (a text of some 10¹⁶ tokens), in one copy.
+#[inline(never)]
+fn div_limbs(n: u128, d: u32) -> u128 {
+    let d = u64::from(d);
     let mut quotient = 0u128;
     let mut rest = 0u64;
     for shift in [96, 64, 32, 0] {
@@ -1029,35 +1035,16 @@ fn word(bytes: &[u8], at: usize, lead: Lead, sink: &mut impl PieceSink) -> usize
 /// The case class, script and length in bytes of the letter at byte `at`, if there is one.
 #[inline(always)]
 fn letter_at(bytes: &[u8], at: usize) -> Option<(Case, usize, usize)> {
-    let first = *bytes.get(at)?;
-    let (class, n) = if first < 0x80 {
-        (ASCII_CLASSES[usize::from(first)], 1)
-    } else {
-        let byte = |i: usize| u32::from(bytes.get(at + i).copied().unwrap_or(0));
-        let (code, n) = decode_multibyte(u32::from(first), byte);
-        (classify_multibyte(code), n)
-    };
+    if at >= bytes.len() {
+        return None;
+    }
+    let (code, n) = decode(bytes, at);
+    let class = classify_code(code);
     if class.is_letter() {
         Some((class.case(), class.script(), n))
     } else {
         None
     }
-}
-
-/// `classify_code` of a code point decoded from two to four bytes, without the check that it
-/// is a `char` where it cannot matter: below U+10000 the BMP table is read directly (a
-/// surrogate, which only bytes that are not UTF-8 give, has a symbol's class there, the class
-/// of the U+FFFD that `classify_code` would look up instead).
-#[inline(always)]
-fn classify_multibyte(code: u32) -> Class {
-    if code > 0xffff {
-        return class_by_tables(char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER));
-    }
-    let block = match BMP_BLOCKS[(code >> 8) as usize].get() {
-        Some(block) => block,
-        None => bmp_block(code >> 8),
-    };
-    Class(block[(code & 0xff) as usize])
 }
 
 /// A word piece with letters beyond ASCII, by character classes.
@@ -1113,17 +1100,16 @@ fn general_word(bytes: &[u8], at: usize, lead: Lead, sink: &mut impl PieceSink) 
     end + suffix
 }
 
-/// How many letters a word has, in all and by script. Most words have letters of one or two
-/// scripts (Japanese: Han and kana); those are counted in two slots that stay in registers,
-/// and a table of every script is filled only when a third script comes.
+/// How many letters a word has, in all and by script, and its first non-ASCII script and
+/// whether another one came: most words have letters of one script, whose count needs no
+/// comparing.
 #[derive(Clone, Copy)]
 struct ScriptCount {
     letters: usize,
-    /// The first two non-ASCII scripts seen (`NO_SCRIPT` for none) and their letters.
-    slots: [(usize, u16); 2],
-    /// Every script's letters, once a third script came (`many`).
     by_script: [u16; SCRIPTS],
-    many: bool,
+    /// The first non-ASCII script counted (`NO_SCRIPT` before one).
+    first: usize,
+    mixed: bool,
 }
 
 const NO_SCRIPT: usize = usize::MAX;
@@ -1132,9 +1118,9 @@ impl Default for ScriptCount {
     fn default() -> ScriptCount {
         ScriptCount {
             letters: 0,
-            slots: [(NO_SCRIPT, 0); 2],
             by_script: [0; SCRIPTS],
-            many: false,
+            first: NO_SCRIPT,
+            mixed: false,
         }
     }
 }
@@ -1145,57 +1131,31 @@ impl ScriptCount {
     #[inline(always)]
     fn add(&mut self, script: usize) {
         self.letters += 1;
-        if script >= SCRIPTS {
-            return;
+        if let Some(n) = self.by_script.get_mut(script) {
+            *n = n.saturating_add(1);
+            if script != self.first {
+                if self.first == NO_SCRIPT {
+                    self.first = script;
+                } else {
+                    self.mixed = true;
+                }
+            }
         }
-        if self.many {
-            self.by_script[script] = self.by_script[script].saturating_add(1);
-        } else if self.slots[0].0 == script || self.slots[0].0 == NO_SCRIPT {
-            self.slots[0] = (script, self.slots[0].1.saturating_add(1));
-        } else if self.slots[1].0 == script || self.slots[1].0 == NO_SCRIPT {
-            self.slots[1] = (script, self.slots[1].1.saturating_add(1));
-        } else {
-            self.spill(script);
-        }
-    }
-
-    /// A third script: from now on every script is counted in the table.
-    #[cold]
-    #[inline(never)]
-    fn spill(&mut self, script: usize) {
-        for (s, n) in self.slots {
-            self.by_script[s] = n;
-        }
-        self.by_script[script] = 1;
-        self.many = true;
     }
 
     /// The most frequent non-ASCII script (the first of equals); `Latin` if there is none.
     #[inline(always)]
     fn dominant(&self) -> usize {
-        if self.many {
-            return self.dominant_of_all();
+        if !self.mixed {
+            return if self.first == NO_SCRIPT {
+                Script::Latin as usize
+            } else {
+                self.first
+            };
         }
-        // Slots fill in order and each holds at least one letter.
-        match self.slots {
-            [(NO_SCRIPT, _), _] => Script::Latin as usize,
-            [(s, _), (NO_SCRIPT, _)] => s,
-            [(s, n), (t, m)] => match n.cmp(&m) {
-                std::cmp::Ordering::Greater => s,
-                std::cmp::Ordering::Less => t,
-                std::cmp::Ordering::Equal => s.min(t),
-            },
-        }
-    }
-
-    /// `dominant` from the table of every script.
-    #[cold]
-    #[inline(never)]
-    fn dominant_of_all(&self) -> usize {
-        let by_script = &self.by_script;
         let mut dominant = Script::Other as usize;
-        for (s, &n) in by_script.iter().enumerate() {
-            if n > by_script[dominant] || (n == by_script[dominant] && s < dominant) {
+        for (s, &n) in self.by_script.iter().enumerate() {
+            if n > self.by_script[dominant] || (n == self.by_script[dominant] && s < dominant) {
                 dominant = s;
             }
         }
@@ -1729,7 +1689,8 @@ impl TokenCounter {
         let new: u64 = fresh.iter().map(|s| s.milli).sum();
         self.milli = self.milli.saturating_sub(old).saturating_add(new);
         self.utf16_len = self.utf16_len - (end - start) + inserted.encode_utf16().count();
-        self.segments.splice(from.index..=to, fresh.drain(..));
+        self.segments.splice(from.index..=to, fresh.iter().copied());
+        fresh.clear();
         // A large edit (a paste) leaves no large buffers behind.
         if region.capacity() <= SCRATCH_BYTES_KEPT {
             region.clear();
@@ -2128,6 +2089,23 @@ mod properties {
             // Proves the limb-by-limb division gives the quotient of `/` for any dividend below 2¹²⁷ and any 32-bit divisor.
             let n = n >> 1;
             prop_assert_eq!(div_small(n, d), n / u128::from(d));
+        }
+
+        #[test]
+        fn the_leading_script_is_the_most_frequent(scripts in prop::collection::vec(0usize..SCRIPTS + 2, 0..60)) {
+            // Proves ScriptCount's shortcut for words of one script picks what a walk over all counts picks: the most frequent script, the first of equals, Latin when no script was counted (ASCII and indices past the table count no script).
+            let mut count = ScriptCount::default();
+            for &s in &scripts {
+                count.add(if s >= SCRIPTS { ASCII } else { s });
+            }
+            let mut walked = Script::Other as usize;
+            for (s, &n) in count.by_script.iter().enumerate() {
+                if n > count.by_script[walked] || (n == count.by_script[walked] && s < walked) {
+                    walked = s;
+                }
+            }
+            prop_assert_eq!(count.dominant(), walked);
+            prop_assert_eq!(count.letters, scripts.len());
         }
 
         #[test]

@@ -50,6 +50,25 @@ fn family(model: &str) -> Result<TokenizerFamily, JsValue> {
     })
 }
 
+/// The decimal digits of `n`: made without `core::fmt` in the estimator's module, which
+/// leaves it out; the whole module links it anyway, and `to_string` is the smaller code there.
+fn decimal(n: u64) -> String {
+    if cfg!(feature = "estimator") {
+        crate::tokens::decimal(n)
+    } else {
+        n.to_string()
+    }
+}
+
+/// A refused splice's message, likewise.
+fn splice_message(e: &crate::tokens::SpliceError) -> String {
+    if cfg!(feature = "estimator") {
+        e.message()
+    } else {
+        e.to_string()
+    }
+}
+
 /// A JS number used as a UTF-16 offset or count: a whole number from 0 to 2³² − 1. (wasm-bindgen's
 /// own `u32` conversion would wrap −1 and truncate 1.5 silently.)
 fn utf16_count(value: f64, name: &str) -> Result<usize, JsValue> {
@@ -243,7 +262,7 @@ fn estimate_to_js(estimate: TokenEstimate) -> Result<JsValue, JsValue> {
                 "value_not_representable",
                 &[
                     "cannot hand this value to JS: ",
-                    &crate::tokens::decimal(value),
+                    &decimal(value),
                     " can't be represented as a JavaScript number",
                 ]
                 .concat(),
@@ -301,7 +320,7 @@ impl TokenCounter {
         let delete_count = utf16_count(delete_count, "deleteCount")?;
         self.0
             .splice(start, delete_count, inserted)
-            .map_err(|e| js::error(e.code(), &e.message()))?;
+            .map_err(|e| js::error(e.code(), &splice_message(&e)))?;
         Ok(self.tokens())
     }
 

@@ -42,7 +42,7 @@ errors=$(cd pkg && find snippets -name errors.js | sort)
 [ "$(echo "$errors" | wc -l)" = 1 ] && [ -n "$errors" ] || { echo "build-pkg: expected one errors.js snippet, found: $errors" >&2; exit 1; }
 sed "s|'./errors.js'|'./$errors'|" src/wasm/js/guard.js > pkg/guard.js
 cp src/wasm/js/index.js src/wasm/js/tokens.js src/wasm/js/edit.js src/wasm/js/node-wasm.js src/wasm/js/edge.js src/wasm/js/index.d.ts \
-  src/wasm/js/tokens.d.ts pkg/
+  src/wasm/js/tokens.d.ts src/wasm/js/edge-light.js src/wasm/js/tokens-edge-light.js src/wasm/js/edge-module.js pkg/
 # The same types for `require` (TypeScript reads a .d.ts of this "type": "module" package as
 # ESM, which CommonJS code may not import): CommonJS copies under .d.cts names.
 cp pkg/ai_credits.d.ts pkg/ai_credits.d.cts
@@ -61,8 +61,10 @@ for js in ai_credits.js ai_credits_tokens.js index.js tokens.js guard.js edit.js
     --outfile="pkg/$js" --allow-overwrite
 done
 
-# Node's entries, each bundled by esbuild into one file, twice: ESM (node.js, tokens-node.js)
-# and CommonJS for `require` (.cjs; import.meta.url becomes the file's own URL). One ESM file
+# Node's entries, each bundled by esbuild into one file, twice: ESM (node.js, tokens-node.js,
+# which take the builtins from process.getBuiltinModule, awaiting an import only on Node before
+# 20.16) and CommonJS for `require` (from node-require.js and tokens-node-require.js;
+# import.meta.url becomes the file's own URL). One ESM file
 # instead of six starts faster (about 3 ms of a cold import + first estimate of 18, issue 13);
 # the ESM bundles leave the error class (snippets/…/errors.js) outside, so that `ai-credits` and
 # `ai-credits/tokens` imported together still share it and `instanceof` holds. A process that
@@ -72,6 +74,8 @@ for entry in node tokens-node; do
   cp "src/wasm/js/$entry.js" "pkg/$entry.src.js"
   node_modules/.bin/esbuild "pkg/$entry.src.js" --bundle --format=esm --platform=node --target=node18 \
     --log-level=warning '--external:./snippets/*' --outfile="pkg/$entry.js"
+  # The CommonJS bundle from its own entry (`require` for the builtins: it cannot await them).
+  cp "src/wasm/js/$entry-require.js" "pkg/$entry.src.js"
   node_modules/.bin/esbuild "pkg/$entry.src.js" --bundle --format=cjs --platform=node --target=node18 \
     --log-level=warning --outfile="pkg/$entry.cjs" \
     --define:import.meta.url=__ai_credits_url \

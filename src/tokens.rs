@@ -161,9 +161,12 @@ impl TokenizerFamily {
         let scale = self.scale();
         // Exact family cost in millionths of a token; u128 so no text length can overflow.
         let micro = u128::from(milli) * u128::from(scale.ratio_permille);
-        let tokens = ((micro + 500_000) / 1_000_000).max(1);
-        let low = micro * u128::from(scale.low_permille) / 1_000_000_000;
-        let high = (micro * u128::from(scale.high_permille)).div_ceil(1_000_000_000);
+        let tokens = div_small(micro + 500_000, 1_000_000).max(1);
+        let low = div_small(micro * u128::from(scale.low_permille), 1_000_000_000);
+        let high = div_small(
+            micro * u128::from(scale.high_permille) + (1_000_000_000 - 1),
+            1_000_000_000,
+        );
         // Short texts are off by a token or two whatever the ratio: widen by that much.
         let low = low.saturating_sub(RANGE_SLACK_TOKENS).min(tokens);
         let high = (high + RANGE_SLACK_TOKENS).max(tokens);
@@ -176,6 +179,33 @@ impl TokenizerFamily {
         debug_assert!(estimate.low <= estimate.tokens && estimate.tokens <= estimate.high);
         estimate
     }
+}
+
+/// `n / d`, by long division in 32-bit limbs: the same quotient as `/`, without linking the
+/// 128-bit division routine (about 1 KB of the estimator's WebAssembly module, issue 13).
+/// `n` must be below 2¹²⁷ (every caller's is below 2⁹⁰). Inlined, so that the usual quotient
+/// of a `u64` by a constant is a multiplication.
+#[inline(always)]
+fn div_small(n: u128, d: u32) -> u128 {
+    match u64::try_from(n) {
+        Ok(n) => u128::from(n / u64::from(d)),
+        Err(_) => div_limbs(n, d),
+    }
+}
+
+/// `div_small` of a dividend of 2⁶⁴ or more (a text of some 10¹⁶ tokens), in one copy.
+#[inline(never)]
+fn div_limbs(n: u128, d: u32) -> u128 {
+    let d = u64::from(d);
+    let mut quotient = 0u128;
+    let mut rest = 0u64;
+    for shift in [96, 64, 32, 0] {
+        let limb = (n >> shift) as u64 & 0xffff_ffff;
+        let current = rest << 32 | limb;
+        quotient |= u128::from(current / d) << shift;
+        rest = current % d;
+    }
+    quotient
 }
 
 /// An estimated input-token count: the point estimate and a range the true count is likely in.
@@ -203,6 +233,29 @@ pub fn estimate_tokens_utf8(utf8: &[u8], family: TokenizerFamily) -> TokenEstima
         return estimate_tokens(&String::from_utf8_lossy(utf8), family);
     }
     family.estimate(o200k_milli(utf8))
+}
+
+/// [`estimate_tokens`] of text that a `TextEncoder` encoded (always UTF-8), without checking
+/// it: the WebAssembly facade's path, which leaves out the lossy decoding that
+/// [`estimate_tokens_utf8`] keeps for other bytes. Bytes that are not UTF-8 still get some
+/// estimate, never a panic (the scanner reads past the end as zero bytes).
+pub fn estimate_tokens_encoded(utf8: &[u8], family: TokenizerFamily) -> TokenEstimate {
+    family.estimate(o200k_milli(utf8))
+}
+
+/// The decimal digits of `n`, without `core::fmt` (which the estimator's module leaves out).
+pub fn decimal(mut n: u64) -> String {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    digits[at..].iter().map(|&d| char::from(d)).collect()
 }
 
 /// Whether one of the last three bytes starts a UTF-8 sequence longer than what is left.
@@ -521,7 +574,11 @@ fn for_each_segment_text<'a>(
         if let Some(p) = prev
             && is_cut(p, class)
         {
-            f(&text[start..i], before_is_symbol, utf16);
+            f(
+                text.get(start..i).unwrap_or_default(),
+                before_is_symbol,
+                utf16,
+            );
             before_is_symbol = p.is_symbol();
             start = i;
             utf16 = 0;
@@ -530,7 +587,11 @@ fn for_each_segment_text<'a>(
         prev = Some(class);
     }
     if start < text.len() {
-        f(&text[start..], before_is_symbol, utf16);
+        f(
+            text.get(start..).unwrap_or_default(),
+            before_is_symbol,
+            utf16,
+        );
     }
 }
 
@@ -775,9 +836,15 @@ fn white_space(
     sink: &mut impl PieceSink,
 ) -> (usize, Lead) {
     let byte_class = |i: usize| byte_class_at(bytes, i);
-    // The usual case first: one space before a word or symbol.
-    if matches!(bytes.get(at), Some(b' ')) && byte_class(at + 1) & (B_LETTER | B_SYMBOL) != 0 {
-        return (at + 1, Lead::Space);
+    // The usual case first: one space before a word or symbol (which it leads).
+    if matches!(bytes.get(at), Some(b' ')) {
+        let next = byte_class(at + 1);
+        if next & (B_LETTER | B_SYMBOL) != 0
+            || (next == B_OTHER
+                && class_at(bytes, at + 1).is_some_and(|c| c.is_letter() || c.is_symbol()))
+        {
+            return (at + 1, Lead::Space);
+        }
     }
     let mut end = at;
     loop {
@@ -921,6 +988,10 @@ enum Shape {
 #[inline(always)]
 fn word(bytes: &[u8], at: usize, lead: Lead, sink: &mut impl PieceSink) -> usize {
     let class = |i: usize| byte_class_at(bytes, i);
+    if class(at) == B_OTHER {
+        // A word that starts beyond ASCII: no ASCII letters to cost first.
+        return general_word(bytes, at, lead, sink);
+    }
     let mut features = Default::default();
     let mut letters = Letters::new(lead);
     let mut end = at;
@@ -1029,24 +1100,59 @@ fn general_word(bytes: &[u8], at: usize, lead: Lead, sink: &mut impl PieceSink) 
     end + suffix
 }
 
-/// How many letters a word has, in all and by script.
-#[derive(Clone, Copy, Default)]
+/// How many letters a word has, in all and by script, and its first non-ASCII script and
+/// whether another one came: most words have letters of one script, whose count needs no
+/// comparing.
+#[derive(Clone, Copy)]
 struct ScriptCount {
     letters: usize,
     by_script: [u16; SCRIPTS],
+    /// The first non-ASCII script counted (`NO_SCRIPT` before one).
+    first: usize,
+    mixed: bool,
+}
+
+const NO_SCRIPT: usize = usize::MAX;
+
+impl Default for ScriptCount {
+    fn default() -> ScriptCount {
+        ScriptCount {
+            letters: 0,
+            by_script: [0; SCRIPTS],
+            first: NO_SCRIPT,
+            mixed: false,
+        }
+    }
 }
 
 impl ScriptCount {
+    /// Counts a letter of `script` (a `Script` index, or `ASCII`, which has no count of its
+    /// own). Counts saturate at `u16::MAX`, as they always did.
     #[inline(always)]
     fn add(&mut self, script: usize) {
         self.letters += 1;
         if let Some(n) = self.by_script.get_mut(script) {
             *n = n.saturating_add(1);
+            if script != self.first {
+                if self.first == NO_SCRIPT {
+                    self.first = script;
+                } else {
+                    self.mixed = true;
+                }
+            }
         }
     }
 
-    /// The most frequent non-ASCII script (the first of equals), `Other` if none.
+    /// The most frequent non-ASCII script (the first of equals); `Latin` if there is none.
+    #[inline(always)]
     fn dominant(&self) -> usize {
+        if !self.mixed {
+            return if self.first == NO_SCRIPT {
+                Script::Latin as usize
+            } else {
+                self.first
+            };
+        }
         let mut dominant = Script::Other as usize;
         for (s, &n) in self.by_script.iter().enumerate() {
             if n > self.by_script[dominant] || (n == self.by_script[dominant] && s < dominant) {
@@ -1432,6 +1538,31 @@ impl SpliceError {
     pub fn code(&self) -> &'static str {
         "invalid_argument"
     }
+
+    /// The same text as `to_string()`, made without `core::fmt` (which the estimator's
+    /// WebAssembly module leaves out).
+    pub fn message(&self) -> String {
+        let n = |v: usize| decimal(v as u64);
+        match *self {
+            SpliceError::OutOfRange { start, end, length } => [
+                "the edit ",
+                &n(start),
+                "..",
+                &n(end),
+                " (UTF-16 units) reaches past the end of the text (",
+                &n(length),
+                ")",
+            ]
+            .concat(),
+            SpliceError::InsideCharacter { offset } => [
+                "offset ",
+                &n(offset),
+                " (UTF-16 units) falls inside a character; edits must start and end between \
+                 characters",
+            ]
+            .concat(),
+        }
+    }
 }
 
 /// A text being typed, with its token estimate kept up to date edit by edit.
@@ -1447,6 +1578,9 @@ pub struct TokenCounter {
     utf16_len: usize,
     /// The segment where the last edit started recounting.
     finger: Finger,
+    /// Buffers for the text and segments an edit recounts, kept between edits so that a
+    /// keystroke allocates nothing once they are large enough (always empty between calls).
+    scratch: (String, Vec<Segment>),
 }
 
 impl TokenCounter {
@@ -1459,6 +1593,7 @@ impl TokenCounter {
             milli: 0,
             utf16_len: 0,
             finger: Finger::default(),
+            scratch: (String::new(), Vec::new()),
         }
     }
 
@@ -1540,19 +1675,27 @@ impl TokenCounter {
         let (from_byte, to) = (from.byte, last.segment.index);
         let to_byte = last.segment.byte + self.segments[to].bytes;
 
-        let mut region = String::with_capacity(to_byte - from_byte + inserted.len());
-        region.push_str(&self.text[from_byte..start_byte]);
+        // `get` rather than indexing: every offset here is a character boundary, and indexing
+        // would link `core::fmt` for its panic message.
+        let text = |range: std::ops::Range<usize>| self.text.get(range).unwrap_or_default();
+        let (mut region, mut fresh) = std::mem::take(&mut self.scratch);
+        region.push_str(text(from_byte..start_byte));
         region.push_str(inserted);
-        region.push_str(&self.text[end_byte..to_byte]);
-        let before = self.text[..from_byte].chars().next_back();
+        region.push_str(text(end_byte..to_byte));
+        let before = text(0..from_byte).chars().next_back();
 
-        let mut fresh = Vec::new();
         for_each_segment(&region, before, |s| fresh.push(s));
         let old: u64 = self.segments[from.index..=to].iter().map(|s| s.milli).sum();
         let new: u64 = fresh.iter().map(|s| s.milli).sum();
         self.milli = self.milli.saturating_sub(old).saturating_add(new);
         self.utf16_len = self.utf16_len - (end - start) + inserted.encode_utf16().count();
-        self.segments.splice(from.index..=to, fresh);
+        self.segments.splice(from.index..=to, fresh.iter().copied());
+        fresh.clear();
+        // A large edit (a paste) leaves no large buffers behind.
+        if region.capacity() <= SCRATCH_BYTES_KEPT {
+            region.clear();
+            self.scratch = (region, fresh);
+        }
         self.text.replace_range(start_byte..end_byte, inserted);
         // Segments before `from` did not move, so it still starts where it did.
         self.finger = from;
@@ -1580,7 +1723,8 @@ impl TokenCounter {
             if offset < at.unit + s.utf16 {
                 let mut byte = at.byte;
                 let mut unit = at.unit;
-                for c in self.text[at.byte..at.byte + s.bytes].chars() {
+                let segment = self.text.get(at.byte..at.byte + s.bytes);
+                for c in segment.unwrap_or_default().chars() {
                     if unit == offset {
                         return Ok(Located { segment: at, byte });
                     }
@@ -1610,6 +1754,9 @@ impl TokenCounter {
         })
     }
 }
+
+/// The most text `TokenCounter`'s scratch buffers keep between edits.
+const SCRATCH_BYTES_KEPT: usize = 4096;
 
 /// A segment's index, first byte and first UTF-16 unit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -1933,6 +2080,67 @@ mod tests {
 mod properties {
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn div_small_is_division(n in any::<u128>(), d in 1u32..) {
+            // Proves the limb-by-limb division gives the quotient of `/` for any dividend below 2¹²⁷ and any 32-bit divisor.
+            let n = n >> 1;
+            prop_assert_eq!(div_small(n, d), n / u128::from(d));
+        }
+
+        #[test]
+        fn the_leading_script_is_the_most_frequent(scripts in prop::collection::vec(0usize..SCRIPTS + 2, 0..60)) {
+            // Proves ScriptCount's shortcut for words of one script picks what a walk over all counts picks: the most frequent script, the first of equals, Latin when no script was counted (ASCII and indices past the table count no script).
+            let mut count = ScriptCount::default();
+            for &s in &scripts {
+                count.add(if s >= SCRIPTS { ASCII } else { s });
+            }
+            let mut walked = Script::Other as usize;
+            for (s, &n) in count.by_script.iter().enumerate() {
+                if n > count.by_script[walked] || (n == count.by_script[walked] && s < walked) {
+                    walked = s;
+                }
+            }
+            prop_assert_eq!(count.dominant(), walked);
+            prop_assert_eq!(count.letters, scripts.len());
+        }
+
+        #[test]
+        fn decimal_is_display(n in any::<u64>()) {
+            // Proves the fmt-free decimal digits equal `to_string()`.
+            prop_assert_eq!(decimal(n), n.to_string());
+        }
+
+        #[test]
+        fn splice_error_messages_are_display(a in any::<usize>(), b in any::<usize>(), c in any::<usize>()) {
+            // Proves the fmt-free messages of both refusals equal their `Display` text.
+            for e in [SpliceError::OutOfRange { start: a, end: b, length: c }, SpliceError::InsideCharacter { offset: a }] {
+                prop_assert_eq!(e.message(), e.to_string());
+            }
+        }
+    }
+
+    #[test]
+    fn div_small_at_the_edges() {
+        // Proves the division at its edges: zero, the largest dividend, divisors 1, 10⁶, 10⁹ and 2³² − 1, and the estimate's rounding constants.
+        for n in [
+            0,
+            1,
+            499_999,
+            500_000,
+            999_999_999,
+            1_000_000_000,
+            u128::from(u64::MAX),
+            (1 << 127) - 1,
+        ] {
+            for d in [1, 10, 1_000_000, 1_000_000_000, u32::MAX] {
+                assert_eq!(div_small(n, d), n / u128::from(d), "{n} / {d}");
+            }
+        }
+    }
 
     /// Pieces of text that exercise every class and cut: letters of both cases and several
     /// scripts, contractions, digits, symbols, spaces, newlines, marks, joiners and emoji.

@@ -10,6 +10,13 @@ use wasm_bindgen::prelude::*;
 use super::js;
 use crate::tokens::{TokenEstimate, TokenizerFamily};
 
+// The estimator's module allocates with talc instead of the standard library's dlmalloc: the
+// same free-list allocator design (freed memory is reused), in less code (issue 13: the module's
+// size). Single-threaded WebAssembly only, which is what the package is built for.
+#[cfg(all(feature = "estimator", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 #[wasm_bindgen(typescript_custom_section)]
 const TOKEN_TYPES: &str = r#"
 /**
@@ -30,13 +37,36 @@ fn family(model: &str) -> Result<TokenizerFamily, JsValue> {
             .collect();
         js::error(
             "unknown_model",
-            &format!(
-                "no model `{model}` in the built-in catalogue ({}); for a model of a catalogue \
-                 of your own, pass its `tokenizer` (o200k, anthropic, moonshot, xai or google)",
-                ids.join(", ")
-            ),
+            &[
+                "no model `",
+                model,
+                "` in the built-in catalogue (",
+                &ids.join(", "),
+                "); for a model of a catalogue of your own, pass its `tokenizer` (o200k, \
+                 anthropic, moonshot, xai or google)",
+            ]
+            .concat(),
         )
     })
+}
+
+/// The decimal digits of `n`: made without `core::fmt` in the estimator's module, which
+/// leaves it out; the whole module links it anyway, and `to_string` is the smaller code there.
+fn decimal(n: u64) -> String {
+    if cfg!(feature = "estimator") {
+        crate::tokens::decimal(n)
+    } else {
+        n.to_string()
+    }
+}
+
+/// A refused splice's message, likewise.
+fn splice_message(e: &crate::tokens::SpliceError) -> String {
+    if cfg!(feature = "estimator") {
+        e.message()
+    } else {
+        e.to_string()
+    }
 }
 
 /// A JS number used as a UTF-16 offset or count: a whole number from 0 to 2³² − 1. (wasm-bindgen's
@@ -48,7 +78,11 @@ fn utf16_count(value: f64, name: &str) -> Result<usize, JsValue> {
         Err(js::error(
             "invalid_argument",
             // The value is not quoted: formatting an f64 links ~14 KB of float printing.
-            &format!("{name} must be a whole number of UTF-16 units from 0 to 4294967295"),
+            &[
+                name,
+                " must be a whole number of UTF-16 units from 0 to 4294967295",
+            ]
+            .concat(),
         ))
     }
 }
@@ -161,7 +195,7 @@ fn family_of(model: &JsValue) -> Result<TokenizerFamily, JsValue> {
 fn js_string<'a>(value: &'a JsValue, name: &str) -> Result<&'a JsString, JsValue> {
     value
         .dyn_ref::<JsString>()
-        .ok_or_else(|| js::error("invalid_argument", &format!("{name} must be a string")))
+        .ok_or_else(|| js::error("invalid_argument", &[name, " must be a string"].concat()))
 }
 
 /// Calls `f` with a JS string as UTF-8 bytes. wasm-bindgen hands a `&str` parameter over one
@@ -194,7 +228,7 @@ pub fn estimate_tokens(
     let text = js_string(text, "text")?;
     let family = family_of(model)?;
     Ok(with_utf8(text, |utf8| {
-        crate::tokens::estimate_tokens_utf8(utf8, family)
+        crate::tokens::estimate_tokens_encoded(utf8, family)
     })
     .tokens as f64)
 }
@@ -208,7 +242,7 @@ pub fn estimate_token_range(
     let text = js_string(text, "text")?;
     let family = family_of(model)?;
     estimate_to_js(with_utf8(text, |utf8| {
-        crate::tokens::estimate_tokens_utf8(utf8, family)
+        crate::tokens::estimate_tokens_encoded(utf8, family)
     }))
 }
 
@@ -226,10 +260,12 @@ fn estimate_to_js(estimate: TokenEstimate) -> Result<JsValue, JsValue> {
         if value > MAX_SAFE_INTEGER {
             return Err(js::error(
                 "value_not_representable",
-                &format!(
-                    "cannot hand this value to JS: {value} can't be represented as a JavaScript \
-                     number"
-                ),
+                &[
+                    "cannot hand this value to JS: ",
+                    &decimal(value),
+                    " can't be represented as a JavaScript number",
+                ]
+                .concat(),
             ));
         }
         js_sys::Reflect::set(&object, &key.into(), &(value as f64).into())?;
@@ -284,7 +320,7 @@ impl TokenCounter {
         let delete_count = utf16_count(delete_count, "deleteCount")?;
         self.0
             .splice(start, delete_count, inserted)
-            .map_err(|e| js::error(e.code(), &e.to_string()))?;
+            .map_err(|e| js::error(e.code(), &splice_message(&e)))?;
         Ok(self.tokens())
     }
 

@@ -334,7 +334,7 @@ impl Catalogue {
 
     /// The catalogue as its JSON document.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
+        crate::json::to_text_pretty(self)
     }
 
     /// The document's content hash: the first 128 bits of the SHA-256 of `to_json()`, in hex.

@@ -206,7 +206,7 @@ impl Replica {
             "checkpoint": crate::json::to_tree(&self.synced.checkpoint()),
             "entries": self.entries[self.entries.len().saturating_sub(OFFLINE_ENTRIES_MAX)..]
                 .iter()
-                .map(|(seq, e)| json!([seq, e]))
+                .map(|(seq, e)| Value::Array(vec![Value::from(*seq), e.clone()]))
                 .collect::<Vec<_>>(),
             "oldest_known": self.oldest_known && self.entries.len() <= OFFLINE_ENTRIES_MAX,
         })

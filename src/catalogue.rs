@@ -314,7 +314,12 @@ impl Eq for HashCache {}
 
 impl Default for Catalogue {
     fn default() -> Self {
-        Catalogue::from_json(DEFAULT_CATALOGUE_JSON).expect("the embedded catalogue is valid")
+        // build.rs and the tests read the embedded document; `Display`, not `expect`'s `Debug`,
+        // which would link the errors' Debug code into the WebAssembly module for this alone.
+        match Catalogue::from_json(DEFAULT_CATALOGUE_JSON) {
+            Ok(catalogue) => catalogue,
+            Err(e) => panic!("the embedded catalogue is invalid: {e}"),
+        }
     }
 }
 
@@ -334,7 +339,7 @@ impl Catalogue {
 
     /// The catalogue as its JSON document.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
+        crate::json::to_text_pretty(self)
     }
 
     /// The document's content hash: the first 128 bits of the SHA-256 of `to_json()`, in hex.

@@ -128,7 +128,7 @@ impl Checkpoint {
     /// The document as compact JSON.
     pub fn to_json(&self) -> String {
         // Plain data with string keys: serializing cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
+        crate::json::to_text(self)
     }
 
     /// Reads a checkpoint document (not yet checked against a catalogue: see

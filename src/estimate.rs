@@ -125,7 +125,7 @@ pub fn is_task(text: &str) -> bool {
         .split(|c: char| !c.is_alphanumeric() && c != '\'')
         .filter(|w| !w.is_empty())
         .take(TASK_WORDS_READ)
-        .map(str::to_lowercase)
+        .map(task_word)
         .collect();
     let first = words.iter().find(|w| !OPENERS.contains(&w.as_str()));
     if first.is_some_and(|w| CHANGE_VERBS.contains(&w.as_str())) {
@@ -139,6 +139,25 @@ pub fn is_task(text: &str) -> bool {
                 .take(2)
                 .any(|next| next.chars().count() > 2 && next.ends_with('s'))
     })
+}
+
+/// A word as `is_task` reads it: what `str::to_lowercase` makes of it as far as `is_task`'s
+/// checks can tell (equal to an ASCII word, a number, its length in characters, a final
+/// `s`), without linking Unicode's case-mapping tables (about 12 KB of the package's
+/// module). ASCII letters are lowercased, and the two characters whose lowercase is ASCII or
+/// longer than one character are mapped as `to_lowercase` maps them (the Kelvin sign to `k`,
+/// `İ` to `i̇`); every other character's lowercase is one character that is not ASCII, so it is
+/// kept as it is (`task_words_read_as_lowercase_would` checks every character).
+fn task_word(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars() {
+        match c {
+            '\u{212A}' => out.push('k'),
+            '\u{130}' => out.push_str("i\u{307}"),
+            c => out.push(c.to_ascii_lowercase()),
+        }
+    }
+    out
 }
 
 /// What a message will cost and leave, as ranges.
@@ -392,5 +411,82 @@ impl Ledger {
             draws_worst: plan(credits.high),
             rejection,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `is_task` as it was written first, with `str::to_lowercase`.
+    fn is_task_with_to_lowercase(text: &str) -> bool {
+        let words: Vec<String> = text
+            .split(|c: char| !c.is_alphanumeric() && c != '\'')
+            .filter(|w| !w.is_empty())
+            .take(TASK_WORDS_READ)
+            .map(str::to_lowercase)
+            .collect();
+        let first = words.iter().find(|w| !OPENERS.contains(&w.as_str()));
+        if first.is_some_and(|w| CHANGE_VERBS.contains(&w.as_str())) {
+            return true;
+        }
+        words.iter().enumerate().any(|(i, w)| {
+            let several =
+                COUNT_WORDS.contains(&w.as_str()) || w.parse::<u32>().is_ok_and(|n| n >= 2);
+            several
+                && words[i + 1..]
+                    .iter()
+                    .take(2)
+                    .any(|next| next.chars().count() > 2 && next.ends_with('s'))
+        })
+    }
+
+    #[test]
+    fn task_words_read_as_lowercase_would() {
+        // Proves, for every Unicode character, that task_word and to_lowercase agree on all is_task looks at: ASCII or not (and then the same text), the length in characters, and a final 's'.
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let (mine, theirs) = (
+                task_word(c.encode_utf8(&mut [0; 4])),
+                c.to_lowercase().to_string(),
+            );
+            assert_eq!(mine.is_ascii(), theirs.is_ascii(), "{c:?}");
+            if theirs.is_ascii() {
+                assert_eq!(mine, theirs, "{c:?}");
+            }
+            assert_eq!(mine.chars().count(), theirs.chars().count(), "{c:?}");
+            assert_eq!(mine.ends_with('s'), theirs.ends_with('s'), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn is_task_reads_messages_as_with_to_lowercase() {
+        // Proves is_task gives to_lowercase's answers on messages that mix cases, the Kelvin sign, dotted capital I, Greek sigma and counts.
+        let messages = [
+            "Create a booking for Saturday",
+            "CREATE three PRODUCTS",
+            "please \u{212A}EEP it",
+            "Boo\u{212A} two rooms",
+            "two \u{130}s",
+            "2 ΣΣs dayS",
+            "What is 5 DAYS of rentals?",
+            "could you UPDATE",
+            "ΣΣΣ",
+            "İİ 3 İİS",
+            "Let's MOVE",
+        ];
+        for m in messages {
+            assert_eq!(is_task(m), is_task_with_to_lowercase(m), "{m}");
+        }
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    proptest::proptest! {
+        #[test]
+        fn is_task_agrees_with_to_lowercase_on_any_text(
+            text in "((?i)(please|can|you|create|book|two|three|[0-9]{1,3}|days|items|s)|[\u{130}\u{212A}Σσß ,.'a-zA-Z]|\\PC){0,24}"
+        ) {
+            // Proves is_task equals the to_lowercase version on generated text mixing openers, verbs, counts, plurals and special characters.
+            proptest::prop_assert_eq!(is_task(&text), is_task_with_to_lowercase(&text));
+        }
     }
 }

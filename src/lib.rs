@@ -12,6 +12,7 @@ pub mod error;
 pub mod estimate;
 pub mod event;
 pub mod forecast;
+pub mod json;
 pub mod keys;
 pub mod ledger;
 pub mod provider_usage;

@@ -111,7 +111,7 @@ impl Replica {
             next.replay_drafts(std::iter::once(EventDraft::from_json(event)))?;
             if let Some(entry) = next.entries().get(before) {
                 let seq = self.cursor.saturating_add(1 + i as i64);
-                fresh.push((seq, serde_json::to_value(entry).unwrap_or_default()));
+                fresh.push((seq, crate::json::to_tree(entry)));
             }
         }
         if let Some(now) = now {
@@ -203,10 +203,10 @@ impl Replica {
             "cursor": self.cursor,
             "fetched_at": fetched_at_ms,
             "catalogue": if builtin { Value::Null } else { Value::from(catalogue.to_json()) },
-            "checkpoint": self.synced.checkpoint(),
+            "checkpoint": crate::json::to_tree(&self.synced.checkpoint()),
             "entries": self.entries[self.entries.len().saturating_sub(OFFLINE_ENTRIES_MAX)..]
                 .iter()
-                .map(|(seq, e)| json!([seq, e]))
+                .map(|(seq, e)| Value::Array(vec![Value::from(*seq), e.clone()]))
                 .collect::<Vec<_>>(),
             "oldest_known": self.oldest_known && self.entries.len() <= OFFLINE_ENTRIES_MAX,
         })

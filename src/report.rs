@@ -156,7 +156,7 @@ pub struct Report {
 impl Report {
     pub fn to_json_pretty(&self) -> String {
         // Serializing plain data to a String cannot fail.
-        serde_json::to_string_pretty(self).unwrap_or_default()
+        crate::json::to_text_pretty(self)
     }
 }
 

@@ -261,5 +261,5 @@ pub fn first_difference(actual: &Value, expected: &Value, path: &str) -> Result<
 
 /// Plain data as JSON (serializing it cannot fail).
 fn value<T: serde::Serialize>(v: &T) -> Value {
-    serde_json::to_value(v).unwrap_or_default()
+    crate::json::to_tree(v)
 }

@@ -22,7 +22,7 @@ impl Ledger {
             return serde_json::json!({
                 "format": SNAPSHOT_FORMAT,
                 "version": 1,
-                "checkpoint": self.checkpoint(),
+                "checkpoint": crate::json::to_tree(&self.checkpoint()),
                 "events": [],
             });
         }

@@ -372,8 +372,8 @@ impl State {
     fn store(&mut self) {
         let copy = self
             .replica
-            .offline_copy(&self.account_id, self.fetched_at_ms as u64)
-            .to_string();
+            .offline_copy(&self.account_id, self.fetched_at_ms as u64);
+        let copy = crate::json::to_text(&copy);
         self.storage_error = match local_storage() {
             None => Some("localStorage is not available".to_owned()),
             Some(storage) => storage.set_item(&self.storage_key, &copy).err().map(|e| {
@@ -560,7 +560,7 @@ async fn post_and_sync(state: Rc<RefCell<State>>, event: Value) -> Result<JsValu
             s.token.clone(),
         )
     };
-    let body = event.to_string();
+    let body = crate::json::to_text(&event);
     let mut outcome = Err(Failure::Network);
     for attempt in 0..POST_TRIES_MAX {
         if attempt > 0 {

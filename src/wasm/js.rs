@@ -31,16 +31,18 @@ impl From<crate::CheckpointError> for JsValue {
     }
 }
 
-/// Core value → plain JS object (maps as objects, integers as numbers).
+/// Core value → plain JS object (maps as objects, integers as numbers): its JSON text, parsed
+/// by `JSON.parse` (one serializer for every type; see `crate::json`). An integer a JS number
+/// cannot hold exactly is refused.
 pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| {
-            error(
-                "value_not_representable",
-                &format!("cannot hand this value to JS: {e}"),
-            )
-        })
+    let not_representable = |why: &str| {
+        error(
+            "value_not_representable",
+            &format!("cannot hand this value to JS: Error: {why}"),
+        )
+    };
+    let text = crate::json::to_js_text(value).map_err(|e| not_representable(&e))?;
+    js_sys::JSON::parse(&text).map_err(|_| not_representable("not JSON"))
 }
 
 /// JS value → JSON value, for the core's own strict readers. A string is read as JSON text, so

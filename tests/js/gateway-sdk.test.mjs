@@ -77,14 +77,16 @@ test('the OpenAI and Anthropic SDKs work through the gateway unchanged, streamin
   const fakeBase = `http://127.0.0.1:${fake.address().port}`;
   const port = await freePort();
   const db = join(mkdtempSync(join(tmpdir(), 'ai-credits-sdk-')), 'ai-credits.db');
-  const server = await startServer(bin, ['--addr', `127.0.0.1:${port}`, '--db', db], {
-    AI_CREDITS_ADMIN_TOKEN: ADMIN,
-    AI_CREDITS_PROVIDER_BASE_OPENAI: `${fakeBase}/openai`,
-    AI_CREDITS_PROVIDER_BASE_ANTHROPIC: `${fakeBase}/anthropic`,
-    AI_CREDITS_PLATFORM_KEY_OPENAI: PLATFORM.openai,
-    AI_CREDITS_PLATFORM_KEY_ANTHROPIC: PLATFORM.anthropic,
-  });
+  let server;
   try {
+    // Inside the try: a server that cannot start still closes the fake providers.
+    server = await startServer(bin, ['--addr', `127.0.0.1:${port}`, '--db', db], {
+      AI_CREDITS_ADMIN_TOKEN: ADMIN,
+      AI_CREDITS_PROVIDER_BASE_OPENAI: `${fakeBase}/openai`,
+      AI_CREDITS_PROVIDER_BASE_ANTHROPIC: `${fakeBase}/anthropic`,
+      AI_CREDITS_PLATFORM_KEY_OPENAI: PLATFORM.openai,
+      AI_CREDITS_PLATFORM_KEY_ANTHROPIC: PLATFORM.anthropic,
+    });
     const base = `http://127.0.0.1:${port}`;
     const api = async (method, path, token, body) => {
       const r = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });

@@ -27,6 +27,11 @@ export function startServer(bin, args, env) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`the server did not start:\n${log}`)); }, 20_000);
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the server exited (${code}):\n${log}`)); });
+    // A binary that is not there (not built yet) fails at once, saying so.
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`${bin} could not be run (${e.code ?? e.message}): build it first (cargo build --workspace --all-features)`));
+    });
     child.stdout.on('data', (chunk) => {
       if (String(chunk).includes('ai-credits listening on')) {
         clearTimeout(timer);

@@ -84,15 +84,15 @@ export function assistantView(app: App): HTMLElement {
   /** The quick action whose prompt is in the composer as it was put there, if any. */
   let quickAction: { id: string; prompt: string } | null = null;
 
+  /** The quick action the composer holds as it was put there, at the start of a conversation. */
+  const quickActionNow = (): string | undefined =>
+    quickAction && quickAction.prompt === typed && turns.length === 0 ? quickAction.id : undefined;
+
   /**
    * The estimate of what is typed, on the selected model of `balance`: a quick action's own
    * budget while its prompt is unchanged (at the start of a conversation), else the typed
    * text's, whose words tell a task from a question.
    */
-  /** The quick action the composer holds as it was put there, at the start of a conversation. */
-  const quickActionNow = (): string | undefined =>
-    quickAction && quickAction.prompt === typed && turns.length === 0 ? quickAction.id : undefined;
-
   const estimate = (balance: Balance): MessageEstimate => {
     const model = balance.selected_model;
     const quickId = quickActionNow();

@@ -237,9 +237,7 @@ pub async fn create(
         ));
     }
     let key = data_key(&app)?;
-    if !app.ctx.db.account_exists(&id).await.map_err(storage)? {
-        return Err(ApiError::account_not_found());
-    }
+    crate::http::account_must_exist(&app.ctx.db, &id).await?;
     let db = &app.ctx.db;
     let count = sqlx::query("SELECT COUNT(*) FROM webhooks WHERE account_id = $1")
         .bind(&id)

@@ -168,11 +168,13 @@ pub async fn list_tokens(
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
     caller.may(Action::ListTokens, Some(&id))?;
-    let storage = |e: sqlx::Error| ApiError::storage(&e);
-    if !app.ctx.db.account_exists(&id).await.map_err(storage)? {
-        return Err(ApiError::account_not_found());
-    }
-    let rows = app.ctx.db.tokens(&id).await.map_err(storage)?;
+    crate::http::account_must_exist(&app.ctx.db, &id).await?;
+    let rows = app
+        .ctx
+        .db
+        .tokens(&id)
+        .await
+        .map_err(|e| ApiError::storage(&e))?;
     let tokens: Vec<Value> = rows.iter().map(view).collect();
     Ok(Json(json!({ "tokens": tokens })))
 }

@@ -358,6 +358,20 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
+/// 404 `not_found` unless the account exists (a caller's own account may have been deleted
+/// from the store, and the platform may name any id).
+pub(crate) async fn account_must_exist(db: &crate::store::Db, id: &str) -> Result<(), ApiError> {
+    if db
+        .account_exists(id)
+        .await
+        .map_err(|e| ApiError::storage(&e))?
+    {
+        Ok(())
+    } else {
+        Err(ApiError::account_not_found())
+    }
+}
+
 /// Reads a JSON object body, mapping every failure to a coded 4xx.
 pub(crate) fn json_object(
     body: Result<Bytes, BytesRejection>,

@@ -46,15 +46,7 @@ pub async fn get_payment_method(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.may(Action::ReadReceipts, Some(&id))?;
-    if !app
-        .ctx
-        .db
-        .account_exists(&id)
-        .await
-        .map_err(|e| ApiError::storage(&e))?
-    {
-        return Err(ApiError::account_not_found());
-    }
+    crate::http::account_must_exist(&app.ctx.db, &id).await?;
     let method = app.engine.payment_method(&id).await.map_err(|e| {
         let (PaymentError::Declined(why) | PaymentError::Failed(why)) = e;
         ApiError::new(
@@ -77,15 +69,7 @@ pub async fn get_receipts(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.may(Action::ReadReceipts, Some(&id))?;
-    if !app
-        .ctx
-        .db
-        .account_exists(&id)
-        .await
-        .map_err(|e| ApiError::storage(&e))?
-    {
-        return Err(ApiError::account_not_found());
-    }
+    crate::http::account_must_exist(&app.ctx.db, &id).await?;
     let rows = app
         .ctx
         .db

@@ -31,6 +31,14 @@ impl Who {
         }
     }
 
+    /// The article before the name: "an admin", "a member".
+    fn article(self) -> &'static str {
+        match self {
+            Who::Admin => "an",
+            Who::Platform | Who::Member | Who::Service => "a",
+        }
+    }
+
     fn column(self) -> usize {
         match self {
             Who::Platform => 0,
@@ -198,18 +206,12 @@ impl Caller {
             No => Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 ErrorCode::Forbidden,
-                {
-                    let who = self.who().as_str();
-                    let article = if who.starts_with(['a', 'e', 'i', 'o', 'u']) {
-                        "an"
-                    } else {
-                        "a"
-                    };
-                    format!(
-                        "{article} {who} token may not {}; see SPEC §5.1 for who may",
-                        action.describe()
-                    )
-                },
+                format!(
+                    "{} {} token may not {}; see SPEC §5.1 for who may",
+                    self.who().article(),
+                    self.who().as_str(),
+                    action.describe()
+                ),
             )),
             granted => Ok(granted),
         }

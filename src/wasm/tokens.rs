@@ -10,16 +10,6 @@ use wasm_bindgen::prelude::*;
 use super::js;
 use crate::tokens::{TokenEstimate, TokenizerFamily};
 
-// Both modules of the package allocate with talc instead of the standard library's dlmalloc:
-// the same free-list allocator design (freed memory is reused), in less code (issue 13: the
-// module's size; 2.9 KB gzipped off the whole module, 6.2 KB raw off the estimator's).
-// Single-threaded WebAssembly only, which is what the package is built for. Optimised builds
-// only: unoptimised, talc made the wasm-bindgen tests in Chromium 1.4× slower than dlmalloc
-// (20 s against 14, at the runner's 20 s limit); the JS tests run the package's own build.
-#[cfg(all(not(debug_assertions), not(target_feature = "atomics")))]
-#[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
-
 #[wasm_bindgen(typescript_custom_section)]
 const TOKEN_TYPES: &str = r#"
 /**

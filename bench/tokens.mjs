@@ -8,7 +8,8 @@
 // saw), how often the true count falls in [low, high], per-call times on a 500-character
 // message, throughput, cold start in a fresh `node`, and download sizes; then each target.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -155,23 +156,33 @@ for (let i = 0; i < 5; i++) {
 const estimateMBs = quantile(passes.ours, 0.5);
 const countMBs = quantile(passes.theirs, 0.5);
 
-// Cold start: a fresh `node` that imports and estimates once (median of 5 runs).
-function coldStart(script) {
-  const runs = [];
-  for (let i = 0; i < 5; i++) {
+// Cold start: a fresh `node` that imports and estimates once, for each script in turns (the
+// machine may be shared), the median of 7 runs of each. Node's main entry estimates with the
+// estimator's own module and compiles the whole one when first needed (src/wasm/js/node.js), so
+// what that first need costs (a Ledger) is measured beside it; and an empty import, which is
+// Node's own share of every cold start here.
+const emptyModule = join(tmpdir(), 'ai-credits-bench-empty.mjs');
+writeFileSync(emptyModule, 'export default 1;\n');
+const tokensEntry = pathToFileURL(join(pkgDir, 'tokens-node.js')).href;
+const importAndCall = (entry, call) =>
+  `const t0 = performance.now(); const m = await import(${JSON.stringify(entry)}); ${call}; console.log(performance.now() - t0);`;
+const coldScripts = {
+  ours: importAndCall(pkgEntry, "m.estimateTokens('Hello, how are you?', 'gpt-5')"),
+  tokensEntry: importAndCall(tokensEntry, "m.estimateTokens('Hello, how are you?', 'gpt-5')"),
+  ledger: importAndCall(pkgEntry, "m.estimateTokens('Hello, how are you?', 'gpt-5'); new m.Ledger({ plan: 'growth', cycle_anchor: '2026-01-01T00:00:00Z' }).free()"),
+  theirs: importAndCall('gpt-tokenizer/encoding/o200k_base', "m.countTokens('Hello, how are you?')"),
+  empty: importAndCall(pathToFileURL(emptyModule).href, 'm.default'),
+};
+const coldRuns = Object.fromEntries(Object.keys(coldScripts).map((k) => [k, []]));
+for (let i = 0; i < 7; i++) {
+  for (const [name, script] of Object.entries(coldScripts)) {
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
-    runs.push(Number(out.trim()));
+    coldRuns[name].push(Number(out.trim()));
   }
-  return quantile(runs, 0.5);
 }
-const coldOurs = coldStart(
-  `const t0 = performance.now(); const m = await import(${JSON.stringify(pkgEntry)}); ` +
-    `m.estimateTokens('Hello, how are you?', 'gpt-5'); console.log(performance.now() - t0);`,
-);
-const coldTheirs = coldStart(
-  `const t0 = performance.now(); const m = await import('gpt-tokenizer/encoding/o200k_base'); ` +
-    `m.countTokens('Hello, how are you?'); console.log(performance.now() - t0);`,
-);
+const cold = Object.fromEntries(Object.entries(coldRuns).map(([k, runs]) => [k, quantile(runs, 0.5)]));
+const coldOurs = cold.ours;
+const coldTheirs = cold.theirs;
 
 // Download sizes.
 const require = createRequire(import.meta.url);
@@ -188,6 +199,9 @@ console.log(`per keystroke (splice, at end)  ${keystrokeUs.toFixed(2).padStart(8
 console.log(`per keystroke (mid-word)        ${keystrokeMiddleUs.toFixed(2).padStart(8)} µs`);
 console.log(`throughput over the corpus      ${estimateMBs.toFixed(1).padStart(8)} MB/s ${countMBs.toFixed(1).padStart(8)} MB/s`);
 console.log(`cold start (import + 1st call)  ${coldOurs.toFixed(1).padStart(8)} ms   ${coldTheirs.toFixed(1).padStart(8)} ms`);
+console.log(`  ai-credits/tokens              ${cold.tokensEntry.toFixed(1).padStart(8)} ms`);
+console.log(`  then a first Ledger            ${cold.ledger.toFixed(1).padStart(8)} ms   (import + estimate + Ledger: the whole module compiled)`);
+console.log(`  an empty import                ${cold.empty.toFixed(1).padStart(8)} ms   (Node's own share of each)`);
 console.log(
   `download, gzip -9                ${kb(gz(wasmFile)).padStart(8)}      ${kb(gz(ranksFile)).padStart(8)}` +
     `  (whole package .wasm / bpeRanks/o200k_base.js)`,

@@ -13,12 +13,19 @@ export { AiCreditsError, isAiCreditsError };
 /** The guards of one glue: its init functions, and wrappers that wait for them. */
 export function guard(glue) {
   let ready = false;
+  // What Node's main entries hand initSync (a function): the module is loaded with what it
+  // returns on first need instead (src/wasm/js/node.js). If it throws (a missing file), that
+  // use gets its error and the next one tries again.
+  let deferred;
 
   const assertReady = (what) => {
-    if (!ready) {
+    if (ready) return;
+    if (!deferred) {
       throw new AiCreditsError('not_initialized',
         `${what} was used before the WASM module was loaded: call and await init() (the default export) first; Node's entries load it for you`);
     }
+    glue.initSync(deferred());
+    ready = true;
   };
 
   /** A function of the glue, made to check `init()` first. */
@@ -85,12 +92,18 @@ export function guard(glue) {
   return {
     /** Loads the WASM module (once); everything else waits for it. */
     init: async (options) => {
+      if (deferred) assertReady();
       const exports = await glue.default(options);
       ready = true;
       return exports;
     },
-    /** Loads the WASM module synchronously from its bytes or a compiled `WebAssembly.Module`. */
+    /**
+     * Loads the WASM module synchronously from its bytes or a compiled `WebAssembly.Module`;
+     * given a function instead, loads it with what the function returns when first needed.
+     */
     initSync: (options) => {
+      if (typeof options == 'function') return void (deferred = options);
+      if (deferred) assertReady();
       const exports = glue.initSync(options);
       ready = true;
       return exports;

@@ -3,9 +3,13 @@
 import fs from 'node:fs';
 import module from 'node:module';
 import { initSync } from './index.js';
+import { initSync as initEstimator } from './tokens.js';
 import { wasmBytes } from './node-wasm.js';
 
-initSync({ module: wasmBytes('ai_credits_bg.wasm', fs, module) });
+initEstimator({ module: wasmBytes('ai_credits_tokens_bg.wasm', fs, module) });
+initSync(() => ({ module: wasmBytes('ai_credits_bg.wasm', fs, module) }));
 
-export * from './index.js';
-export { default } from './index.js';
+export { estimateTokenRange, estimateTokens, TokenCounter } from './tokens.js';
+export {
+  AiCreditsError, Catalogue, Client, Ledger, default, initSync, isAiCreditsError, runScenario, runScenarioJson, textEdit,
+} from './index.js';

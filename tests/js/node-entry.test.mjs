@@ -39,11 +39,13 @@ const useWithoutWholeModule = `
   counter.setText(${JSON.stringify(TEXT)});
   let refused = null;
   try { new ac.Ledger(${ACCOUNT}); } catch (e) { refused = { is: e instanceof ac.AiCreditsError, code: e.code, message: e.message }; }
-  return { estimate, counted: counter.toJSON(), refused };`;
+  let unknown = null;
+  try { ac.estimateTokens('hi', 'gpt-9'); } catch (e) { unknown = e instanceof ac.AiCreditsError && ac.isAiCreditsError(e) ? e.code : 'another class'; }
+  return { estimate, counted: counter.toJSON(), refused, unknown };`;
 
 for (const [entry, cjs] of [['node.js', false], ['node.cjs', true]]) {
   test(`${entry}: estimates need only the estimator's module; a Ledger without the whole module is a coded error`, () => {
-    // Proves the import does not read ai_credits_bg.wasm: estimates and a TokenCounter work without it, and the first Ledger throws not_initialized naming the missing file.
+    // Proves the import does not read ai_credits_bg.wasm: estimates, a TokenCounter and their coded errors work without it, and the first Ledger throws not_initialized naming the missing file.
     const dir = packageCopy(`missing-${entry}`);
     const seen = run(dir, entry, useWithoutWholeModule, cjs);
     assert.ok(seen.estimate.tokens > 0 && seen.estimate.low <= seen.estimate.tokens && seen.estimate.tokens <= seen.estimate.high);
@@ -51,6 +53,7 @@ for (const [entry, cjs] of [['node.js', false], ['node.cjs', true]]) {
     assert.equal(seen.refused?.is, true);
     assert.equal(seen.refused.code, 'not_initialized');
     assert.match(seen.refused.message, /ai_credits_bg\.wasm/);
+    assert.equal(seen.unknown, 'unknown_model', "the estimator module's errors are the entry's AiCreditsError");
   });
 }
 

@@ -9,7 +9,7 @@ import { wasmBytes } from './node-wasm.js';
 initEstimator({ module: wasmBytes('ai_credits_tokens_bg.wasm', fs, module) });
 initSync(() => ({ module: wasmBytes('ai_credits_bg.wasm', fs, module) }));
 
+export * from './index.js';
+export { default } from './index.js';
+// Named exports take the place of the star export's names.
 export { estimateTokenRange, estimateTokens, TokenCounter } from './tokens.js';
-export {
-  AiCreditsError, Catalogue, Client, Ledger, default, initSync, isAiCreditsError, runScenario, runScenarioJson, textEdit,
-} from './index.js';

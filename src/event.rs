@@ -413,14 +413,14 @@ impl EventDraft {
             Ok(k) => {
                 let body = read_body(k, fields);
                 // A malformed body never matches accepted content, so its extras do not matter.
-                let extra = match body {
-                    Ok(_) => fields
-                        .items
-                        .drain(..)
-                        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                        .collect(),
-                    Err(_) => Map::new(),
-                };
+                // Inserted one by one: collecting into the map sorts the pairs first, and
+                // that sort was 2.3 KB gzipped of the WebAssembly module (issue 13).
+                let mut extra = Map::new();
+                if body.is_ok() {
+                    for (k, v) in fields.items.drain(..) {
+                        extra.insert(k.into_owned(), v.into_owned());
+                    }
+                }
                 (body, extra)
             }
             Err(ref e) => (Err(e.clone()), Map::new()),

@@ -109,6 +109,37 @@ fn agent_requests_pay_for_every_round_and_the_growing_context() {
 }
 
 #[test]
+fn history_percentiles_do_not_depend_on_the_order_answers_came_in() {
+    // Proves p10/median/p90 are the nearest-rank percentiles of the samples sorted, for 37 answers arriving out of order (with repeats).
+    let outputs: Vec<u64> = (0..37u64)
+        .map(|i| (i * 17 % 37) * 50 + (i % 3) * 7)
+        .collect();
+    let events: Vec<_> = outputs
+        .iter()
+        .enumerate()
+        .map(|(i, out)| json!({"at": format!("2026-01-01T10:{i:02}:00Z"), "kind": "usage", "id": format!("u{i}"),
+            "model": "claude-sonnet-4-6", "input_tokens": 10, "output_tokens": out, "feature": "assistant"}))
+        .collect();
+    let l = ledger(json!(events));
+    let cal = l.output_calibration(Some("assistant"), "claude-sonnet-4-6");
+    let mut sorted = outputs.clone();
+    sorted.sort();
+    assert_ne!(sorted, outputs, "the answers must arrive out of order");
+    // Nearest rank of p% of 37: ceil(37·p/100) → ranks 4, 19 and 34.
+    assert_eq!(
+        (cal.samples, cal.output_tokens),
+        (
+            37,
+            Range {
+                low: sorted[3],
+                expected: sorted[18],
+                high: sorted[33]
+            }
+        )
+    );
+}
+
+#[test]
 fn the_accounts_own_history_calibrates_output() {
     // Proves p10/median/p90 of past output tokens of the same feature and model are used.
     let events: Vec<_> = (1..=10)

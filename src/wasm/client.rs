@@ -145,7 +145,8 @@ impl Failure {
 
 /// `scheme://host[:port]` of an absolute URL; `None` for a path (this page's origin).
 fn origin_of(url: &str) -> Option<&str> {
-    let rest = url.find("://").map(|i| i + 3)?;
+    // Bytes, not `str::find("://")`: substring search is 0.5 KB gzipped of the module.
+    let rest = url.as_bytes().windows(3).position(|w| w == b"://")? + 3;
     let end = url[rest..].find('/').map_or(url.len(), |i| rest + i);
     Some(&url[..end])
 }

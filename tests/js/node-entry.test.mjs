@@ -86,3 +86,18 @@ test('init() and initSync() load the whole module in Node, for code written for 
     assert.ok(seen.length > 0);
   }
 });
+
+test("Node's four entries, imported and required together, throw errors of one AiCreditsError class", () => {
+  // Proves each bundle's own copy of errors.js takes the class the first one registered: instanceof holds across ESM and CommonJS, ai-credits and ai-credits/tokens.
+  const dir = join(root, 'pkg');
+  const seen = run(dir, 'node.js', `
+    const { createRequire } = await import('node:module');
+    const require = createRequire(${JSON.stringify(join(dir, 'node.js'))});
+    const entries = [ac, await import(${JSON.stringify(join(dir, 'tokens-node.js'))}), require('./node.cjs'), require('./tokens-node.cjs')];
+    return entries.map((m) => {
+      try { new m.TokenCounter('gpt-9'); return 'no error'; } catch (e) {
+        return entries.map((other) => e instanceof other.AiCreditsError && other.AiCreditsError === ac.AiCreditsError && e.code === 'unknown_model');
+      }
+    });`);
+  assert.deepEqual(seen, Array(4).fill(Array(4).fill(true)));
+});

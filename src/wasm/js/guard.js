@@ -24,14 +24,23 @@ export function guard(glue) {
       throw new AiCreditsError('not_initialized',
         `${what} was used before the WASM module was loaded: call and await init() (the default export) first; Node's entries load it for you`);
     }
-    glue.initSync(deferred());
-    ready = true;
+    loaded(glue.initSync(deferred()));
   };
 
   /** A function of the glue, made to check `init()` first. */
   const fn = (name, f, args = (a) => a) => function (...given) {
     assertReady(name);
     return f.apply(this, args(given));
+  };
+
+  // Classes whose prototypes are still to be guarded: patched when the module loads, not at
+  // import, where it cost 0.6 ms of Node's cold start for classes that an estimate never uses
+  // (issue 13). No object of them exists before the module is loaded.
+  const unguarded = [];
+  const loaded = (exports) => {
+    for (const patch of unguarded.splice(0)) patch();
+    ready = true;
+    return exports;
   };
 
   /**
@@ -42,38 +51,7 @@ export function guard(glue) {
    * static methods.
    */
   const wrapClass = (cls, args = (a) => a) => {
-    const proto = cls.prototype;
-    const free = proto.free;
-    const freeOnce = function () {
-      if (this.__wbg_ptr) free.call(this);
-    };
-    const check = (self) => {
-      if (!self.__wbg_ptr) {
-        throw new AiCreditsError('freed',
-          `this ${cls.name} was freed (free() or the end of a \`using\` block); make a new one`);
-      }
-    };
-    for (const key of Reflect.ownKeys(proto)) {
-      if (key === 'constructor') continue;
-      const d = Object.getOwnPropertyDescriptor(proto, key);
-      if (key === 'free' || (typeof Symbol.dispose === 'symbol' && key === Symbol.dispose)) {
-        Object.defineProperty(proto, key, { ...d, value: freeOnce });
-        continue;
-      }
-      if (typeof d.value === 'function') {
-        const f = d.value;
-        d.value = function (...a) { check(this); return f.apply(this, a); };
-      }
-      if (d.get) {
-        const get = d.get;
-        d.get = function () { check(this); return get.call(this); };
-      }
-      if (d.set) {
-        const set = d.set;
-        d.set = function (v) { check(this); set.call(this, v); };
-      }
-      Object.defineProperty(proto, key, d);
-    }
+    unguarded.push(() => guardPrototype(cls));
     const statics = new Map();
     return new Proxy(cls, {
       construct(target, given, newTarget) {
@@ -93,9 +71,7 @@ export function guard(glue) {
     /** Loads the WASM module (once); everything else waits for it. */
     init: async (options) => {
       if (deferred) assertReady();
-      const exports = await glue.default(options);
-      ready = true;
-      return exports;
+      return loaded(await glue.default(options));
     },
     /**
      * Loads the WASM module synchronously from its bytes or a compiled `WebAssembly.Module`;
@@ -104,9 +80,7 @@ export function guard(glue) {
     initSync: (options) => {
       if (typeof options == 'function') return void (deferred = options);
       if (deferred) assertReady();
-      const exports = glue.initSync(options);
-      ready = true;
-      return exports;
+      return loaded(glue.initSync(options));
     },
     /** A one- or two-argument function of the glue, checking `init()` first (no rest args: estimateTokens runs on every keystroke). */
     checked: (name, f) => (a, b) => {
@@ -115,4 +89,40 @@ export function guard(glue) {
     },
     wrapClass,
   };
+}
+
+/** Makes the methods of `cls` refuse a freed object with `freed`, and `free()` idempotent. */
+function guardPrototype(cls) {
+  const proto = cls.prototype;
+  const free = proto.free;
+  const freeOnce = function () {
+    if (this.__wbg_ptr) free.call(this);
+  };
+  const check = (self) => {
+    if (!self.__wbg_ptr) {
+      throw new AiCreditsError('freed',
+        `this ${cls.name} was freed (free() or the end of a \`using\` block); make a new one`);
+    }
+  };
+  for (const key of Reflect.ownKeys(proto)) {
+    if (key === 'constructor') continue;
+    const d = Object.getOwnPropertyDescriptor(proto, key);
+    if (key === 'free' || (typeof Symbol.dispose === 'symbol' && key === Symbol.dispose)) {
+      Object.defineProperty(proto, key, { ...d, value: freeOnce });
+      continue;
+    }
+    if (typeof d.value === 'function') {
+      const f = d.value;
+      d.value = function (...a) { check(this); return f.apply(this, a); };
+    }
+    if (d.get) {
+      const get = d.get;
+      d.get = function () { check(this); return get.call(this); };
+    }
+    if (d.set) {
+      const set = d.set;
+      d.set = function (v) { check(this); set.call(this, v); };
+    }
+    Object.defineProperty(proto, key, d);
+  }
 }

@@ -96,7 +96,8 @@ test("Node's four entries, imported and required together, throw errors of one A
     const entries = [ac, await import(${JSON.stringify(join(dir, 'tokens-node.js'))}), require('./node.cjs'), require('./tokens-node.cjs')];
     return entries.map((m) => {
       try { new m.TokenCounter('gpt-9'); return 'no error'; } catch (e) {
-        return entries.map((other) => e instanceof other.AiCreditsError && other.AiCreditsError === ac.AiCreditsError && e.code === 'unknown_model');
+        return entries.map((other) => e instanceof other.AiCreditsError && other.AiCreditsError === ac.AiCreditsError
+          && other.AiCreditsError.name === 'AiCreditsError' && e.code === 'unknown_model');
       }
     });`);
   assert.deepEqual(seen, Array(4).fill(Array(4).fill(true)));

@@ -7,15 +7,19 @@
 
 const key = Symbol.for('ai-credits.AiCreditsError');
 
-function defineClass() {
-  /** Every error this package throws: an `Error` with a stable snake_case `code`. */
-  class AiCreditsError extends Error {
-    constructor(code, message) {
-      super(message);
-      this.name = 'AiCreditsError';
-      this.code = code;
-    }
+/** Every error this package throws: an `Error` with a stable snake_case `code`. */
+class AiCreditsError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.name = 'AiCreditsError';
+    this.code = code;
   }
+}
+
+/** The class another copy registered, or this one, registered now. */
+function sharedClass() {
+  const known = globalThis[key];
+  if (typeof known === 'function') return known;
   try {
     Object.defineProperty(globalThis, key, { value: AiCreditsError });
   } catch {
@@ -25,19 +29,19 @@ function defineClass() {
   return AiCreditsError;
 }
 
-/** Every error this package throws: an `Error` with a stable snake_case `code`. */
-export const AiCreditsError = typeof globalThis[key] === 'function' ? globalThis[key] : defineClass();
+const Shared = sharedClass();
+export { Shared as AiCreditsError };
 
 /**
  * Whether `e` is one of this package's errors. Also true for one made by another copy of the
  * package that does not share this realm's class (an iframe), which `instanceof` would miss.
  */
 export function isAiCreditsError(e) {
-  return e instanceof AiCreditsError
+  return e instanceof Shared
     || (typeof e === 'object' && e !== null && e.name === 'AiCreditsError' && typeof e.code === 'string');
 }
 
 /** Called by the WASM glue. */
 export function makeError(code, message) {
-  return new AiCreditsError(code, message);
+  return new Shared(code, message);
 }

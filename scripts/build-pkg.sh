@@ -47,6 +47,9 @@ if grep -nE '(:|<|\||,|=>|\()\s*any\b|\bany\s*(\[|\||>|,|;|\))' pkg/*.d.ts; then
 errors=$(cd pkg && find snippets -name errors.js | sort)
 [ "$(echo "$errors" | wc -l)" = 1 ] && [ -n "$errors" ] || { echo "build-pkg: expected one errors.js snippet, found: $errors" >&2; exit 1; }
 sed "s|'./errors.js'|'./$errors'|" src/wasm/js/guard.js > pkg/guard.js
+# The estimator's helpers (src/wasm/js/text.js), imported by both glues.
+text=$(cd pkg && find snippets -name text.js | sort)
+[ "$(echo "$text" | wc -l)" = 1 ] && [ -n "$text" ] || { echo "build-pkg: expected one text.js snippet, found: $text" >&2; exit 1; }
 cp src/wasm/js/index.js src/wasm/js/tokens.js src/wasm/js/edit.js src/wasm/js/node-wasm.js src/wasm/js/edge.js src/wasm/js/index.d.ts \
   src/wasm/js/tokens.d.ts src/wasm/js/edge-light.js src/wasm/js/tokens-edge-light.js src/wasm/js/edge-module.js pkg/
 # The same types for `require` (TypeScript reads a .d.ts of this "type": "module" package as
@@ -62,7 +65,7 @@ cp src/wasm/js/react.js src/wasm/js/react.d.ts pkg/
 # --minify-syntax; names are kept, so a class's `name` and the glue's text stay as they were):
 # 5.5 KB of the whole package's page load and 2.2 KB of ai-credits/tokens, gzipped (issue 13).
 # The API's documentation is in the .d.ts files, which are left as they are.
-for js in ai_credits.js ai_credits_tokens.js index.js tokens.js guard.js edit.js react.js $errors; do
+for js in ai_credits.js ai_credits_tokens.js index.js tokens.js guard.js edit.js react.js $errors $text; do
   node_modules/.bin/esbuild "pkg/$js" --minify-whitespace --minify-syntax --log-level=warning \
     --outfile="pkg/$js" --allow-overwrite
 done

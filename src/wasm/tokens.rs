@@ -80,26 +80,22 @@ fn utf16_count(value: f64, name: &str) -> Result<usize, JsValue> {
     }
 }
 
-#[wasm_bindgen]
+// The host's `TextEncoder` and the estimate's object, through helpers of one import each
+// (src/wasm/js/text.js: fewer import shapes for V8 to compile wrappers for at start).
+#[wasm_bindgen(module = "/src/wasm/js/text.js")]
 extern "C" {
-    /// The host's `TextEncoder` (every browser and Node has one).
-    type TextEncoder;
-    #[wasm_bindgen(constructor)]
-    fn new() -> TextEncoder;
-    #[wasm_bindgen(method, js_name = encodeInto)]
-    fn encode_into(
-        this: &TextEncoder,
-        source: &JsString,
-        destination: &js_sys::Uint8Array,
-    ) -> EncodeIntoResult;
-
-    type EncodeIntoResult;
-    #[wasm_bindgen(method, getter)]
-    fn written(this: &EncodeIntoResult) -> u32;
+    /// `TextEncoder.encodeInto(source, destination).written`.
+    #[wasm_bindgen(js_name = encodeInto)]
+    fn encode_into(source: &JsString, destination: &js_sys::Uint8Array) -> u32;
+    /// `new Uint8Array(memory.buffer, offset, length)`.
+    #[wasm_bindgen(js_name = memoryView)]
+    fn memory_view(memory: &JsValue, offset: u32, length: u32) -> js_sys::Uint8Array;
+    /// `{ tokens, low, high }`.
+    #[wasm_bindgen(js_name = tokenEstimate)]
+    fn token_estimate(tokens: f64, low: f64, high: f64) -> JsValue;
 }
 
 thread_local! {
-    static ENCODER: TextEncoder = TextEncoder::new();
     /// The model of the last estimate and its family: a page estimates for one model again and
     /// again, and comparing JS strings is cheaper than copying one into this module.
     static LAST_MODEL: RefCell<Option<(JsValue, TokenizerFamily)>> = const { RefCell::new(None) };
@@ -139,9 +135,8 @@ impl Utf8Buffer {
         }
         let bytes = &self.bytes;
         let (view, _) = self.view.get_or_insert_with(|| {
-            let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
-            let view = js_sys::Uint8Array::new_with_byte_offset_and_length(
-                &memory.buffer(),
+            let view = memory_view(
+                &wasm_bindgen::memory(),
                 bytes.as_ptr() as u32,
                 bytes.len() as u32,
             );
@@ -154,7 +149,7 @@ impl Utf8Buffer {
     fn encode(&mut self, text: &JsString) -> usize {
         self.reserve(UTF8_BYTES_MIN);
         let view = self.view();
-        let written = ENCODER.with(|e| e.encode_into(text, view).written()) as usize;
+        let written = encode_into(text, view) as usize;
         // `encodeInto` stops where the next character (up to 4 bytes) would not fit.
         if written + 4 <= self.bytes.len() {
             return written;
@@ -162,7 +157,7 @@ impl Utf8Buffer {
         // At most three bytes per UTF-16 unit.
         self.reserve(text.length() as usize * 3 + 4);
         let view = self.view();
-        ENCODER.with(|e| e.encode_into(text, view).written()) as usize
+        encode_into(text, view) as usize
     }
 }
 
@@ -244,12 +239,7 @@ pub fn estimate_token_range(
 /// serializer was about 5 KB of the estimator's module (issue 13).
 fn estimate_to_js(estimate: TokenEstimate) -> Result<JsValue, JsValue> {
     const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
-    let object = js_sys::Object::new();
-    for (key, value) in [
-        ("tokens", estimate.tokens),
-        ("low", estimate.low),
-        ("high", estimate.high),
-    ] {
+    for value in [estimate.tokens, estimate.low, estimate.high] {
         if value > MAX_SAFE_INTEGER {
             return Err(js::error(
                 "value_not_representable",
@@ -261,9 +251,12 @@ fn estimate_to_js(estimate: TokenEstimate) -> Result<JsValue, JsValue> {
                 .concat(),
             ));
         }
-        js_sys::Reflect::set(&object, &key.into(), &(value as f64).into())?;
     }
-    Ok(object.into())
+    Ok(token_estimate(
+        estimate.tokens as f64,
+        estimate.low as f64,
+        estimate.high as f64,
+    ))
 }
 
 /// The token estimate of a message being typed, kept up to date edit by edit: hand it each

@@ -375,13 +375,20 @@ impl EventDraft {
         if self.extra.is_empty() {
             return None;
         }
-        let names: Vec<&str> = self.extra.keys().map(String::as_str).collect();
+        // Joined by hand: `[&str]::join` is 1 KB of the WebAssembly module for two callers.
+        let mut names = String::new();
+        for name in self.extra.keys() {
+            if !names.is_empty() {
+                names.push_str(", ");
+            }
+            names.push_str(name);
+        }
         Some(Rejection::new(
             RejectCode::InvalidEvent,
             format!(
                 "a {} event does not read field(s) {}; remove them (a typo would otherwise be ignored)",
                 self.kind.as_ref().map_or("", |k| k.as_str()),
-                names.join(", ")
+                names
             ),
         ))
     }
@@ -784,6 +791,25 @@ mod tests {
     }
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn unread_fields_are_refused_by_name_all_of_them() {
+        // Proves a draft with fields the core does not read is an invalid_event naming each of them, comma-separated, and one without any is not refused.
+        let d = EventDraft::from_json(&json!({"at": "2026-01-01T00:00:00Z", "kind": "usage",
+            "id": "u", "model": "gpt-5", "inputTokens": 5, "outputTokens": 1}));
+        let refused = d.unread_fields().expect("refused");
+        assert_eq!(refused.code, RejectCode::InvalidEvent);
+        assert!(
+            refused
+                .message
+                .contains("a usage event does not read field(s) inputTokens, outputTokens;"),
+            "{}",
+            refused.message
+        );
+        let read = EventDraft::from_json(&json!({"at": "2026-01-01T00:00:00Z", "kind": "usage",
+            "id": "u", "model": "gpt-5", "input_tokens": 5}));
+        assert!(read.unread_fields().is_none());
+    }
 
     #[test]
     fn keeps_every_problem_for_the_ledger_to_order() {

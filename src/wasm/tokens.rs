@@ -24,17 +24,20 @@ export interface TokenEstimate { tokens: number; low: number; high: number; }
 /// names as its `tokenizer`); else an `unknown_model` error.
 fn family(model: &str) -> Result<TokenizerFamily, JsValue> {
     TokenizerFamily::for_builtin_model(model).ok_or_else(|| {
-        let ids: Vec<&str> = crate::tokens::BUILTIN_TOKENIZERS
-            .iter()
-            .map(|(id, _)| *id)
-            .collect();
+        let mut ids = String::new();
+        for (id, _) in crate::tokens::BUILTIN_TOKENIZERS {
+            if !ids.is_empty() {
+                ids.push_str(", ");
+            }
+            ids.push_str(id);
+        }
         js::error(
             "unknown_model",
             &[
                 "no model `",
                 model,
                 "` in the built-in catalogue (",
-                &ids.join(", "),
+                &ids,
                 "); for a model of a catalogue of your own, pass its `tokenizer` (o200k, \
                  anthropic, moonshot, xai or google)",
             ]

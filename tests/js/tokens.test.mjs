@@ -96,6 +96,8 @@ test('unknown models, bad offsets and non-strings are errors with codes, never t
   assert.equal(codeOf(() => estimateTokens('hi', 'llama-3')), 'unknown_model');
   assert.equal(codeOf(() => estimateTokenRange('hi', 'o3')), 'unknown_model');
   assert.equal(codeOf(() => new TokenCounter('mistral-large')), 'unknown_model');
+  // The message names the models it knows, comma-separated.
+  assert.throws(() => estimateTokens('hi', 'llama-3'), (e) => /built-in catalogue \(([a-z0-9.-]+, )+[a-z0-9.-]+\)/.test(e.message) && e.message.includes(', gpt-5, '));
   const counter = new TokenCounter('gpt-5');
   counter.setText('a😀b');
   const before = counter.tokens;

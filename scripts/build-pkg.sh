@@ -44,12 +44,17 @@ if grep -nE '(:|<|\||,|=>|\()\s*any\b|\bany\s*(\[|\||>|,|;|\))' pkg/*.d.ts; then
 # class from the copy the glue imports, so `instanceof` holds for every error.
 # Both glues import the error class; one copy of it must serve both (and guard.js), so that
 # `instanceof` holds for every error.
-errors=$(cd pkg && find snippets -name errors.js | sort)
-[ "$(echo "$errors" | wc -l)" = 1 ] && [ -n "$errors" ] || { echo "build-pkg: expected one errors.js snippet, found: $errors" >&2; exit 1; }
+# The path under pkg/ of the one snippet named $1 that wasm-bindgen copied (both glues import it).
+snippet() {
+  local found
+  found=$(cd pkg && find snippets -name "$1" | sort)
+  [ "$(echo "$found" | wc -l)" = 1 ] && [ -n "$found" ] || { echo "build-pkg: expected one $1 snippet, found: $found" >&2; exit 1; }
+  echo "$found"
+}
+errors=$(snippet errors.js)
 sed "s|'./errors.js'|'./$errors'|" src/wasm/js/guard.js > pkg/guard.js
-# The estimator's helpers (src/wasm/js/text.js), imported by both glues.
-text=$(cd pkg && find snippets -name text.js | sort)
-[ "$(echo "$text" | wc -l)" = 1 ] && [ -n "$text" ] || { echo "build-pkg: expected one text.js snippet, found: $text" >&2; exit 1; }
+# The estimator's helpers (src/wasm/js/text.js).
+text=$(snippet text.js)
 cp src/wasm/js/index.js src/wasm/js/tokens.js src/wasm/js/edit.js src/wasm/js/node-wasm.js src/wasm/js/edge.js src/wasm/js/index.d.ts \
   src/wasm/js/tokens.d.ts src/wasm/js/edge-light.js src/wasm/js/tokens-edge-light.js src/wasm/js/edge-module.js pkg/
 # The same types for `require` (TypeScript reads a .d.ts of this "type": "module" package as

@@ -375,14 +375,7 @@ impl EventDraft {
         if self.extra.is_empty() {
             return None;
         }
-        // Joined by hand: `[&str]::join` is 1 KB of the WebAssembly module for two callers.
-        let mut names = String::new();
-        for name in self.extra.keys() {
-            if !names.is_empty() {
-                names.push_str(", ");
-            }
-            names.push_str(name);
-        }
+        let names = crate::error::comma_list(self.extra.keys().map(String::as_str));
         Some(Rejection::new(
             RejectCode::InvalidEvent,
             format!(

@@ -24,13 +24,8 @@ export interface TokenEstimate { tokens: number; low: number; high: number; }
 /// names as its `tokenizer`); else an `unknown_model` error.
 fn family(model: &str) -> Result<TokenizerFamily, JsValue> {
     TokenizerFamily::for_builtin_model(model).ok_or_else(|| {
-        let mut ids = String::new();
-        for (id, _) in crate::tokens::BUILTIN_TOKENIZERS {
-            if !ids.is_empty() {
-                ids.push_str(", ");
-            }
-            ids.push_str(id);
-        }
+        let ids =
+            crate::error::comma_list(crate::tokens::BUILTIN_TOKENIZERS.iter().map(|(id, _)| *id));
         js::error(
             "unknown_model",
             &[

@@ -333,7 +333,7 @@ impl Catalogue {
             )));
         }
         let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| CatalogueError::InvalidJson(e.to_string()))?;
+            crate::json::parse(text).map_err(|e| CatalogueError::InvalidJson(e.to_string()))?;
         doc::read(&value)?.validate()
     }
 

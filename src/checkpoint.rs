@@ -141,7 +141,7 @@ impl Checkpoint {
             )));
         }
         let value: Value =
-            serde_json::from_str(text).map_err(|e| CheckpointError::Invalid(e.to_string()))?;
+            crate::json::parse(text).map_err(|e| CheckpointError::Invalid(e.to_string()))?;
         Checkpoint::from_value(&value)
     }
 

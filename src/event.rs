@@ -436,60 +436,45 @@ impl EventDraft {
         }
     }
 
-    /// Reads a JSON list of events straight from text, without building a JSON tree first
-    /// (a year of history is 100,000 events). An item that is not an object becomes a draft
-    /// that is refused as `invalid_event`.
-    pub fn list_from_json(text: &str) -> Result<Vec<EventDraft>, serde_json::Error> {
-        struct ListVisitor;
-        impl<'de> serde::de::Visitor<'de> for ListVisitor {
-            type Value = Vec<EventDraft>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a list of events")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Vec<EventDraft>, A::Error> {
-                let mut drafts = Vec::new();
-                // One field buffer for the whole list rather than one allocation per event.
-                let mut buffer = Fields {
-                    items: Vec::with_capacity(16),
-                };
-                while let Some(draft) = seq.next_element_seed(DraftSeed(&mut buffer))? {
-                    drafts.push(draft);
+    /// Reads a draft from an owned tree, its fields moved rather than copied, using `buffer`
+    /// (emptied again: one buffer serves a whole list). Anything but an object becomes a
+    /// draft that is refused as `invalid_event`.
+    fn from_owned(value: Value, buffer: &mut Fields<'_>) -> EventDraft {
+        buffer.items.clear();
+        if let Value::Object(map) = value {
+            for (k, v) in map {
+                if !v.is_null() {
+                    buffer.items.push((Cow::Owned(k), Cow::Owned(v)));
                 }
-                Ok(drafts)
-            }
-            // Anything but a list is refused with a plain message: serde's default messages
-            // quote the value, and quoting a float links float formatting into the WASM.
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                _: A,
-            ) -> Result<Vec<EventDraft>, A::Error> {
-                Err(serde::de::Error::custom("expected a list of events"))
-            }
-            fn visit_unit<E: serde::de::Error>(self) -> Result<Vec<EventDraft>, E> {
-                Err(E::custom("expected a list of events"))
-            }
-            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Vec<EventDraft>, E> {
-                self.visit_unit()
-            }
-            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Vec<EventDraft>, E> {
-                self.visit_unit()
-            }
-            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Vec<EventDraft>, E> {
-                self.visit_unit()
-            }
-            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Vec<EventDraft>, E> {
-                self.visit_unit()
-            }
-            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Vec<EventDraft>, E> {
-                self.visit_unit()
             }
         }
-        let mut de = serde_json::Deserializer::from_str(text);
-        let drafts = serde::Deserializer::deserialize_any(&mut de, ListVisitor)?;
-        de.end()?;
+        EventDraft::from_fields(buffer)
+    }
+
+    /// Reads one event from JSON text (how the server stores each accepted event).
+    pub fn from_text(text: &str) -> Result<EventDraft, crate::json::ParseError> {
+        let value = crate::json::parse(text)?;
+        Ok(EventDraft::from_owned(
+            value,
+            &mut Fields { items: Vec::new() },
+        ))
+    }
+
+    /// Reads a JSON list of events from text one event at a time, never holding the whole
+    /// list as a JSON tree (a year of history is 100,000 events). An item that is not an
+    /// object becomes a draft that is refused as `invalid_event`.
+    pub fn list_from_json(text: &str) -> Result<Vec<EventDraft>, String> {
+        let mut drafts = Vec::new();
+        let mut buffer = Fields {
+            items: Vec::with_capacity(16),
+        };
+        let is_list = crate::json::parse_list(text, |item| {
+            drafts.push(EventDraft::from_owned(item, &mut buffer));
+        })
+        .map_err(|e| e.to_string())?;
+        if !is_list {
+            return Err("expected a list of events".to_owned());
+        }
         Ok(drafts)
     }
 }
@@ -500,100 +485,6 @@ fn owned_text(value: Cow<'_, Value>) -> Option<String> {
         Cow::Owned(Value::String(s)) => Some(s),
         Cow::Borrowed(Value::String(s)) => Some(s.clone()),
         _ => None,
-    }
-}
-
-impl<'de> Deserialize<'de> for EventDraft {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        serde::de::DeserializeSeed::deserialize(
-            DraftSeed(&mut Fields { items: Vec::new() }),
-            deserializer,
-        )
-    }
-}
-
-/// Reads one event into a draft, using `fields` as its buffer.
-struct DraftSeed<'b, 'de>(&'b mut Fields<'de>);
-
-impl<'de> serde::de::DeserializeSeed<'de> for DraftSeed<'_, 'de> {
-    type Value = EventDraft;
-    fn deserialize<D: serde::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<EventDraft, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for DraftSeed<'_, 'de> {
-    type Value = EventDraft;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an event object")
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<EventDraft, A::Error> {
-        let items = &mut self.0.items;
-        items.clear();
-        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-            let value: Value = map.next_value()?;
-            // A repeated key keeps its last value, as in a parsed JSON object.
-            items.retain(|(k, _)| *k != key);
-            if !value.is_null() {
-                items.push((key, Cow::Owned(value)));
-            }
-        }
-        Ok(EventDraft::from_fields(self.0))
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<EventDraft, A::Error> {
-        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-        Ok(not_an_object())
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<EventDraft, E> {
-        Ok(not_an_object())
-    }
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<EventDraft, E> {
-        Ok(not_an_object())
-    }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<EventDraft, E> {
-        Ok(not_an_object())
-    }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<EventDraft, E> {
-        Ok(not_an_object())
-    }
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<EventDraft, E> {
-        Ok(not_an_object())
-    }
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<EventDraft, E> {
-        Ok(not_an_object())
-    }
-}
-
-/// The draft of an event that is not a JSON object: refused at the time check.
-fn not_an_object() -> EventDraft {
-    EventDraft::from_fields(&mut Fields { items: Vec::new() })
-}
-
-/// An object key, borrowed from the input when it has no escapes.
-struct Key<'de>(Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> serde::de::Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a field name")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v)))
-            }
-        }
-        deserializer.deserialize_str(KeyVisitor)
     }
 }
 

@@ -7,6 +7,9 @@
 
 use std::io;
 
+mod read;
+pub use read::{ParseError, parse, parse_list};
+
 use serde::Serialize;
 use serde_json::ser::{CompactFormatter, Formatter};
 
@@ -61,7 +64,7 @@ pub fn to_js_text<T: Serialize + ?Sized>(value: &T) -> Result<String, String> {
 
 /// A JSON tree of a value, as `serde_json::to_value` makes it, through the same serializer.
 pub fn to_tree<T: Serialize + ?Sized>(value: &T) -> serde_json::Value {
-    serde_json::from_str(&to_text(value)).unwrap_or_default()
+    parse(&to_text(value)).unwrap_or_default()
 }
 
 /// Pretty JSON text (two-space indent), byte for byte what serde_json's pretty printer writes.

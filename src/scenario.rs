@@ -22,7 +22,7 @@ pub const SCENARIO_EVENTS_MAX: usize = 1_000_000;
 /// Runs a scenario given as JSON text.
 pub fn run_json(text: &str) -> Result<Report, ScenarioError> {
     let doc: Value =
-        serde_json::from_str(text).map_err(|e| ScenarioError::InvalidJson(e.to_string()))?;
+        crate::json::parse(text).map_err(|e| ScenarioError::InvalidJson(e.to_string()))?;
     run(&doc, Arc::new(Catalogue::default()))
 }
 

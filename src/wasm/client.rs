@@ -199,7 +199,7 @@ async fn exchange(
 
 /// A 2xx body as JSON, or the failure a non-2xx answer names.
 fn read_answer(status: u16, text: &str) -> Result<Value, Failure> {
-    let body: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    let body = crate::json::parse(text).unwrap_or(Value::Null);
     if (200..300).contains(&status) {
         return Ok(body);
     }
@@ -389,7 +389,7 @@ impl State {
     /// The copy kept by `store`, if there is one for this account.
     fn load_stored(storage_key: &str, account_id: &str) -> Option<(Replica, f64)> {
         let text = local_storage()?.get_item(storage_key).ok()??;
-        let doc: Value = serde_json::from_str(&text).ok()?;
+        let doc = crate::json::parse(&text).ok()?;
         let (replica, fetched_at) = Replica::from_offline_copy(&doc, account_id)?;
         Some((replica, fetched_at as f64))
     }

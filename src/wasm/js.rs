@@ -51,7 +51,7 @@ pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
 /// direct walk of the object could recurse without bound), and serde_json's depth limit.
 pub fn json_from_js(value: JsValue) -> Result<serde_json::Value, JsValue> {
     let text = json_text_from_js(value)?;
-    serde_json::from_str(&text).map_err(|e| error("invalid_json", &format!("not valid JSON: {e}")))
+    crate::json::parse(&text).map_err(|e| error("invalid_json", &format!("not valid JSON: {e}")))
 }
 
 /// JS value → JSON text: a string as it is, anything else through `JSON.stringify`.

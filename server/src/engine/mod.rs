@@ -789,7 +789,7 @@ pub fn restore(
     // stored by an older build at the parser's depth limit still reads).
     let drafts = bodies
         .iter()
-        .map(|body| serde_json::from_str::<EventDraft>(body))
+        .map(|body| EventDraft::from_text(body))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| corrupt(&e.to_string()))?;
     ledger

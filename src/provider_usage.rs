@@ -80,10 +80,13 @@ fn count(usage: &Value, path: &[&str]) -> Result<u64, String> {
         .filter(|n| n.is_u64())
         .and_then(|n| n.as_u64())
         .ok_or_else(|| {
-            format!(
-                "`provider_usage.{}` must be a whole number ≥ 0",
-                path.join(".")
-            )
+            // Joined by hand: `[&str]::join` was 1 KB of the WebAssembly module (issue 13).
+            let mut name = String::from("provider_usage");
+            for key in path {
+                name.push('.');
+                name.push_str(key);
+            }
+            format!("`{name}` must be a whole number ≥ 0")
         })
 }
 
@@ -242,5 +245,18 @@ mod tests {
         ] {
             assert!(normalize(&bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_bad_nested_count_is_named_by_its_path() {
+        // Proves the refusal of a nested count names the field by its dotted path.
+        let usage = json!({"prompt_tokens": 10, "completion_tokens": 1, "prompt_tokens_details": {"cached_tokens": "2"}});
+        assert_eq!(
+            normalize(&usage),
+            Err(
+                "`provider_usage.prompt_tokens_details.cached_tokens` must be a whole number ≥ 0"
+                    .to_owned()
+            )
+        );
     }
 }

@@ -14,7 +14,10 @@ use std::rc::Rc;
 
 use gloo_net::http::{Request, RequestBuilder};
 use serde_json::Value;
+use std::future::Future;
+use std::pin::Pin;
 use wasm_bindgen::prelude::*;
+
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
 use super::js;
@@ -209,6 +212,14 @@ fn read_answer(status: u16, text: &str) -> Result<Value, Failure> {
         code: field("code").unwrap_or_else(|| "server_error".to_owned()),
         message: field("message").unwrap_or_else(|| format!("the server answered HTTP {status}")),
     })
+}
+
+/// A promise of `future`, through one `future_to_promise` for every call: the future is
+/// boxed, so the glue that drives it and settles the promise is compiled once, not once per
+/// method (issue 13).
+fn promise_of(future: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> js_sys::Promise {
+    let future: Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>> = Box::pin(future);
+    future_to_promise(future)
 }
 
 /// Waits `ms` milliseconds (a `setTimeout` promise).
@@ -627,7 +638,7 @@ impl Client {
 
     fn promise(&self, event: Value) -> js_sys::Promise {
         let state = Rc::clone(&self.state);
-        future_to_promise(post_and_sync(state, event))
+        promise_of(post_and_sync(state, event))
     }
 }
 
@@ -640,7 +651,7 @@ impl Client {
     pub fn connect(
         #[wasm_bindgen(unchecked_param_type = "ClientOptions")] options: JsValue,
     ) -> js_sys::Promise {
-        future_to_promise(async move {
+        promise_of(async move {
             let options = read_options(options)?;
             let (base_url, account_id, token, storage_key) = &options;
             let state = match fetch_replica(base_url, account_id, token).await {
@@ -676,7 +687,7 @@ impl Client {
     #[wasm_bindgen(unchecked_return_type = "Promise<SyncStatus>")]
     pub fn sync(&self) -> js_sys::Promise {
         let state = Rc::clone(&self.state);
-        future_to_promise(async move {
+        promise_of(async move {
             match sync_state(&state).await {
                 Ok(n) => Ok(state.borrow().status(Some(n))),
                 Err(failure) if is_retryable(failure.status()) => {
@@ -834,7 +845,7 @@ impl Client {
         #[wasm_bindgen(unchecked_param_type = "EntriesPageRequest | undefined")] request: JsValue,
     ) -> js_sys::Promise {
         let state = Rc::clone(&self.state);
-        future_to_promise(async move {
+        promise_of(async move {
             let doc = if request.is_undefined() || request.is_null() {
                 Value::Null
             } else {

@@ -226,7 +226,7 @@ init().then(() => {
   });
   const text = await runInChromium(dir);
   assert.match(text, /^RESULT /, text);
-  assert.deepEqual(JSON.parse(text.slice('RESULT '.length)), { same: true, tokens: 5 });
+  assert.deepEqual(JSON.parse(text.slice('RESULT '.length)), { same: true, tokens: 6 });
   const wasm = readdirSync(join(dir, 'dist/assets')).filter((f) => f.endsWith('.wasm'));
   assert.equal(wasm.length, 1, wasm.join(', '));
   assert.match(wasm[0], /^ai_credits_tokens_bg/);

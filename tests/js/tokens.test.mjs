@@ -75,12 +75,13 @@ test('a TokenCounter fed keystrokes, pastes and deletions equals estimateTokens 
 
 test('texts longer than the first encoding buffer are counted whole', () => {
   // Proves the 16 KiB encoding buffer grows: 1,000 copies of a line (about 74 KB of UTF-8)
-  // cost about 1,000 times the line, and setText agrees.
+  // cost ten times what 100 copies (7 KB, inside the first buffer) cost, to the rounding of
+  // each estimate, and setText agrees.
   const line = 'Lorem ipsum dolor sit amet, 中文 😀 consectetur adipiscing elit.\n';
   const text = line.repeat(1000);
   const whole = estimateTokens(text, 'gpt-5');
-  const lines = 1000 * estimateTokens(line, 'gpt-5');
-  assert.ok(Math.abs(whole - lines) <= lines * 0.02, `${whole} vs ${lines}`);
+  const hundred = estimateTokens(line.repeat(100), 'gpt-5');
+  assert.ok(Math.abs(whole - 10 * hundred) <= 10, `${whole} vs 10 × ${hundred}`);
   const counter = new TokenCounter('gpt-5');
   counter.setText(text);
   assert.equal(counter.length, text.length);
@@ -88,7 +89,7 @@ test('texts longer than the first encoding buffer are counted whole', () => {
   // A buffer grown past 1 MiB is let go after the call; the next estimate still works.
   const huge = 'word '.repeat(300000);
   assert.ok(Math.abs(estimateTokens(huge, 'gpt-5') - 300000) <= 3000);
-  assert.equal(estimateTokens(line, 'gpt-5'), lines / 1000);
+  assert.equal(estimateTokens(line.repeat(100), 'gpt-5'), hundred);
 });
 
 test('unknown models, bad offsets and non-strings are errors with codes, never traps', () => {

@@ -7,6 +7,10 @@
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
+
+// Values in messages are shown as JSON text through the core's one serializer (`Value`'s
+// `Display` would link two more into the WebAssembly module, compact and pretty).
+use crate::json::to_text;
 use serde_json::{Map, Value};
 
 use crate::error::{RejectCode, Rejection};
@@ -393,7 +397,10 @@ impl EventDraft {
             Some(Value::String(s)) => {
                 parse_instant(s).ok_or_else(|| format!("`at` is not an RFC 3339 time: {s:?}"))
             }
-            Some(other) => Err(format!("`at` must be an RFC 3339 string, not {other}")),
+            Some(other) => Err(format!(
+                "`at` must be an RFC 3339 string, not {}",
+                to_text(other)
+            )),
         };
         let kind_value = fields.take("kind");
         let kind_text = kind_value.as_deref().and_then(Value::as_str);
@@ -601,7 +608,7 @@ fn text_value(key: &str, v: Cow<'_, Value>) -> Result<String, String> {
             Err(format!("`{key}` is longer than {TEXT_BYTES_MAX} bytes"))
         }
         Value::String(_) => Ok(owned_text(v).unwrap_or_default()),
-        other => Err(format!("`{key}` must be a string, not {other}")),
+        other => Err(format!("`{key}` must be a string, not {}", to_text(other))),
     }
 }
 
@@ -616,7 +623,8 @@ fn token_count(key: &str, v: Option<&Value>) -> Result<u64, String> {
     {
         Some(n) if n <= TOKENS_PER_FIELD_MAX => Ok(n),
         _ => Err(format!(
-            "`{key}` must be a whole number from 0 to {TOKENS_PER_FIELD_MAX}, not {v}"
+            "`{key}` must be a whole number from 0 to {TOKENS_PER_FIELD_MAX}, not {}",
+            to_text(v)
         )),
     }
 }
@@ -633,7 +641,8 @@ fn credit_count(v: Option<&Value>) -> Result<Credits, String> {
     {
         Some(n) if (1..=CREDITS_PER_EVENT_MAX).contains(&n) => Ok(n),
         _ => Err(format!(
-            "`credits` must be a whole number from 1 to {CREDITS_PER_EVENT_MAX}, not {v}"
+            "`credits` must be a whole number from 1 to {CREDITS_PER_EVENT_MAX}, not {}",
+            to_text(v)
         )),
     }
 }

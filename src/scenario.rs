@@ -58,7 +58,8 @@ fn parse(doc: &Value) -> Result<Parsed<'_>, ScenarioError> {
             .ok_or_else(|| ScenarioError::BadQueryAt(format!("{s:?} is not an RFC 3339 time")))?,
         Some(other) => {
             return Err(ScenarioError::BadQueryAt(format!(
-                "expected a time string, got {other}"
+                "expected a time string, got {}",
+                crate::json::to_text(other)
             )));
         }
         None => {
@@ -255,7 +256,11 @@ pub fn first_difference(actual: &Value, expected: &Value, path: &str) -> Result<
             .enumerate()
             .try_for_each(|(i, (a, e))| first_difference(a, e, &format!("{path}[{i}]"))),
         _ if actual == expected => Ok(()),
-        _ => Err(format!("{path}: expected {expected}, got {actual}")),
+        _ => Err(format!(
+            "{path}: expected {}, got {}",
+            crate::json::to_text(expected),
+            crate::json::to_text(actual)
+        )),
     }
 }
 

@@ -8,7 +8,7 @@
 use std::io;
 
 mod read;
-pub use read::{ParseError, parse, parse_list};
+pub use read::{Item, ParseError, parse, parse_list};
 
 use serde::Serialize;
 use serde_json::ser::{CompactFormatter, Formatter};

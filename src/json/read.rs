@@ -22,6 +22,7 @@
 //! `float`). No amount of money is a float (floats are refused where a count is read), so the
 //! difference can only show in a message or an event's extra field that quotes such a number.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde_json::{Map, Number, Value};
@@ -64,15 +65,41 @@ pub fn parse(text: &str) -> Result<Value, ParseError> {
     Ok(value)
 }
 
-/// Reads a JSON array one item at a time, handing each to `item` (a long list is never held
-/// as one tree). `Ok(false)`: the document is valid JSON but not an array.
-pub fn parse_list(text: &str, item: impl FnMut(Value)) -> Result<bool, ParseError> {
+/// An item of a list read by [`parse_list`].
+pub enum Item<'b, 'a> {
+    /// An object, as its members in document order (a key given twice is there twice; keys
+    /// without escapes are borrowed from the text). The buffer is emptied before each object
+    /// and may be drained.
+    Object(&'b mut Vec<(Cow<'a, str>, Value)>),
+    /// Anything else.
+    Other(Value),
+}
+
+/// Reads a JSON array one item at a time, handing each to `item`: a long list is never held
+/// as one tree, and an object's members are handed over without building its map (the event
+/// reader takes them as they are). `Ok(false)`: the document is valid JSON but not an array.
+pub fn parse_list<'a>(
+    text: &'a str,
+    mut item: impl FnMut(Item<'_, 'a>),
+) -> Result<bool, ParseError> {
     let mut reader = Reader::new(text);
     reader.skip_space();
     let is_list = reader.peek() == Some(b'[');
     if is_list {
         reader.pos += 1;
-        reader.items(1, item)?;
+        let mut members = Vec::new();
+        reader.items(|r| {
+            r.skip_space();
+            if r.peek() == Some(b'{') {
+                r.pos += 1;
+                members.clear();
+                r.members(2, |k, v| members.push((k, v)))?;
+                item(Item::Object(&mut members));
+            } else {
+                item(Item::Other(r.value(1)?));
+            }
+            Ok(())
+        })?;
     } else {
         reader.value(0)?;
     }
@@ -106,9 +133,11 @@ impl<'a> Reader<'a> {
     }
 
     fn skip_space(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
-            self.pos += 1;
-        }
+        let rest = &self.bytes[self.pos..];
+        self.pos += rest
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+            .unwrap_or(rest.len());
     }
 
     /// An error at the byte just read (or the end).
@@ -177,12 +206,18 @@ impl<'a> Reader<'a> {
 
     fn array(&mut self, depth: usize) -> Result<Value, ParseError> {
         let mut items = Vec::new();
-        self.items(depth, |v| items.push(v))?;
+        self.items(|r| {
+            items.push(r.value(depth)?);
+            Ok(())
+        })?;
         Ok(Value::Array(items))
     }
 
-    /// The items of an array whose `[` was read, up to its `]`.
-    fn items(&mut self, depth: usize, mut item: impl FnMut(Value)) -> Result<(), ParseError> {
+    /// The items of an array whose `[` was read, up to its `]`, each read by `element`.
+    fn items(
+        &mut self,
+        mut element: impl FnMut(&mut Self) -> Result<(), ParseError>,
+    ) -> Result<(), ParseError> {
         self.skip_space();
         match self.peek() {
             Some(b']') => {
@@ -193,7 +228,7 @@ impl<'a> Reader<'a> {
             Some(_) => {}
         }
         loop {
-            item(self.value(depth)?);
+            element(self)?;
             self.skip_space();
             match self.next() {
                 Some(b',') => {
@@ -211,10 +246,22 @@ impl<'a> Reader<'a> {
 
     fn object(&mut self, depth: usize) -> Result<Value, ParseError> {
         let mut map = Map::new();
+        self.members(depth, |k, v| {
+            map.insert(k.into_owned(), v);
+        })?;
+        Ok(Value::Object(map))
+    }
+
+    /// The members of an object whose `{` was read, up to its `}`, in document order.
+    fn members(
+        &mut self,
+        depth: usize,
+        mut member: impl FnMut(Cow<'a, str>, Value),
+    ) -> Result<(), ParseError> {
         self.skip_space();
         if self.peek() == Some(b'}') {
             self.pos += 1;
-            return Ok(Value::Object(map));
+            return Ok(());
         }
         loop {
             self.skip_space();
@@ -223,7 +270,7 @@ impl<'a> Reader<'a> {
                 None => return Err(self.error("EOF while parsing an object")),
                 Some(_) => return Err(self.error("key must be a string")),
             }
-            let key = self.string()?;
+            let key = self.text_of_string()?;
             self.skip_space();
             match self.next() {
                 Some(b':') => {}
@@ -231,7 +278,7 @@ impl<'a> Reader<'a> {
                 Some(_) => return Err(self.error("expected `:`")),
             }
             let value = self.value(depth)?;
-            map.insert(key, value);
+            member(key, value);
             self.skip_space();
             match self.next() {
                 Some(b',') => {
@@ -240,7 +287,7 @@ impl<'a> Reader<'a> {
                         return Err(self.error_before("trailing comma"));
                     }
                 }
-                Some(b'}') => return Ok(Value::Object(map)),
+                Some(b'}') => return Ok(()),
                 None => return Err(self.error("EOF while parsing an object")),
                 Some(_) => return Err(self.error("expected `,` or `}`")),
             }
@@ -249,20 +296,37 @@ impl<'a> Reader<'a> {
 
     /// The rest of a string whose opening quote was read.
     fn string(&mut self) -> Result<String, ParseError> {
-        let mut out = String::new();
+        self.text_of_string().map(Cow::into_owned)
+    }
+
+    /// The rest of a string whose opening quote was read, borrowed from the text when it has
+    /// no escapes (an object's keys, mostly: no allocation for them).
+    fn text_of_string(&mut self) -> Result<Cow<'a, str>, ParseError> {
+        let mut out: Option<String> = None;
         loop {
             let start = self.pos;
-            while let Some(b) = self.peek() {
-                if b == b'"' || b == b'\\' || b < 0x20 {
-                    break;
-                }
-                self.pos += 1;
-            }
+            let rest = &self.bytes[start..];
+            self.pos += rest
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .unwrap_or(rest.len());
             // The stops are ASCII, so both ends are character boundaries.
-            out.push_str(self.text.get(start..self.pos).unwrap_or_default());
+            let run = self.text.get(start..self.pos).unwrap_or_default();
             match self.next() {
-                Some(b'"') => return Ok(out),
-                Some(b'\\') => out.push(self.escape()?),
+                Some(b'"') => {
+                    return Ok(match out {
+                        None => Cow::Borrowed(run),
+                        Some(mut out) => {
+                            out.push_str(run);
+                            Cow::Owned(out)
+                        }
+                    });
+                }
+                Some(b'\\') => {
+                    let out = out.get_or_insert_with(String::new);
+                    out.push_str(run);
+                    out.push(self.escape()?);
+                }
                 Some(_) => {
                     return Err(self.error(
                         "control character (\\u0000-\\u001F) found while parsing a string",
@@ -720,27 +784,54 @@ mod tests {
 
     #[test]
     fn a_list_is_read_item_by_item() {
-        // Proves `parse_list` hands each item of an array in order, says when the document is not an array, and refuses what `parse` refuses.
+        // Proves `parse_list` hands each item of an array in order, objects as their members in document order (a repeated key twice), says when the document is not an array, and refuses what `parse` refuses.
         let mut seen = Vec::new();
-        assert_eq!(
-            parse_list(" [1, {\"a\": 2}, []] ", |v| seen.push(v)),
-            Ok(true)
+        let read = parse_list(
+            " [1, {\"b\": 2, \"a\": [3], \"b\": null}, [], {}] ",
+            |item| {
+                seen.push(match item {
+                    Item::Object(members) => format!("{members:?}"),
+                    Item::Other(v) => v.to_string(),
+                })
+            },
         );
+        assert_eq!(read, Ok(true));
         assert_eq!(
             seen,
-            vec![
-                Value::from(1),
-                serde_json::json!({"a": 2}),
-                serde_json::json!([])
+            [
+                "1",
+                "[(\"b\", Number(2)), (\"a\", Array [Number(3)]), (\"b\", Null)]",
+                "[]",
+                "[]"
             ]
         );
         let mut none = 0;
         assert_eq!(parse_list("[]", |_| none += 1), Ok(true));
         assert_eq!(parse_list(" {\"a\":1} ", |_| none += 1), Ok(false));
         assert_eq!(none, 0);
-        for bad in ["[", "[1,]", "[1 2]", "[1] x", "", "[,]", "{", "[[1]"] {
+        for bad in [
+            "[",
+            "[1,]",
+            "[1 2]",
+            "[1] x",
+            "",
+            "[,]",
+            "{",
+            "[[1]",
+            "[{]",
+            "[{\"a\":1,}]",
+            "[{\"a\"}]",
+        ] {
             assert!(parse_list(bad, |_| {}).is_err(), "{bad:?}");
             assert!(serde(bad).is_err(), "{bad:?}");
+        }
+        for depth in [126, 127] {
+            let nested = format!("[{}1{}]", "{\"k\":".repeat(depth), "}".repeat(depth));
+            assert_eq!(
+                parse_list(&nested, |_| {}).is_ok(),
+                serde(&nested).is_ok(),
+                "{depth}"
+            );
         }
     }
 

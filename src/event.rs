@@ -7,13 +7,12 @@
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
-
-// Values in messages are shown as JSON text through the core's one serializer (`Value`'s
-// `Display` would link two more into the WebAssembly module, compact and pretty).
-use crate::json::to_text;
 use serde_json::{Map, Value};
 
 use crate::error::{RejectCode, Rejection};
+// Values in messages are shown as JSON text through the core's one serializer (`Value`'s
+// `Display` would link two more into the WebAssembly module, compact and pretty).
+use crate::json::to_text;
 use crate::time::{Instant, format_instant, parse_instant};
 use crate::units::{CREDITS_PER_EVENT_MAX, Credits, TOKENS_PER_FIELD_MAX};
 

@@ -10,12 +10,12 @@
 //! never stored and never logged.
 
 use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use gloo_net::http::{Request, RequestBuilder};
 use serde_json::Value;
-use std::future::Future;
-use std::pin::Pin;
 use wasm_bindgen::prelude::*;
 
 use wasm_bindgen_futures::{JsFuture, future_to_promise};

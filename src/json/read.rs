@@ -229,17 +229,8 @@ impl<'a> Reader<'a> {
         }
         loop {
             element(self)?;
-            self.skip_space();
-            match self.next() {
-                Some(b',') => {
-                    self.skip_space();
-                    if self.peek() == Some(b']') {
-                        return Err(self.error_before("trailing comma"));
-                    }
-                }
-                Some(b']') => return Ok(()),
-                None => return Err(self.error("EOF while parsing a list")),
-                Some(_) => return Err(self.error("expected `,` or `]`")),
+            if self.comma_or_close(b']', "EOF while parsing a list", "expected `,` or `]`")? {
+                return Ok(());
             }
         }
     }
@@ -279,18 +270,31 @@ impl<'a> Reader<'a> {
             }
             let value = self.value(depth)?;
             member(key, value);
-            self.skip_space();
-            match self.next() {
-                Some(b',') => {
-                    self.skip_space();
-                    if self.peek() == Some(b'}') {
-                        return Err(self.error_before("trailing comma"));
-                    }
-                }
-                Some(b'}') => return Ok(()),
-                None => return Err(self.error("EOF while parsing an object")),
-                Some(_) => return Err(self.error("expected `,` or `}`")),
+            if self.comma_or_close(b'}', "EOF while parsing an object", "expected `,` or `}`")? {
+                return Ok(());
             }
+        }
+    }
+
+    /// What follows an item or a member: `,` and another one (`false`), or `close` (`true`).
+    fn comma_or_close(
+        &mut self,
+        close: u8,
+        eof: &'static str,
+        expected: &'static str,
+    ) -> Result<bool, ParseError> {
+        self.skip_space();
+        match self.next() {
+            Some(b',') => {
+                self.skip_space();
+                if self.peek() == Some(close) {
+                    return Err(self.error_before("trailing comma"));
+                }
+                Ok(false)
+            }
+            Some(b) if b == close => Ok(true),
+            None => Err(self.error(eof)),
+            Some(_) => Err(self.error(expected)),
         }
     }
 

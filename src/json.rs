@@ -11,6 +11,20 @@ mod read;
 pub use read::{Item, ParseError, parse, parse_list};
 
 use serde::Serialize;
+
+/// A JSON object of `"key" => value` pairs, each value made with `Value::from` (a `Value`, a
+/// string, an integer, a bool, an `Option` or a `Vec` of them). `serde_json::json!` turns each
+/// value into a tree with `to_value`, a second serializer in the WebAssembly module (0.7 KB
+/// gzipped, issue 13); values of the core's own types go through `to_tree`.
+macro_rules! object {
+    ($($key:literal => $value:expr),* $(,)?) => {{
+        #[allow(unused_mut)]
+        let mut map = serde_json::Map::new();
+        $(map.insert($key.to_owned(), serde_json::Value::from($value));)*
+        serde_json::Value::Object(map)
+    }};
+}
+pub(crate) use object;
 use serde_json::ser::{CompactFormatter, Formatter};
 
 /// The largest integer a JS number holds exactly (`Number.MAX_SAFE_INTEGER`).

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::catalogue::Catalogue;
 use crate::checkpoint::Checkpoint;
@@ -203,20 +203,20 @@ impl Replica {
     pub fn offline_copy(&self, account_id: &str, fetched_at_ms: u64) -> Value {
         let catalogue = self.synced.catalogue();
         let builtin = catalogue.content_hash() == Catalogue::default().content_hash();
-        json!({
-            "format": OFFLINE_FORMAT,
-            "version": OFFLINE_VERSION,
-            "account_id": account_id,
-            "cursor": self.cursor,
-            "fetched_at": fetched_at_ms,
-            "catalogue": if builtin { Value::Null } else { Value::from(catalogue.to_json()) },
-            "checkpoint": crate::json::to_tree(&self.synced.checkpoint()),
-            "entries": self.entries[self.entries.len().saturating_sub(OFFLINE_ENTRIES_MAX)..]
+        crate::json::object! {
+            "format" => OFFLINE_FORMAT,
+            "version" => OFFLINE_VERSION,
+            "account_id" => account_id,
+            "cursor" => self.cursor,
+            "fetched_at" => fetched_at_ms,
+            "catalogue" => if builtin { Value::Null } else { Value::from(catalogue.to_json()) },
+            "checkpoint" => crate::json::to_tree(&self.synced.checkpoint()),
+            "entries" => self.entries[self.entries.len().saturating_sub(OFFLINE_ENTRIES_MAX)..]
                 .iter()
                 .map(|(seq, e)| Value::Array(vec![Value::from(*seq), e.clone()]))
                 .collect::<Vec<_>>(),
-            "oldest_known": self.oldest_known && self.entries.len() <= OFFLINE_ENTRIES_MAX,
-        })
+            "oldest_known" => self.oldest_known && self.entries.len() <= OFFLINE_ENTRIES_MAX,
+        }
     }
 
     /// Reads an offline copy of `account_id` back: the replica and when it was fetched.
@@ -252,6 +252,7 @@ impl Replica {
 mod tests {
     use super::*;
     use crate::ledger::Account;
+    use serde_json::json;
 
     fn server_ledger() -> Ledger {
         let account = Account {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::catalogue::Catalogue;
 use crate::checkpoint::{Checkpoint, EventLog};
@@ -167,7 +167,7 @@ pub fn answers(ledger: &Ledger, at: Instant) -> Value {
     let catalogue = Arc::clone(ledger.catalogue());
     let as_json = |r: Result<Value, crate::error::Rejection>| match r {
         Ok(v) => v,
-        Err(e) => json!({"rejection": e}),
+        Err(e) => crate::json::object! {"rejection" => crate::json::to_tree(&e)},
     };
     let mut features: Vec<Option<String>> = vec![None];
     features.extend(
@@ -229,15 +229,15 @@ pub fn answers(ledger: &Ledger, at: Instant) -> Value {
         .into_iter()
         .map(|days| as_json(ledger.burn_rate(at, days).map(|b| value(&b))))
         .collect();
-    json!({
-        "balance": as_json(ledger.balance(at).map(|b| value(&b))),
-        "available_models": ledger.available_models().map(|m| m.id.clone()).collect::<Vec<_>>(),
-        "previews": previews,
-        "estimates": estimates,
-        "burn": burn,
-        "forecast": as_json(ledger.forecast(at, 14).map(|f| value(&f))),
-        "alerts": as_json(ledger.alerts(at).map(|a| value(&a))),
-    })
+    crate::json::object! {
+        "balance" => as_json(ledger.balance(at).map(|b| value(&b))),
+        "available_models" => ledger.available_models().map(|m| m.id.clone()).collect::<Vec<_>>(),
+        "previews" => previews,
+        "estimates" => estimates,
+        "burn" => burn,
+        "forecast" => as_json(ledger.forecast(at, 14).map(|f| value(&f))),
+        "alerts" => as_json(ledger.alerts(at).map(|a| value(&a))),
+    }
 }
 
 /// Compares two result documents (or `answers`) field by field: `Err` names the first path at

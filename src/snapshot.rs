@@ -19,25 +19,25 @@ impl Ledger {
     /// it: its snapshot carries its checkpoint instead (and no events).
     pub fn snapshot(&self) -> Value {
         if self.has_earlier_events() {
-            return serde_json::json!({
-                "format": SNAPSHOT_FORMAT,
-                "version": 1,
-                "checkpoint": crate::json::to_tree(&self.checkpoint()),
-                "events": [],
-            });
+            return crate::json::object! {
+                "format" => SNAPSHOT_FORMAT,
+                "version" => 1,
+                "checkpoint" => crate::json::to_tree(&self.checkpoint()),
+                "events" => Vec::<Value>::new(),
+            };
         }
         let account = self.account();
-        serde_json::json!({
-            "format": SNAPSHOT_FORMAT,
-            "version": 1,
-            "catalogue_version": self.catalogue().version,
-            "account": {
-                "plan": account.plan,
-                "cycle_anchor": format_instant(&account.cycle_anchor),
+        crate::json::object! {
+            "format" => SNAPSHOT_FORMAT,
+            "version" => 1,
+            "catalogue_version" => self.catalogue().version,
+            "account" => crate::json::object! {
+                "plan" => account.plan.clone(),
+                "cycle_anchor" => format_instant(&account.cycle_anchor),
             },
-            "now": self.now().map(|t| format_instant(&t)),
-            "events": self.events().iter().map(|e| e.to_json()).collect::<Vec<_>>(),
-        })
+            "now" => self.now().map(|t| format_instant(&t)),
+            "events" => self.events().iter().map(|e| e.to_json()).collect::<Vec<_>>(),
+        }
     }
 
     /// Rebuilds a ledger from its snapshot; every event in it must be accepted again.

@@ -723,7 +723,7 @@ impl Client {
     /// Releases a hold.
     #[wasm_bindgen(unchecked_return_type = "Promise<ApplyOutcome>")]
     pub fn release(&self, #[wasm_bindgen(js_name = holdId)] hold_id: String) -> js_sys::Promise {
-        let event = serde_json::json!({"kind": "release", "hold": hold_id});
+        let event = crate::json::object! {"kind" => "release", "hold" => hold_id};
         match self.prepare(event) {
             Ok(event) => self.promise(event),
             Err(e) => js_sys::Promise::reject(&e),
@@ -866,7 +866,10 @@ impl Client {
                 .unwrap_or(100)
                 .clamp(1, 1000);
             let Some(before) = before else {
-                return js::to_js(&serde_json::json!({"entries": [], "before": null}));
+                return js::to_js(&crate::json::object! {
+                    "entries" => Vec::<Value>::new(),
+                    "before" => Value::Null,
+                });
             };
             let url = format!("{url}?before={before}&limit={limit}");
             let (status, text) = exchange(Request::get(&url), &token, None)
@@ -895,7 +898,7 @@ impl Client {
                     .replica
                     .merge_older(numbered, older.is_some());
             }
-            js::to_js(&serde_json::json!({"entries": entries, "before": older}))
+            js::to_js(&crate::json::object! {"entries" => entries, "before" => older})
         })
     }
 }
@@ -917,12 +920,12 @@ impl Client {
             chrono::TimeDelta::try_milliseconds(i64::try_from(expires_in_ms).unwrap_or(i64::MAX))
                 .and_then(|d| at.checked_add_signed(d))
                 .ok_or_else(|| bad("`expires_in_ms` is too large"))?;
-        let mut event = serde_json::json!({
-            "at": format_instant(&at),
-            "kind": "hold",
-            "credits": credits,
-            "expires_at": format_instant(&expires_at),
-        });
+        let mut event = crate::json::object! {
+            "at" => format_instant(&at),
+            "kind" => "hold",
+            "credits" => credits,
+            "expires_at" => format_instant(&expires_at),
+        };
         for k in ["id", "feature", "member"] {
             if let Some(v) = doc.get(k).filter(|v| !v.is_null()) {
                 let text = v

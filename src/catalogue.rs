@@ -821,7 +821,7 @@ mod doc {
         ids: impl Iterator<Item = &'a str>,
         limit: usize,
     ) -> Result<(), CatalogueError> {
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::<_, crate::ledger::IdHasher>::default();
         for id in ids {
             if id.is_empty() || id.len() > ID_BYTES_MAX {
                 return Err(CatalogueError::InvalidValue(format!(

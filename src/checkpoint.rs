@@ -17,7 +17,6 @@
 //!   released yet); a commit or release of a lapsed hold it left out is `hold_closed`;
 //! - the windows that rules read history through (`window`): output samples and hourly burn.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -717,7 +716,7 @@ fn kept_holds(holds: &[HoldRecord]) -> impl Iterator<Item = &HoldRecord> {
 /// events before a checkpoint. The conformance runners and the browser use it.
 #[derive(Clone, Debug, Default)]
 pub struct EventLog {
-    by_id: HashMap<String, Accepted>,
+    by_id: crate::ledger::IdMap<Accepted>,
 }
 
 impl EventLog {

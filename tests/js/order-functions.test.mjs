@@ -13,33 +13,36 @@ const script = join(root, 'scripts/order-functions.mjs');
 const bin = (name) => join(root, 'node_modules/.bin', name);
 const dir = mkdtempSync(join(tmpdir(), 'ai-credits-order-'));
 
+/** Reads unsigned LEB128 numbers from `bytes`, from `cursor.at` on. (The test reads modules on
+ * its own rather than with the script's reader, so that a fault there cannot hide itself.) */
+function leb(bytes, cursor) {
+  let value = 0;
+  let scale = 1;
+  let byte;
+  do {
+    byte = bytes[cursor.at++];
+    value += (byte & 0x7f) * scale;
+    scale *= 128;
+  } while (byte & 0x80);
+  return value;
+}
+
 /** A module's sections: id, the custom section's name, and the whole section's bytes. */
 function sections(bytes) {
   const found = [];
-  let at = 8;
-  const leb = () => {
-    let value = 0;
-    let scale = 1;
-    let byte;
-    do {
-      byte = bytes[at++];
-      value += (byte & 0x7f) * scale;
-      scale *= 128;
-    } while (byte & 0x80);
-    return value;
-  };
-  while (at < bytes.length) {
-    const start = at;
-    const id = bytes[at++];
-    const size = leb();
-    const end = at + size;
+  const cursor = { at: 8 };
+  while (cursor.at < bytes.length) {
+    const start = cursor.at;
+    const id = bytes[cursor.at++];
+    const size = leb(bytes, cursor);
+    const end = cursor.at + size;
     let name = null;
     if (id === 0) {
-      const length = leb();
-      name = bytes.subarray(at, at + length).toString();
+      const length = leb(bytes, cursor);
+      name = bytes.subarray(cursor.at, cursor.at + length).toString();
     }
     found.push({ id, name, bytes: bytes.subarray(start, end), payload: bytes.subarray(end - size, end) });
-    at = end;
+    cursor.at = end;
   }
   return found;
 }
@@ -50,33 +53,22 @@ function functionNames(bytes) {
   const section = sections(bytes).find((s) => s.name === 'name');
   if (!section) return names;
   const b = section.payload;
-  let at = 0;
-  const leb = () => {
-    let value = 0;
-    let scale = 1;
-    let byte;
-    do {
-      byte = b[at++];
-      value += (byte & 0x7f) * scale;
-      scale *= 128;
-    } while (byte & 0x80);
-    return value;
-  };
-  const own = leb(); // the section's own name, "name"
-  at += own;
-  while (at < b.length) {
-    const kind = b[at++];
-    const size = leb();
-    const end = at + size;
+  const cursor = { at: 0 };
+  const own = leb(b, cursor); // the section's own name, "name"
+  cursor.at += own;
+  while (cursor.at < b.length) {
+    const kind = b[cursor.at++];
+    const size = leb(b, cursor);
+    const end = cursor.at + size;
     if (kind === 1) {
-      for (let count = leb(); count > 0; count--) {
-        const index = leb();
-        const length = leb();
-        names.set(index, b.subarray(at, at + length).toString());
-        at += length;
+      for (let count = leb(b, cursor); count > 0; count--) {
+        const index = leb(b, cursor);
+        const length = leb(b, cursor);
+        names.set(index, b.subarray(cursor.at, cursor.at + length).toString());
+        cursor.at += length;
       }
     }
-    at = end;
+    cursor.at = end;
   }
   return names;
 }

@@ -41,6 +41,8 @@ const request = { model: 'claude-sonnet-4-6', text_tokens: { tokens: 120, low: 1
 const estimateUs = perCallUs(() => ledger.estimateMessage(request, now));
 const message = 'Could you check which of our kayaks are booked for Saturday, and draft a short reply '.repeat(6).slice(0, 500);
 const estimateTextUs = perCallUs(() => ledger.estimateMessage({ model: 'claude-sonnet-4-6', text: message, feature: 'assistant' }, now));
+const account = { plan: 'growth', cycle_anchor: '2026-01-01T00:00:00Z' };
+const newLedgerUs = perCallUs(() => new Ledger(account).free(), 2000);
 const available = ledger.balance(now).available;
 if (available !== native.final_available) throw new Error(`WASM and native disagree: ${available} vs ${native.final_available}`);
 
@@ -68,6 +70,7 @@ const rows = [
   ['balance on that ledger, µs', fmt(native.balance_us, 2), fmt(balanceUs, 2), ''],
   ['estimateMessage on that ledger (token range given), µs', '—', fmt(estimateUs, 2), '≤ 10 µs from JS'],
   ['estimateMessage with a 500-character text, µs', '—', fmt(estimateTextUs, 2), ''],
+  ['a new Ledger on the built-in catalogue, µs', '—', fmt(newLedgerUs, 2), ''],
   ['package .wasm, KB raw / gzipped', '—', `${fmt(wasm.length / 1000, 1)} / ${fmt(gzipped(wasm) / 1000, 1)}`, ''],
   ['whole package as a page loads it, bytes gzipped', '—', fmt(gzipped(page)), '≤ 150,000'],
 ];

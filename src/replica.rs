@@ -202,7 +202,7 @@ impl Replica {
     /// pending holds. Its size does not grow with the account's history.
     pub fn offline_copy(&self, account_id: &str, fetched_at_ms: u64) -> Value {
         let catalogue = self.synced.catalogue();
-        let builtin = catalogue.content_hash() == Catalogue::default().content_hash();
+        let builtin = catalogue.content_hash() == Catalogue::builtin().content_hash();
         crate::json::object! {
             "format" => OFFLINE_FORMAT,
             "version" => OFFLINE_VERSION,
@@ -229,14 +229,14 @@ impl Replica {
             return None;
         }
         let catalogue = match copy.get("catalogue")? {
-            Value::Null => Catalogue::default(),
-            Value::String(text) => Catalogue::from_json(text).ok()?,
+            Value::Null => Catalogue::builtin(),
+            Value::String(text) => Arc::new(Catalogue::from_json(text).ok()?),
             _ => return None,
         };
         let checkpoint = Checkpoint::from_value(copy.get("checkpoint")?).ok()?;
         let cursor = copy.get("cursor")?.as_i64()?;
         let fetched_at = copy.get("fetched_at")?.as_u64()?;
-        let mut replica = Replica::new(Arc::new(catalogue), &checkpoint, cursor).ok()?;
+        let mut replica = Replica::new(catalogue, &checkpoint, cursor).ok()?;
         for pair in copy.get("entries")?.as_array()? {
             let [seq, entry] = pair.as_array()?.as_slice() else {
                 return None;

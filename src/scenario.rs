@@ -23,7 +23,7 @@ pub const SCENARIO_EVENTS_MAX: usize = 1_000_000;
 pub fn run_json(text: &str) -> Result<Report, ScenarioError> {
     let doc: Value =
         crate::json::parse(text).map_err(|e| ScenarioError::InvalidJson(e.to_string()))?;
-    run(&doc, Arc::new(Catalogue::default()))
+    run(&doc, Catalogue::builtin())
 }
 
 /// A scenario's parts.

@@ -16,7 +16,7 @@ impl Catalogue {
     /// The catalogue built into the package.
     #[wasm_bindgen(js_name = "default")]
     pub fn builtin() -> Catalogue {
-        Catalogue(Arc::new(crate::Catalogue::default()))
+        Catalogue(crate::Catalogue::builtin())
     }
 
     /// Loads and validates a catalogue document; throws an error whose `code` names the problem.

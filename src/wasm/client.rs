@@ -463,7 +463,7 @@ async fn fetch_replica(base_url: &str, account_id: &str, token: &str) -> Result<
         .get("cursor")
         .and_then(Value::as_i64)
         .ok_or_else(|| diverged("the server's checkpoint has no cursor".to_owned()))?;
-    let builtin = crate::Catalogue::default();
+    let builtin = crate::Catalogue::builtin();
     let catalogue = if builtin.content_hash() == checkpoint.catalogue {
         builtin
     } else {
@@ -483,10 +483,10 @@ async fn fetch_replica(base_url: &str, account_id: &str, token: &str) -> Result<
                 "the server's catalogue is not the one its checkpoint names; reload".to_owned(),
             ));
         }
-        served
+        std::sync::Arc::new(served)
     };
-    let mut replica = Replica::new(std::sync::Arc::new(catalogue), &checkpoint, cursor)
-        .map_err(|e| diverged(e.to_string()))?;
+    let mut replica =
+        Replica::new(catalogue, &checkpoint, cursor).map_err(|e| diverged(e.to_string()))?;
     let delta = fetch_delta(base_url, account_id, token, cursor).await?;
     replica
         .merge(&delta.events, delta.now.as_deref(), delta.cursor)

@@ -155,10 +155,7 @@ struct ApplyOutcome<'a> {
 /// The catalogue a ledger is made on: the caller's (the package's entry hands over a copy, so
 /// the caller keeps its own), or the built-in one.
 fn catalogue_or_default(catalogue: Option<Catalogue>) -> Arc<crate::Catalogue> {
-    catalogue.map_or_else(
-        || Arc::new(crate::Catalogue::default()),
-        |c| Arc::clone(&c.0),
-    )
+    catalogue.map_or_else(crate::Catalogue::builtin, |c| Arc::clone(&c.0))
 }
 
 #[wasm_bindgen]

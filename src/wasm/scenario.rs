@@ -10,7 +10,7 @@ pub fn run_scenario(
     #[wasm_bindgen(unchecked_param_type = "Scenario | string")] scenario: JsValue,
 ) -> Result<JsValue, JsValue> {
     let doc = js::json_from_js(scenario)?;
-    let report = crate::scenario::run(&doc, std::sync::Arc::new(crate::Catalogue::default()))
+    let report = crate::scenario::run(&doc, crate::Catalogue::builtin())
         .map_err(|e| js::error(e.code(), &e.to_string()))?;
     js::to_js(&report)
 }

@@ -324,9 +324,10 @@ impl Default for Catalogue {
 }
 
 impl Catalogue {
-    /// The built-in catalogue, shared: read and hashed once per process (reading and hashing
-    /// the document took 167 µs in WebAssembly, and every `Ledger` made without a catalogue of
-    /// its own, every offline copy the client saves and every connect asked for it).
+    /// The built-in catalogue, shared: read and hashed once per process. Every `Ledger` made
+    /// without a catalogue of its own, every offline copy the client saves and every connect
+    /// asks for it; reading and hashing it each time made a new `Ledger` 102 – 104 µs in
+    /// WebAssembly instead of 6.4 (`bench/replay.mjs`).
     pub fn builtin() -> std::sync::Arc<Catalogue> {
         static BUILTIN: std::sync::OnceLock<std::sync::Arc<Catalogue>> = std::sync::OnceLock::new();
         std::sync::Arc::clone(BUILTIN.get_or_init(|| {

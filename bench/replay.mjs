@@ -52,15 +52,15 @@ if (available !== native.final_available) throw new Error(`WASM and native disag
 // loads it (the README's `cat … | gzip -9 | wc -c`).
 const pkg = new URL('pkg/', root);
 const gzipped = (bytes) => execFileSync('gzip', ['-9', '-c'], { input: bytes, maxBuffer: 1 << 26 }).length;
-const snippets = (dir) => readdirSync(new URL(dir, pkg), { recursive: true, withFileTypes: true })
-  .filter((e) => e.isFile() && e.name.endsWith('.js'))
-  .map((e) => join(e.parentPath, e.name))
-  .sort();
 const wasm = readFileSync(new URL('ai_credits_bg.wasm', pkg));
 const page = Buffer.concat([
   wasm,
   ...['index.js', 'guard.js', 'edit.js', 'ai_credits.js'].map((f) => readFileSync(new URL(f, pkg))),
-  ...snippets('snippets/').map((f) => readFileSync(f)),
+  ...readdirSync(new URL('snippets/', pkg), { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.js'))
+    .map((e) => join(e.parentPath, e.name))
+    .sort()
+    .map((f) => readFileSync(f)),
 ]);
 const fmt = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const rows = [

@@ -1,10 +1,10 @@
 // scripts/order-functions.mjs, the build's step that orders a module's functions for gzip:
 // it adds a name section and changes nothing else, its order puts alike functions together,
 // and wasm-opt's reordering by those names keeps what every function does.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -12,6 +12,7 @@ const root = new URL('../../', import.meta.url).pathname;
 const script = join(root, 'scripts/order-functions.mjs');
 const bin = (name) => join(root, 'node_modules/.bin', name);
 const dir = mkdtempSync(join(tmpdir(), 'ai-credits-order-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Reads unsigned LEB128 numbers from `bytes`, from `cursor.at` on. (The test reads modules on
  * its own rather than with the script's reader, so that a fault there cannot hide itself.) */
